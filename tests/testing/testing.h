@@ -1,0 +1,31 @@
+// Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
+//
+// Helpers shared by keel's tests. Not installed.
+//
+//   TestSeed(default)   the seed a randomized test uses: `default`, or the value of the
+//                       KEEL_TEST_SEED environment variable when it is set, so a failure printed
+//                       with its seed can be replayed. Pass it to CAPTURE() so doctest prints it.
+//   RunInChild(fn)      runs fn in a forked child and reports how the child ended and what it
+//                       wrote to stderr; for testing that KEEL_ASSERT stops the program.
+#ifndef KEEL_TESTS_TESTING_TESTING_H_
+#define KEEL_TESTS_TESTING_TESTING_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace keel::testing {
+
+[[nodiscard]] uint64_t TestSeed(uint64_t default_seed);
+
+struct ChildResult {
+  bool aborted = false;  // ended by SIGABRT
+  int exit_code = -1;    // when it exited normally
+  std::string stderr_text;
+};
+
+[[nodiscard]] ChildResult RunInChild(const std::function<void()>& fn);
+
+}  // namespace keel::testing
+
+#endif  // KEEL_TESTS_TESTING_TESTING_H_
