@@ -31,8 +31,10 @@ Point3 LatLng::ToPoint() const {
 }
 
 LatLng LatLng::FromPoint(const Point3& p) {
-  const double lat = std::atan2(p.z, std::sqrt(p.x * p.x + p.y * p.y));
-  const double lng = std::atan2(p.y, p.x);
+  // Adding 0.0 turns -0.0 into +0.0, so that atan2 gives 0 rather than -pi for the poles and
+  // other points with zero components (as S2LatLng does).
+  const double lat = std::atan2(p.z + 0.0, std::sqrt(p.x * p.x + p.y * p.y));
+  const double lng = std::atan2(p.y + 0.0, p.x + 0.0);
   // As S1Angle::degrees() converts: multiply by 180/pi rather than divide by pi/180.
   constexpr double kDegreesPerRadian = 180 / std::numbers::pi;
   return LatLng(kDegreesPerRadian * lat, kDegreesPerRadian * lng);
