@@ -9,6 +9,7 @@ set -euo pipefail
 packages=(
   cmake g++ ninja-build ccache pkgconf  # tools
   libabsl-dev libxxhash-dev             # what keel itself uses
+  libs2-dev                             # Google S2: the oracle for keel::geo::CellId
   doctest-dev libbenchmark-dev          # tests and benchmarks
 )
 

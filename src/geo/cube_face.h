@@ -95,6 +95,42 @@ inline Point3 FaceUVToXYZ(int face, double u, double v) {
   }
 }
 
+// The normals of the planes u = const and v = const on `face` (not unit length), pointing toward
+// increasing u and v. A cell's edges lie on these planes.
+inline Point3 UNormal(int face, double u) {
+  switch (face) {
+    case 0:
+      return {u, -1, 0};
+    case 1:
+      return {1, u, 0};
+    case 2:
+      return {1, 0, u};
+    case 3:
+      return {-u, 0, 1};
+    case 4:
+      return {0, -u, 1};
+    default:
+      return {0, -1, -u};
+  }
+}
+
+inline Point3 VNormal(int face, double v) {
+  switch (face) {
+    case 0:
+      return {-v, 0, 1};
+    case 1:
+      return {0, -v, 1};
+    case 2:
+      return {0, -1, -v};
+    case 3:
+      return {v, -1, 0};
+    case 4:
+      return {1, v, 0};
+    default:
+      return {1, 0, v};
+  }
+}
+
 // The quadratic warp and its inverse.
 inline double UVToST(double u) {
   if (u >= 0) return 0.5 * std::sqrt(1 + 3 * u);
