@@ -11,6 +11,7 @@ packages=(
   libabsl-dev libxxhash-dev             # what keel itself uses
   libs2-dev                             # Google S2: the oracle for keel::geo::CellId
   doctest-dev libbenchmark-dev          # tests and benchmarks
+  libboost-dev                          # Boost.Geometry: the R-tree peer in benchmarks/geo
 )
 
 missing=()

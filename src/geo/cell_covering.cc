@@ -26,6 +26,14 @@ Point3 Cross(const Point3& a, const Point3& b) {
 
 Point3 Negated(const Point3& p) { return {-p.x, -p.y, -p.z}; }
 
+// As S2's Vector3::Normalize: multiply by the reciprocal of the norm.
+Point3 Normalized(const Point3& p) {
+  const double norm = std::sqrt(p.x * p.x + p.y * p.y + p.z * p.z);
+  if (norm == 0) return p;
+  const double scale = 1.0 / norm;
+  return {p.x * scale, p.y * scale, p.z * scale};
+}
+
 // A spherical cap: the points whose squared chord to `center` is at most `chord2`. A negative
 // chord2 is the empty cap, 4 the whole sphere (as S2Cap with an S1ChordAngle radius).
 struct Cap {
@@ -72,7 +80,12 @@ struct CellGeometry {
     u_hi = internal::STToUV(internal::IJToSTMin(f.i + size));
     v_lo = internal::STToUV(internal::IJToSTMin(f.j));
     v_hi = internal::STToUV(internal::IJToSTMin(f.j + size));
-    for (int k = 0; k < 4; ++k) vertex[k] = cell.Vertex(k);
+    // Counter-clockwise from (u_lo, v_lo), unit length: CellId::Vertex without decoding the id
+    // four more times.
+    vertex[0] = Normalized(internal::FaceUVToXYZ(face, u_lo, v_lo));
+    vertex[1] = Normalized(internal::FaceUVToXYZ(face, u_hi, v_lo));
+    vertex[2] = Normalized(internal::FaceUVToXYZ(face, u_hi, v_hi));
+    vertex[3] = Normalized(internal::FaceUVToXYZ(face, u_lo, v_hi));
   }
 
   // The inward normal of edge k (bottom, right, top, left), as S2Cell::GetEdgeRaw.
@@ -159,12 +172,12 @@ class Coverer {
       const int index = queue_.top().candidate;
       queue_.pop();
       Candidate& c = candidates_[static_cast<size_t>(index)];
-      const int children = static_cast<int>(c.children.size());
+      const int first = c.first_child;
+      const int children = c.num_children;
       if (c.level < options_.min_level || children == 1 ||
-          result_.size() + queue_.size() + c.children.size() <=
+          result_.size() + queue_.size() + static_cast<size_t>(children) <=
               static_cast<size_t>(options_.max_cells)) {
-        const std::vector<int> kids = c.children;  // AddCandidate may grow candidates_
-        for (const int kid : kids) AddCandidate(kid);
+        for (int kid = first; kid < first + children; ++kid) AddCandidate(kid);
       } else {
         c.is_terminal = true;
         AddCandidate(index);
@@ -179,7 +192,10 @@ class Coverer {
     CellId id;
     int level;
     bool is_terminal;
-    std::vector<int> children;
+    // A candidate's children are created together, so they are the consecutive candidates
+    // first_child .. first_child + num_children - 1.
+    int first_child;
+    int num_children;
   };
 
   struct Queued {
@@ -210,7 +226,7 @@ class Coverer {
       is_terminal =
           geometry.level + options_.level_mod > options_.max_level || ContainsCell(cap_, geometry);
     }
-    candidates_.push_back({cell, geometry.level, is_terminal, {}});
+    candidates_.push_back({cell, geometry.level, is_terminal, 0, 0});
     return static_cast<int>(candidates_.size()) - 1;
   }
 
@@ -227,7 +243,9 @@ class Coverer {
       }
       const int kid = NewCandidate(child);
       if (kid >= 0) {
-        candidates_[static_cast<size_t>(index)].children.push_back(kid);
+        Candidate& parent = candidates_[static_cast<size_t>(index)];
+        if (parent.num_children == 0) parent.first_child = kid;
+        ++parent.num_children;
         if (candidates_[static_cast<size_t>(kid)].is_terminal) ++terminals;
       }
     }
@@ -246,7 +264,7 @@ class Coverer {
     const int levels = level < options_.min_level ? 1 : options_.level_mod;
     const int terminals = ExpandChildren(index, cell, levels);
     Candidate& c = candidates_[static_cast<size_t>(index)];
-    const int children = static_cast<int>(c.children.size());
+    const int children = c.num_children;
     if (children == 0) return;
     if (terminals == (1 << max_children_shift()) && level >= options_.min_level) {
       // Every child is terminal: the parent covers the same and counts as one cell.

@@ -152,9 +152,12 @@ absl::StatusOr<CellId> CellId::FromToken(std::string_view token) {
 
 std::string CellId::ToToken() const {
   if (id_ == 0) return "X";
-  std::string hex = absl::StrCat(absl::Hex(id_, absl::kZeroPad16));
-  hex.erase(hex.find_last_not_of('0') + 1);
-  return hex;
+  // Hex digits from the top, stopping where only zero digits remain.
+  static constexpr char kHex[] = "0123456789abcdef";
+  const int digits = 16 - std::countr_zero(id_) / 4;
+  std::string token(static_cast<size_t>(digits), '0');
+  for (int k = 0; k < digits; ++k) token[static_cast<size_t>(k)] = kHex[(id_ >> (60 - 4 * k)) & 15];
+  return token;
 }
 
 std::string CellId::ToString() const {

@@ -16,8 +16,9 @@
 //   d = 2 R asin(sqrt(h)),   h = hav(dlat) + cos(lat1) cos(lat2) hav(dlng),   hav(x) = sin^2(x/2)
 //
 // computed from the points' unit vectors a and b, where h = |a - b|^2 / 4 (a quarter of the
-// squared chord), as d = 2 R atan2(|a - b|, |a + b|). That is the same angle, written so that it
-// keeps full precision at every distance: the asin form loses half its digits near the antipode.
+// squared chord): d = 2 R asin(|a - b| / 2) up to a quarter of the way round, and beyond that
+// d = 2 R atan2(|a - b|, |a + b|), the same angle written so that it keeps full precision near
+// the antipode, where the asin form loses half its digits.
 // Spatial indexes test candidates by the squared chord first (a few multiplications) and confirm
 // with DistanceMeters, so every index in keel::geo returns exactly what a brute-force scan does.
 //
@@ -126,6 +127,10 @@ class LatLng {
   const double dz = a.z - b.z;
   return dx * dx + dy * dy + dz * dz;
 }
+
+// DistanceMeters(a, b) given chord2 == ChordDistance2(a, b) already computed: what an index calls
+// after testing the squared chord, so that the distance is the same to the last bit.
+[[nodiscard]] double ChordDistance2ToMeters(double chord2, const Point3& a, const Point3& b);
 
 // The squared chord between two points `meters` apart along the surface; 4 for distances of
 // kMaxDistanceMeters or more. REQUIRES: meters >= 0.
