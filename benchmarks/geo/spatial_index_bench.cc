@@ -137,11 +137,12 @@ class BoostRTree {
   void Nearest(LatLng center, size_t k, std::vector<Neighbor>* out, QueryStats* stats) const {
     out->clear();
     hits_.clear();
-    tree_->query(bgi::nearest(BPoint(center.lng_degrees(), center.lat_degrees()),
-                              static_cast<unsigned>(k)),
-                 std::back_inserter(hits_));
+    tree_->query(
+        bgi::nearest(BPoint(center.lng_degrees(), center.lat_degrees()), static_cast<unsigned>(k)),
+        std::back_inserter(hits_));
     const Point3 c = center.ToPoint();
-    for (const Value& v : hits_) out->push_back({ids_[v.second], DistanceMeters(c, unit_[v.second])});
+    for (const Value& v : hits_)
+      out->push_back({ids_[v.second], DistanceMeters(c, unit_[v.second])});
     std::sort(out->begin(), out->end(), [](const Neighbor& a, const Neighbor& b) {
       return a.distance_m != b.distance_m ? a.distance_m < b.distance_m : a.id < b.id;
     });
@@ -254,7 +255,8 @@ void RunHaversineScan(benchmark::State& state, const std::string& dataset, doubl
     for (size_t p = 0; p < radians.size(); ++p) {
       const double sin_dlat = std::sin((radians[p].first - lat1) / 2);
       const double sin_dlng = std::sin((radians[p].second - lng1) / 2);
-      const double h = sin_dlat * sin_dlat + cos_lat1 * std::cos(radians[p].first) * sin_dlng * sin_dlng;
+      const double h =
+          sin_dlat * sin_dlat + cos_lat1 * std::cos(radians[p].first) * sin_dlng * sin_dlng;
       const double d = 2 * kEarthRadiusMeters * std::asin(std::min(1.0, std::sqrt(h)));
       if (d <= radius_m) out.push_back({data->points[p].id, d});
     }

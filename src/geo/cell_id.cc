@@ -5,8 +5,11 @@
 // that results are bit-identical.
 #include "keel/geo/cell_id.h"
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <numbers>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "cube_face.h"
@@ -275,6 +278,73 @@ Point3 CellId::Vertex(int k) const {
   const double u = (k == 1 || k == 2) ? b.u_hi : b.u_lo;
   const double v = (k >= 2) ? b.v_hi : b.v_lo;
   return Normalized(internal::FaceUVToXYZ(f.face, u, v));
+}
+
+LatLngRect CellId::LatLngBound() const {
+  constexpr double kDegrees = 180 / std::numbers::pi;
+  constexpr double kPad = 1e-9;  // degrees
+  Point3 v[4];
+  for (int k = 0; k < 4; ++k) v[k] = Vertex(k);
+  double lat_lo = 90;
+  double lat_hi = -90;
+  for (const Point3& p : v) {
+    const double lat = LatLng::FromPoint(p).lat_degrees();
+    lat_lo = std::min(lat_lo, lat);
+    lat_hi = std::max(lat_hi, lat);
+  }
+  // An edge is an arc of a great circle, whose highest point is where the circle's plane comes
+  // closest to the north pole: the pole projected onto the plane. If that point (or its mirror,
+  // the lowest) lies between the edge's ends, the edge reaches past them.
+  for (int k = 0; k < 4; ++k) {
+    const Point3& a = v[k];
+    const Point3& b = v[(k + 1) & 3];
+    const Point3 n = {a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x};
+    const double n2 = n.x * n.x + n.y * n.y + n.z * n.z;
+    if (n2 == 0) continue;
+    const Point3 top = {-n.x * n.z / n2, -n.y * n.z / n2, 1 - n.z * n.z / n2};
+    for (const double sign : {1.0, -1.0}) {
+      const Point3 m = {sign * top.x, sign * top.y, sign * top.z};
+      // m is between a and b on the arc when a x m and m x b both point along n.
+      const double am = (a.y * m.z - a.z * m.y) * n.x + (a.z * m.x - a.x * m.z) * n.y +
+                        (a.x * m.y - a.y * m.x) * n.z;
+      const double mb = (m.y * b.z - m.z * b.y) * n.x + (m.z * b.x - m.x * b.z) * n.y +
+                        (m.x * b.y - m.y * b.x) * n.z;
+      if (am > 0 && mb > 0) {
+        const double lat = LatLng::FromPoint(m).lat_degrees();
+        lat_lo = std::min(lat_lo, lat);
+        lat_hi = std::max(lat_hi, lat);
+      }
+    }
+  }
+  lat_lo = std::max(-90.0, lat_lo - kPad);
+  lat_hi = std::min(90.0, lat_hi + kPad);
+  // A cell holding a pole, inside or as a vertex, takes every longitude there: the pole is one
+  // point with every longitude (S2's rectangles treat it the same way).
+  if (lat_hi == 90 || lat_lo == -90) return LatLngRect(lat_lo, lat_hi, -180, 180);
+  for (const double z : {1.0, -1.0}) {
+    if (contains(FromPoint({0, 0, z}))) {
+      return LatLngRect(z > 0 ? lat_lo : -90, z > 0 ? 90 : lat_hi, -180, 180);
+    }
+  }
+  // Otherwise the cell spans less than half the longitudes, and the smallest arc holding the
+  // vertices' longitudes is its range.
+  std::vector<double> lngs;
+  for (const Point3& p : v) lngs.push_back(std::atan2(p.y + 0.0, p.x + 0.0) * kDegrees);
+  std::sort(lngs.begin(), lngs.end());
+  // The largest gap between consecutive longitudes (going round) is what the cell leaves out.
+  size_t after_gap = 0;
+  double gap = lngs.front() + 360 - lngs.back();
+  for (size_t i = 1; i < lngs.size(); ++i) {
+    if (lngs[i] - lngs[i - 1] > gap) {
+      gap = lngs[i] - lngs[i - 1];
+      after_gap = i;
+    }
+  }
+  double lng_lo = lngs[after_gap] - kPad;
+  double lng_hi = lngs[(after_gap + lngs.size() - 1) % lngs.size()] + kPad;
+  if (lng_lo < -180) lng_lo += 360;
+  if (lng_hi > 180) lng_hi -= 360;
+  return LatLngRect(lat_lo, lat_hi, lng_lo, lng_hi);
 }
 
 }  // namespace keel::geo

@@ -36,15 +36,16 @@ void CellIndex::CoveringRanges(LatLng center, double radius_m,
     // S2's kMinWidth.GetLevelForMinValue: the finest level whose cells are all at least as wide
     // as the radius (the minimum cell width at level L is 2 sqrt(2) / 3 * 2^-L radians).
     const double angle = padded_m / kEarthRadiusMeters;
-    const int level = std::clamp(std::ilogb(2 * std::numbers::sqrt2 / 3 / angle), 0,
-                                 CellId::kMaxLevel);
+    const int level =
+        std::clamp(std::ilogb(2 * std::numbers::sqrt2 / 3 / angle), 0, CellId::kMaxLevel);
     covering.min_level = covering.max_level =
         std::min(CellId::kMaxLevel, level + options_.level_offset);
     covering.max_cells = 1 << 20;
   }
   absl::StatusOr<std::vector<CellId>> cells = CoverCapChord(center.ToPoint(), chord2, covering);
   KEEL_ASSERT(cells.ok(), cells.status().ToString());
-  for (const CellId cell : *cells) ranges->push_back({cell.range_min().id(), cell.range_max().id()});
+  for (const CellId cell : *cells)
+    ranges->push_back({cell.range_min().id(), cell.range_max().id()});
 }
 
 }  // namespace keel::geo

@@ -9,6 +9,7 @@
 #include <s2/s2cell_id.h>
 #include <s2/s2coords.h>
 #include <s2/s2latlng.h>
+#include <s2/s2latlng_rect.h>
 
 #include <algorithm>
 #include <cmath>
@@ -245,6 +246,52 @@ TEST_CASE("CellId centres and vertices equal S2's") {
     }
     const CellId::FaceIJ f = cell.ToFaceIJ();
     REQUIRE(CellId::FromFaceIJ(f.face, f.i, f.j).parent(cell.level()) == cell);
+  }
+}
+
+// Whether a rectangle holds a point; a pole is one point whatever its longitude says.
+bool InBound(const LatLngRect& r, LatLng p) {
+  if (std::abs(p.lat_degrees()) == 90)
+    return p.lat_degrees() >= r.lat_lo() && p.lat_degrees() <= r.lat_hi();
+  return r.Contains(p);
+}
+
+TEST_CASE("CellId::LatLngBound holds the cell and is as tight as S2's rectangle bound") {
+  const uint64_t seed = keel::testing::TestSeed(83);
+  CAPTURE(seed);
+  base::Random rng(seed);
+  std::vector<CellId> cells;
+  for (int face = 0; face < 6; ++face) cells.push_back(CellId::FromFace(face));
+  for (const LatLng& p : EdgePoints(rng)) {
+    cells.push_back(CellId::FromLatLng(p).parent(static_cast<int>(rng.UniformInRange(0, 30))));
+  }
+  for (int n = 0; n < 20000; ++n) cells.push_back(RandomCell(rng));
+  for (const CellId& cell : cells) {
+    CAPTURE(cell.ToToken());
+    const LatLngRect ours = cell.LatLngBound();
+    // Every vertex, the centre and points spread over the cell are inside.
+    for (int k = 0; k < 4; ++k) REQUIRE(InBound(ours, LatLng::FromPoint(cell.Vertex(k))));
+    REQUIRE(InBound(ours, cell.CenterLatLng()));
+    if (!cell.is_leaf()) {
+      const int deeper = std::min(CellId::kMaxLevel, cell.level() + 5);
+      for (int s = 0; s < 20; ++s) {
+        CellId c = cell;
+        while (c.level() < deeper) c = c.child(static_cast<int>(rng.Uniform(4)));
+        for (int k = 0; k < 4; ++k) REQUIRE(InBound(ours, LatLng::FromPoint(c.Vertex(k))));
+      }
+    }
+    // S2's bound is conservative by a little more; the two agree to a millionth of a degree.
+    const S2LatLngRect theirs = S2Cell(S2CellId(cell.id())).GetRectBound();
+    REQUIRE(std::abs(ours.lat_lo() - theirs.lat_lo().degrees()) < 1e-6);
+    REQUIRE(std::abs(ours.lat_hi() - theirs.lat_hi().degrees()) < 1e-6);
+    if (theirs.lng().is_full()) {
+      REQUIRE(ours.is_full_lng());
+    } else {
+      const double lng_lo = std::remainder(ours.lng_lo() - theirs.lng_lo().degrees(), 360.0);
+      const double lng_hi = std::remainder(ours.lng_hi() - theirs.lng_hi().degrees(), 360.0);
+      REQUIRE(std::abs(lng_lo) < 1e-6);
+      REQUIRE(std::abs(lng_hi) < 1e-6);
+    }
   }
 }
 

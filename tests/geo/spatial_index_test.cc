@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "geo/index_testing.h"
 #include "keel/base/random.h"
+#include "keel/geo/datasets.h"
 #include "testing/testing.h"
 
 namespace keel::geo {
@@ -80,6 +81,27 @@ TEST_CASE("Every index answers exactly like brute force on uniform and clustered
     const std::unique_ptr<SpatialIndex> index = New(kind);
     REQUIRE(index->Build(data).ok());
     CHECK(index->size() == data.size());
+    CompareQueries(*index, expected);
+  }
+}
+
+TEST_CASE("Every index answers exactly like brute force on real GeoNames places") {
+  const absl::StatusOr<std::vector<Place>> places =
+      LoadPlaces(std::string(KEEL_TEST_DATA_DIR) + "/geonames_sample.tsv");
+  REQUIRE(places.ok());
+  REQUIRE(places->size() > 1000);
+  std::vector<IndexedPoint> data;
+  testing::Oracle oracle;
+  for (size_t i = 0; i < places->size(); ++i) {
+    data.push_back({i, (*places)[i].location});
+    oracle.Insert(i, (*places)[i].location);
+  }
+  base::Random rng(keel::testing::TestSeed(21));
+  const std::vector<Expected> expected = Expectations(oracle, testing::QueryCenters(rng, data, 40));
+  for (const std::string_view kind : SpatialIndexKinds()) {
+    CAPTURE(std::string(kind));
+    const std::unique_ptr<SpatialIndex> index = New(kind);
+    REQUIRE(index->Build(data).ok());
     CompareQueries(*index, expected);
   }
 }

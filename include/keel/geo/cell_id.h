@@ -53,6 +53,7 @@
 #include "absl/status/statusor.h"
 #include "keel/base/assert.h"
 #include "keel/geo/lat_lng.h"
+#include "keel/geo/lat_lng_rect.h"
 
 namespace keel::geo {
 
@@ -172,6 +173,12 @@ class CellId {
 
   // Vertex k (0-3) in counter-clockwise order, unit length, as S2Cell::GetVertex.
   [[nodiscard]] Point3 Vertex(int k) const;
+
+  // A latitude/longitude rectangle containing the whole cell: its vertices, the bulge of its
+  // edges (great-circle arcs reach further from the equator than their ends), and every
+  // longitude when it holds a pole. Widened by about 1e-9 degrees so that rounding never leaves
+  // a point of the cell outside; otherwise as tight as S2Cell::GetRectBound.
+  [[nodiscard]] LatLngRect LatLngBound() const;
 
   // The face, and the (i, j) position on it of the cell's lower-left leaf.
   struct FaceIJ {

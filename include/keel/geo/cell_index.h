@@ -10,7 +10,8 @@
 //
 // Example:
 //
-//   auto index = keel::geo::CellIndex::Create({.covering = keel::geo::CellIndex::Covering::kAdaptive,
+//   auto index = keel::geo::CellIndex::Create({.covering =
+//   keel::geo::CellIndex::Covering::kAdaptive,
 //                                              .max_cells = 8});
 //   (void)(*index)->Insert(7, keel::geo::LatLng::FromDegrees(40.7484, -73.9857));
 #ifndef KEEL_GEO_CELL_INDEX_H_
