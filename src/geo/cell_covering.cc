@@ -467,10 +467,7 @@ absl::StatusOr<std::vector<CellId>> CoverCap(LatLng center, double radius_m,
     return absl::InvalidArgumentError(
         base::Cat("cap centre ", center.ToString(), " is not a valid point"));
   }
-  if (!(radius_m >= 0) || !std::isfinite(radius_m)) {
-    return absl::InvalidArgumentError(
-        base::Cat("radius ", radius_m, " m is not a finite distance >= 0"));
-  }
+  KEEL_RETURN_IF_ERROR(CheckRadius(radius_m));
   return CoverCapChord(center.ToPoint(), MetersToChordDistance2(radius_m), options);
 }
 

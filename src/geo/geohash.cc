@@ -134,12 +134,6 @@ absl::Status CheckHashWidth(uint64_t hash, int bits) {
       base::Cat("geohash 0x", absl::Hex(hash), " has more than ", bits, " bits"));
 }
 
-absl::Status CheckRadius(double radius_m) {
-  if (radius_m >= 0 && std::isfinite(radius_m)) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      base::Cat("radius ", radius_m, " m is not a finite distance >= 0"));
-}
-
 // The neighbour of a cell, or nullopt past a pole.
 std::optional<CellIndex> Step(CellIndex c, Direction d) {
   const uint64_t lng_count = uint64_t{1} << c.lng_bits;

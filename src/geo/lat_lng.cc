@@ -44,6 +44,12 @@ std::string LatLng::ToString() const {
   return absl::StrFormat("(%.17g, %.17g)", lat_degrees_, lng_degrees_);
 }
 
+absl::Status CheckRadius(double radius_m) {
+  if (radius_m >= 0 && std::isfinite(radius_m)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      base::Cat("radius ", radius_m, " m is not a finite distance >= 0"));
+}
+
 double DistanceMeters(const Point3& a, const Point3& b) {
   return ChordDistance2ToMeters(ChordDistance2(a, b), a, b);
 }

@@ -51,10 +51,7 @@ absl::StatusOr<LatLngRect> LatLngRect::AroundCircle(LatLng center, double radius
     return absl::InvalidArgumentError(
         base::Cat("the circle's center ", center.ToString(), " is not a valid point"));
   }
-  if (!(radius_m >= 0) || !std::isfinite(radius_m)) {
-    return absl::InvalidArgumentError(
-        base::Cat("radius ", radius_m, " m is not a finite distance >= 0"));
-  }
+  if (absl::Status status = CheckRadius(radius_m); !status.ok()) return status;
   if (radius_m >= kMaxDistanceMeters) return Full();
 
   const double angle = radius_m / kEarthRadiusMeters;  // radians

@@ -41,9 +41,7 @@ inline absl::Status CheckCenter(LatLng center) {
 
 inline absl::Status CheckRadiusQuery(LatLng center, double radius_m) {
   if (absl::Status s = CheckCenter(center); !s.ok()) return s;
-  if (radius_m >= 0 && std::isfinite(radius_m)) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      base::Cat("search radius ", radius_m, " m is not a finite distance >= 0"));
+  return CheckRadius(radius_m);
 }
 
 inline absl::Status CheckNearestQuery(LatLng center, size_t k) {

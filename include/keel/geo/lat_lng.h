@@ -41,6 +41,7 @@
 #include <numbers>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace keel::geo {
@@ -110,6 +111,10 @@ class LatLng {
   double lat_degrees_ = 0;
   double lng_degrees_ = 0;
 };
+
+// OK for a radius that is a finite number of metres >= 0 (0 is a point, anything of
+// kMaxDistanceMeters or more the whole sphere); kInvalidArgument naming the value otherwise.
+[[nodiscard]] absl::Status CheckRadius(double radius_m);
 
 // The great-circle distance between two valid points, in metres on a sphere of radius
 // kEarthRadiusMeters: the haversine angle, through unit vectors (see the file comment).
