@@ -113,7 +113,7 @@ absl::Status BruteForceIndex::Nearest(LatLng center, size_t k, std::vector<Neigh
   const double limit = sorted[kth] * (1 + 1e-9) + 1e-30;
   for (size_t i = 0; i < points_.size(); ++i) {
     if (chords[i] <= limit) {
-      out->push_back({ids_[i], ChordDistance2ToMeters(chords[i], c, points_[i])});
+      out->push_back({ids_[i], internal::ChordDistance2ToMeters(chords[i], c, points_[i])});
     }
   }
   internal::SortNeighbors(out);

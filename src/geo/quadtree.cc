@@ -361,7 +361,7 @@ absl::Status Quadtree::Nearest(LatLng center, size_t k, std::vector<Neighbor>* o
       for (const Entry& e : n.points) {
         const double chord2 = ChordDistance2(c, e.p);
         if (best.size() == k && chord2 > best.top().chord2 * (1 + 1e-12)) continue;
-        const Found found{{e.id, ChordDistance2ToMeters(chord2, c, e.p)}, chord2};
+        const Found found{{e.id, internal::ChordDistance2ToMeters(chord2, c, e.p)}, chord2};
         if (best.size() < k) {
           best.push(found);
         } else if (worse(found, best.top())) {

