@@ -6,11 +6,14 @@
 #define KEEL_EXAMPLES_COMMON_CLI_H_
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -53,6 +56,11 @@ class Flags {
       if (it == flags_.end()) return Fail(base::Cat("unknown flag --", name), exit_code);
       if (arg.find('=') != std::string_view::npos) {
         it->second.value = std::string(arg.substr(arg.find('=') + 1));
+        if (it->second.is_bool && it->second.value != "true" && it->second.value != "false") {
+          return Fail(base::Cat("flag --", name, " takes true or false, not ",
+                                base::Quoted(it->second.value)),
+                      exit_code);
+        }
       } else if (it->second.is_bool) {
         it->second.value = "true";
       } else if (i + 1 < argc) {

@@ -17,6 +17,7 @@
 // the fan-out rate is measured on the real clock. At the end every user's list is checked against
 // the ground truth.
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -151,13 +152,16 @@ class Simulation {
       Connect(now);
       PublishLocations(now);
       Deliver();
-      if (now % (60 * kNanosPerSecond) == 0) ExpireInactive(now);
+      // Once a minute of simulated time (whenever a minute boundary is crossed).
+      const int64_t minute = 60 * kNanosPerSecond;
+      if (now == 0 || now / minute != (now - step_ns) / minute) ExpireInactive(now);
       busy_ns += wall.NowNanos() - t0;
       if (now >= next_report || now + step_ns > end_ns) {
         Report(now, busy_ns);
         next_report += report_every_ns;
       }
     }
+    ExpireInactive(end_ns);  // the lists are checked against the cache as it is now
     const pubsub::BrokerStats stats = broker_.stats();
     std::printf(
         "\nFan-out: %s updates published, %s deliveries to friends' subscriptions, %s dropped;\n"
@@ -187,7 +191,11 @@ class Simulation {
           absl::StatusOr<pubsub::SubscriptionId> id = broker_.Subscribe(
               Channel(f),
               {.max_queued_messages = 8, .drop_policy = pubsub::DropPolicy::kDropOldest});
-          if (id.ok()) user.subscriptions.push_back(*id);
+          if (!id.ok()) {
+            std::fprintf(stderr, "nearby_friends: %s\n", id.status().ToString().c_str());
+            std::exit(1);
+          }
+          user.subscriptions.push_back(*id);
         }
         if (now > 0)
           Event(u, now,
@@ -351,11 +359,14 @@ int main(int argc, char** argv) {
     s.users = std::min<int64_t>(s.users, 500);
     s.minutes = std::min<int64_t>(s.minutes, 30);
   }
-  if (s.users < 4 || s.friends < 0 || s.minutes < 1 || s.interval_s < 1 || !(s.radius_m > 0) ||
-      s.ttl_s < 1) {
+  // Limits keep every nanosecond count within int64 and the subscriptions within the broker's.
+  if (s.users < 4 || s.users > 1'000'000 || s.friends < 0 || s.friends > 1000 || s.minutes < 1 ||
+      s.minutes > 100'000 || s.interval_s < 1 || s.interval_s > 86'400 || !(s.radius_m > 0) ||
+      s.ttl_s < 1 || s.ttl_s > 86'400 * 365) {
     std::fprintf(stderr,
-                 "nearby_friends: need --users >= 4, --minutes, --interval_s, --ttl_s >= 1 "
-                 "and --radius_m > 0 (see --help)\n");
+                 "nearby_friends: need 4 <= --users <= 1000000, 0 <= --friends <= 1000, "
+                 "1 <= --minutes <= 100000, 1 <= --interval_s <= 86400, 1 <= --ttl_s <= "
+                 "31536000 and --radius_m > 0 (see --help)\n");
     return 2;
   }
   base::ManualClock clock(0);

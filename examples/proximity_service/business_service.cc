@@ -29,7 +29,12 @@ absl::StatusOr<geo::Neighbor> DecodeCursor(std::string_view cursor) {
                            &id)) {
     return absl::InvalidArgumentError(base::Cat("malformed cursor ", base::Quoted(cursor)));
   }
-  return geo::Neighbor{id, std::bit_cast<double>(bits)};
+  const double distance = std::bit_cast<double>(bits);
+  if (!(distance >= 0 && distance <= geo::kMaxDistanceMeters)) {
+    return absl::InvalidArgumentError(
+        base::Cat("cursor ", base::Quoted(cursor), " does not hold a distance this service gives"));
+  }
+  return geo::Neighbor{id, distance};
 }
 
 }  // namespace

@@ -62,7 +62,8 @@ class BusinessService {
   absl::StatusOr<Business> Get(geo::PointId id) const;
 
   // GET /v1/search/nearby. Errors: a bad location, a radius outside (0, kMaxRadiusMeters], a page
-  // size outside [1, kMaxPageSize], or a cursor this service did not produce.
+  // size outside [1, kMaxPageSize], or a malformed cursor. A cursor is the position (distance, id)
+  // of the last result shown; any well-formed position is accepted and the page starts after it.
   absl::StatusOr<Page> SearchNearby(geo::LatLng location, double radius_m, int page_size,
                                     std::string_view cursor) const;
 

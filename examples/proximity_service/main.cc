@@ -45,7 +45,7 @@ std::vector<Business> MakeBusinesses(const Options& o, std::string* source) {
   if (o.data != "synthetic") {
     const std::string path = geo::DefaultDataDir() + "/cities.tsv";
     absl::StatusOr<std::vector<geo::Place>> places = geo::LoadPlaces(path);
-    if (places.ok()) {
+    if (places.ok() && !places->empty()) {
       *source = absl::StrFormat("GeoNames places from %s", path);
       // An even sample across the file (which is sorted by country), so a small run still
       // spans the world.
@@ -303,6 +303,11 @@ int main(int argc, char** argv) {
     o.points = std::min<int64_t>(o.points, 20'000);
     o.queries = std::min<int64_t>(o.queries, 300);
     o.workload_ops = std::min<int64_t>(o.workload_ops, 5'000);
+  }
+  if (o.data != "auto" && o.data != "geonames" && o.data != "synthetic") {
+    std::fprintf(stderr, "proximity_service: --data=%s is not auto, geonames or synthetic\n",
+                 o.data.c_str());
+    return 2;
   }
   if (o.points < 1 || o.queries < 1 || o.workload_ops < 0) {
     std::fprintf(stderr, "proximity_service: --points and --queries must be at least 1\n");

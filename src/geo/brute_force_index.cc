@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "keel/base/status.h"
+#include "keel/base/strings.h"
 #include "search.h"
 
 namespace keel::geo {
@@ -16,6 +17,10 @@ BruteForceIndex::BruteForceIndex()
              base::CountingAllocator<std::pair<const PointId, uint32_t>>(&memory_)) {}
 
 absl::Status BruteForceIndex::Build(std::span<const IndexedPoint> points) {
+  if (points.size() >= UINT32_MAX) {
+    return absl::ResourceExhaustedError(
+        base::Cat("BruteForceIndex holds at most 2^32 - 2 points, not ", points.size()));
+  }
   // Check everything first, so that a bad point leaves the index as it was.
   SlotMap seen(0, base::Hasher(), std::equal_to<PointId>(),
                base::CountingAllocator<std::pair<const PointId, uint32_t>>(&memory_));

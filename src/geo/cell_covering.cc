@@ -458,6 +458,15 @@ absl::StatusOr<std::vector<CellId>> CoverCapChord(const Point3& center, double c
     return absl::InvalidArgumentError(base::Cat("cap centre (", center.x, ", ", center.y, ", ",
                                                 center.z, ") is not a unit vector"));
   }
+  // min_level wins over max_cells, so a large cap at a fine min_level could ask for billions of
+  // cells. The cap covers chord2 / 4 of the sphere, which has 6 * 4^level cells at a level; the
+  // cells crossing its edge at most double that.
+  const double estimate = 2 * 6 * std::ldexp(1.0, 2 * options.min_level) * (chord2 / 4) + 64;
+  if (estimate > kMaxCoveringCells) {
+    return absl::ResourceExhaustedError(
+        base::Cat("covering a cap of squared chord ", chord2, " at min_level ", options.min_level,
+                  " needs about ", estimate, " cells, more than the limit of ", kMaxCoveringCells));
+  }
   return Coverer(Cap{center, chord2}, options).Cover();
 }
 

@@ -286,6 +286,13 @@ absl::StatusOr<LatLngRect> DecodeRedis(uint64_t score) {
   }
   const uint64_t lat = Gather(score);
   const uint64_t lng = Gather(score >> 1);
+  // Each coordinate's index is 26 bits, or exactly 2^26 for a point on the north or east edge;
+  // anything above is no score Redis (or EncodeRedis) produces.
+  constexpr uint64_t kEdge = uint64_t{1} << 26;
+  if (lat > kEdge || lng > kEdge) {
+    return absl::InvalidArgumentError(
+        base::Cat("Redis geo score ", score, " is not one Redis produces"));
+  }
   const double lat_step = 2 * kRedisMaxLatitude / static_cast<double>(uint64_t{1} << 26);
   const double lng_step = 360.0 / static_cast<double>(uint64_t{1} << 26);
   // The spilled edge scores (index 2^26) stand for the edge itself.
@@ -315,13 +322,15 @@ absl::StatusOr<std::vector<uint64_t>> CoverCircleBits(LatLng center, double radi
   const CellIndex hi = IndexOf(LatLng::FromDegrees(box.lat_hi(), box.lng_hi()), bits);
   const uint64_t lng_count = uint64_t{1} << lo.lng_bits;
   // Longitude columns from lo.lng eastward to hi.lng, wrapping when the box does.
-  const uint64_t columns =
-      box.is_full_lng() ? lng_count : (hi.lng + lng_count - lo.lng) % lng_count + 1;
+  // A box that wraps with both ends in one column (a column can be 180 degrees wide) covers
+  // every column.
+  const bool all_columns = box.is_full_lng() || (box.crosses_antimeridian() && hi.lng >= lo.lng);
+  const uint64_t columns = all_columns ? lng_count : (hi.lng + lng_count - lo.lng) % lng_count + 1;
   const uint64_t rows = hi.lat - lo.lat + 1;
   // Each cell of the box costs a distance test, so a box far larger than the answer may hold is
   // refused before walking it (a circle covers at least a sixteenth of its box's cells, except
   // for very thin slivers at the poles).
-  if (rows * columns > 16 * max_cells + 64) {
+  if (rows * columns > 64 && (rows * columns - 64) / 16 > max_cells) {
     return absl::ResourceExhaustedError(
         base::Cat("covering a circle of ", radius_m, " m around ", center.ToString(), " with ",
                   bits, "-bit geohash cells means testing ", rows * columns,

@@ -117,8 +117,11 @@ absl::Status GridIndex::SearchRadius(LatLng center, double radius_m, std::vector
   const uint64_t row_hi = Row(box.lat_hi());
   const uint64_t col_lo = box.is_full_lng() ? 0 : Column(box.lng_lo());
   const uint64_t col_hi = box.is_full_lng() ? columns_ - 1 : Column(box.lng_hi());
+  // A box that wraps with both ends in one column (possible when a column is over 180 degrees
+  // wide) covers every column.
+  const bool all_columns = box.is_full_lng() || (box.crosses_antimeridian() && col_hi >= col_lo);
   const uint64_t columns_per_row =
-      box.is_full_lng() ? columns_ : (col_hi + columns_ - col_lo) % columns_ + 1;
+      all_columns ? columns_ : (col_hi + columns_ - col_lo) % columns_ + 1;
   const uint64_t box_cells = (row_hi - row_lo + 1) * columns_per_row;
   QueryStats s;
   auto scan = [&](const Cell& cell) {
@@ -128,7 +131,17 @@ absl::Status GridIndex::SearchRadius(LatLng center, double radius_m, std::vector
   };
   // Up to this many cells, looking each one up beats walking the ordered set.
   constexpr uint64_t kDirectLookupCells = 256;
-  if (box_cells > kDirectLookupCells) {
+  auto in_box = [&](uint64_t key) {
+    const uint64_t row = key / columns_;
+    return row >= row_lo && row <= row_hi &&
+           (key % columns_ + columns_ - col_lo) % columns_ < columns_per_row;
+  };
+  if (row_hi - row_lo + 1 > occupied_.size()) {
+    // More rows than non-empty cells (a wide search on a fine, sparse grid): test every one.
+    for (const uint64_t key : occupied_) {
+      if (in_box(key)) scan(cells_.find(key)->second);
+    }
+  } else if (box_cells > kDirectLookupCells) {
     // Row by row, the non-empty cells within the box's columns (one or two ranges of keys).
     for (uint64_t row = row_lo; row <= row_hi; ++row) {
       const uint64_t base = row * columns_;

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "keel/base/status.h"
+#include "keel/base/strings.h"
 #include "search.h"
 
 namespace keel::geo::internal {
@@ -151,8 +152,10 @@ absl::Status KeyedPointIndex::Nearest(LatLng center, size_t k, std::vector<Neigh
     if (out->size() >= k || radius >= known) break;
     radius = std::min(known, radius * 2);
   }
-  KEEL_ASSERT(out->size() >= std::min(k, size()), "a radius measured to hold ", k, " points held ",
-              out->size());
+  if (out->size() < std::min(k, size())) {
+    return absl::InternalError(
+        base::Cat("a radius measured to hold ", k, " points held only ", out->size()));
+  }
   KeepNearest(k, out);
   if (stats != nullptr) *stats = total;
   return absl::OkStatus();

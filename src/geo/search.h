@@ -9,9 +9,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "keel/base/assert.h"
 #include "keel/base/strings.h"
 #include "keel/geo/internal/box3.h"
 #include "keel/geo/lat_lng.h"
@@ -63,9 +65,7 @@ inline absl::Status UnknownId(PointId id) {
 class RadiusFilter {
  public:
   RadiusFilter(LatLng center, double radius_m)
-      : center_(center.ToPoint()),
-        radius_m_(radius_m),
-        chord2_limit_(MetersToChordDistance2(radius_m * (1 + 1e-7) + 1e-3)) {}
+      : center_(center.ToPoint()), radius_m_(radius_m), chord2_limit_(ChordLimit(radius_m)) {}
 
   [[nodiscard]] const Point3& center() const { return center_; }
   [[nodiscard]] double radius_m() const { return radius_m_; }
@@ -81,6 +81,15 @@ class RadiusFilter {
   }
 
  private:
+  // The squared chord no point within `radius_m` can exceed, with a margin far above rounding.
+  // From half the circumference on there is no limit: the squared chord between two unit vectors
+  // of antipodes can round to just over 4.
+  static double ChordLimit(double radius_m) {
+    const double padded = radius_m * (1 + 1e-7) + 1e-3;
+    if (padded >= kMaxDistanceMeters) return std::numeric_limits<double>::infinity();
+    return MetersToChordDistance2(padded);
+  }
+
   Point3 center_;
   double radius_m_;
   double chord2_limit_;
@@ -119,6 +128,7 @@ inline void SortNeighbors(std::vector<Neighbor>* out) {
     SortRange(out->data(), out->data() + n);
     return;
   }
+  KEEL_ASSERT(n < UINT32_MAX, "more results than the bucket counters hold");
   const double scale = static_cast<double>(n) / max_distance;
   thread_local std::vector<uint32_t> bucket_of;
   thread_local std::vector<uint32_t> starts;

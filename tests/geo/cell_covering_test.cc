@@ -143,6 +143,12 @@ TEST_CASE("CoverCap rejects bad centres radii and options") {
   CHECK(CoverCapChord({1, 0, 0}, 4.5).status().code() == absl::StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("CoverCap refuses a min_level that would need millions of cells") {
+  const absl::StatusOr<std::vector<CellId>> cells =
+      CoverCap(LatLng::FromDegrees(10, 10), 1e6, {.min_level = 20});
+  CHECK(cells.status().code() == absl::StatusCode::kResourceExhausted);
+}
+
 TEST_CASE("CoverCap of the whole sphere is the six faces and of a point is one leaf") {
   CHECK(CoverCap(LatLng::FromDegrees(0, 0), kMaxDistanceMeters)->size() == 6);
   const std::vector<CellId> point = *CoverCap(LatLng::FromDegrees(12, 34), 0);

@@ -297,6 +297,25 @@ TEST_CASE("CoverCircle is complete and each of its cells comes near the circle")
   }
 }
 
+TEST_CASE("CoverCircleBits covers every column when a wrapped box has both ends in one column") {
+  // The box of this circle wraps a hair past longitude 0 to a hair short of -180 (rounding makes
+  // it a little wider than half the longitudes), so both its ends fall in the western column,
+  // while the circle itself lies in the eastern one: scanning the ends' column alone would miss
+  // it completely.
+  const LatLng center = LatLng::FromDegrees(0, 90);
+  for (const int bits : {1, 2}) {
+    const std::vector<uint64_t> cells = *CoverCircleBits(center, 10'007'557.17, bits);
+    CHECK(cells.size() == (bits == 1 ? 1u : 2u));
+    CHECK(std::find(cells.begin(), cells.end(), *EncodeBits(center, bits)) != cells.end());
+  }
+}
+
+TEST_CASE("DecodeRedis refuses scores Redis cannot produce") {
+  CHECK(DecodeRedis((uint64_t{1} << 52) | (uint64_t{1} << 50)).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(DecodeRedis(13510798882111488u).ok());  // the north-east corner Redis does store
+}
+
 TEST_CASE("CoverCircle refuses coverings beyond its cell limit and bad arguments") {
   const LatLng center = LatLng::FromDegrees(10, 10);
   CHECK(CoverCircle(center, 100'000, 7).status().code() == absl::StatusCode::kResourceExhausted);

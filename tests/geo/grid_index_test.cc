@@ -49,6 +49,16 @@ TEST_CASE("GridIndex is exact with cell sizes that do not divide the sphere even
   }
 }
 
+TEST_CASE("GridIndex covers every column when a wrapped box has both ends in one column") {
+  // With 180-degree cells a box a hair wider than half the longitudes wraps and starts and ends
+  // in the same column.
+  auto grid = *GridIndex::Create({.cell_size_degrees = 180});
+  REQUIRE(grid->Insert(1, LatLng::FromDegrees(0, 90)).ok());
+  std::vector<Neighbor> out;
+  REQUIRE(grid->SearchRadius(LatLng::FromDegrees(0, 90), 10'007'557.17, &out).ok());
+  CHECK(out.size() == 1);
+}
+
 TEST_CASE("GridIndex finer cells examine fewer candidates") {
   base::Random rng(keel::testing::TestSeed(43));
   const std::vector<IndexedPoint> data = testing::ClusteredPoints(rng, 20000);

@@ -166,6 +166,41 @@ TEST_CASE("Every index keeps many identical points and finds them all") {
   }
 }
 
+TEST_CASE("Every index finds exact antipodes at half the circumference") {
+  // The squared chord between the unit vectors of two antipodes often rounds to just over 4.
+  base::Random rng(keel::testing::TestSeed(22));
+  std::vector<IndexedPoint> antipodes;
+  std::vector<LatLng> centers;
+  for (PointId id = 0; id < 300; ++id) {
+    const LatLng p = testing::RandomPoint(rng);
+    double lng = p.lng_degrees() + 180;
+    if (lng >= 180) lng -= 360;
+    centers.push_back(p);
+    antipodes.push_back({id, LatLng::FromDegrees(-p.lat_degrees(), lng)});
+  }
+  // The reviewer's case: a squared chord of 4.000000000000001.
+  centers.push_back(LatLng::FromDegrees(68.0813, -27.5307));
+  antipodes.push_back({300, LatLng::FromDegrees(-68.0813, 152.4693)});
+  for (const std::string_view kind : SpatialIndexKinds()) {
+    CAPTURE(std::string(kind));
+    for (size_t i = 0; i < centers.size(); ++i) {
+      const std::unique_ptr<SpatialIndex> index = New(kind);
+      REQUIRE(index->Insert(antipodes[i].id, antipodes[i].location).ok());
+      std::vector<Neighbor> out;
+      REQUIRE(index->SearchRadius(centers[i], kMaxDistanceMeters, &out).ok());
+      REQUIRE(out.size() == 1);
+      REQUIRE(index->SearchRadius(centers[i], 1e9, &out).ok());
+      REQUIRE(out.size() == 1);
+      REQUIRE(index->Nearest(centers[i], 1, &out).ok());
+      REQUIRE(out.size() == 1);
+      REQUIRE(index->Nearest(centers[i], 5, &out).ok());
+      REQUIRE(out.size() == 1);
+      CHECK(out[0].distance_m == doctest::Approx(kMaxDistanceMeters).epsilon(1e-9));
+      CHECK(out[0].distance_m == DistanceMeters(centers[i], antipodes[i].location));
+    }
+  }
+}
+
 TEST_CASE("Every index rejects bad input and loses nothing") {
   for (const std::string_view kind : SpatialIndexKinds()) {
     CAPTURE(std::string(kind));

@@ -47,9 +47,13 @@ struct CoveringOptions {
   int level_mod = 1;  // 1, 2 or 3
 };
 
+// The most cells a covering may need (min_level can force many): beyond it, kResourceExhausted.
+inline constexpr double kMaxCoveringCells = 1 << 22;
+
 // Cells, sorted and non-overlapping, whose union contains every point within `radius_m` metres of
 // `center` (by the squared-chord test of a point against the cap). Errors (kInvalidArgument): an
-// invalid centre; a negative, NaN or infinite radius; options out of range.
+// invalid centre; a negative, NaN or infinite radius; options out of range. kResourceExhausted
+// when min_level would force more than about kMaxCoveringCells cells.
 [[nodiscard]] absl::StatusOr<std::vector<CellId>> CoverCap(LatLng center, double radius_m,
                                                            const CoveringOptions& options = {});
 

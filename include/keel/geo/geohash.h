@@ -110,7 +110,9 @@ inline constexpr std::array<Direction, 8> kAllDirections = {kNorth, kNorthEast, 
 // latitude beyond +-kRedisMaxLatitude (which Redis refuses too).
 [[nodiscard]] absl::StatusOr<uint64_t> EncodeRedis(LatLng p);
 
-// The cell a Redis score stands for. Errors (kInvalidArgument): a score of more than 52 bits.
+// The cell a Redis score stands for (a point on the north or east edge decodes to that edge).
+// Errors (kInvalidArgument): a score Redis cannot produce: more than 54 bits, or a coordinate
+// index above 2^26.
 [[nodiscard]] absl::StatusOr<LatLngRect> DecodeRedis(uint64_t score);
 
 // ---------------------------------------------------------------------------------------------
@@ -140,7 +142,7 @@ inline constexpr std::array<Direction, 8> kAllDirections = {kNorth, kNorthEast, 
 // exact covering (cells merely grazing the circle within a millimetre may be included). Sorted.
 // Errors: kInvalidArgument for a bad centre, radius or precision; kResourceExhausted when more than
 // `max_cells` cells would be needed, or when the circle's bounding box spans more than
-// 16 x max_cells cells (which it does only for a circle far too large for the precision).
+// 16 x max_cells + 64 cells (which it does only for a circle far too large for the precision).
 [[nodiscard]] absl::StatusOr<std::vector<std::string>> CoverCircle(LatLng center, double radius_m,
                                                                    int precision,
                                                                    size_t max_cells = 10'000);

@@ -12,10 +12,12 @@
 // holds half a leaf's worth or less. Many points at one spot can never be separated by splitting,
 // so a leaf whose points are all identical, or at `max_depth`, simply grows past the capacity.
 //
-// A radius search descends into the quadrants that overlap the circle's bounding box. A k-nearest
-// search is best-first (G. R. Hjaltason and H. Samet, "Distance Browsing in Spatial Databases",
-// ACM TODS 1999): quadrants are visited in order of their great-circle distance from the centre,
-// and the search stops when the next quadrant is farther than the k-th point found.
+// Each quadrant keeps a box in (x, y, z) around its unit vectors; the squared distance from the
+// query point to that box bounds the squared chord to anything inside. A radius search descends,
+// level by level, into the quadrants whose box comes within the circle. A k-nearest search is
+// best-first (G. R. Hjaltason and H. Samet, "Distance Browsing in Spatial Databases", ACM TODS
+// 1999): quadrants are visited in order of that lower bound, and the search stops when the next
+// one is surely farther than the k-th point found.
 //
 // Example:
 //

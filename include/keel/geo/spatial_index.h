@@ -29,7 +29,7 @@
 //   (*index)->Insert(/*id=*/42, keel::geo::LatLng::FromDegrees(37.7749, -122.4194));
 //   std::vector<keel::geo::Neighbor> near;
 //   (*index)->SearchRadius(keel::geo::LatLng::FromDegrees(37.775, -122.419), 500, &near);
-//   // near[0].id == 42, near[0].distance_m about 47
+//   // near[0].id == 42, near[0].distance_m about 37
 //
 // Thread safety: const methods may run concurrently; a non-const method needs exclusive access.
 #ifndef KEEL_GEO_SPATIAL_INDEX_H_

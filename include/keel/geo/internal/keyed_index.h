@@ -1,7 +1,7 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 //
-// The machinery shared by the indexes that key points by a cell number: the grid (row-major cell
-// number), geohash (60-bit geohash) and S2 (leaf cell id). Points live in a B-tree ordered by
+// The machinery shared by the indexes that key points by a cell number: geohash (60-bit geohash)
+// and S2 (leaf cell id). Points live in a B-tree ordered by
 // (key, id), so the points of any cell whose descendants share a key range are one range scan;
 // a query asks the index for key ranges that cover the circle and tests the points in them.
 // k-nearest searches grow a radius search until it holds k points. Not for users: include the
