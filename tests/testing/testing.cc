@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <string_view>
 
 #include "absl/strings/numbers.h"
@@ -44,6 +45,19 @@ ChildResult RunInChild(const std::function<void()>& fn) {
   result.aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   return result;
+}
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern =
+      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/keel_test_XXXXXX";
+  KEEL_ASSERT(mkdtemp(pattern.data()) != nullptr, "cannot create a temporary directory");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code error;
+  std::filesystem::remove_all(path_, error);
 }
 
 }  // namespace keel::testing

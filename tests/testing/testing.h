@@ -7,6 +7,8 @@
 //                       with its seed can be replayed. Pass it to CAPTURE() so doctest prints it.
 //   RunInChild(fn)      runs fn in a forked child and reports how the child ended and what it
 //                       wrote to stderr; for testing that KEEL_ASSERT stops the program.
+//   TempDir             a fresh directory under $TMPDIR (or /tmp), removed with everything in
+//                       it when the object goes.
 #ifndef KEEL_TESTS_TESTING_TESTING_H_
 #define KEEL_TESTS_TESTING_TESTING_H_
 
@@ -25,6 +27,19 @@ struct ChildResult {
 };
 
 [[nodiscard]] ChildResult RunInChild(const std::function<void()>& fn);
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 }  // namespace keel::testing
 

@@ -1,0 +1,87 @@
+// Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
+//
+// A FileSystem that can lose power: what the write-ahead log's durability tests stand on, and a
+// tool for testing anything else built on keel::wal::FileSystem (Raft's log will be).
+//
+// It passes every operation to another FileSystem and remembers what has been made durable: for
+// each file, how many of its bytes were there at its last Sync(), and whether its creation has
+// been made durable by a SyncDir() of its directory. PowerCut() then does to the files what a
+// power failure may do: every byte appended since the last Sync is lost (or, when asked, a random
+// prefix of them survives, as a torn write leaves), and files created since their directory was
+// last synced disappear. Files open at the moment of the cut stop working, as if the process had
+// died with them. Removals and renames are taken to be durable at once (keel's log syncs the
+// directory right after them anyway).
+//
+// It can also fail on demand: FailSyncs() makes every Sync and SyncDir return an I/O error, and
+// FailAppendsAfter(n) lets n more appends through and fails the rest, to test error paths.
+//
+// Example:
+//
+//   keel::wal::FaultInjectingFileSystem fs(keel::wal::FileSystem::Posix());
+//   ... write through `fs` ...
+//   KEEL_RETURN_IF_ERROR(fs.PowerCut());   // unsynced bytes are gone
+//   ... reopen through `fs` and check what survived ...
+#ifndef KEEL_WAL_FAULT_INJECTING_FILE_SYSTEM_H_
+#define KEEL_WAL_FAULT_INJECTING_FILE_SYSTEM_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "keel/base/random.h"
+#include "keel/wal/file_system.h"
+
+namespace keel::wal {
+
+class FaultInjectingFileSystem final : public FileSystem {
+ public:
+  // `base` must outlive this object.
+  explicit FaultInjectingFileSystem(FileSystem& base) : base_(base) {}
+
+  // Loses what was not durable (see the file comment). With `torn` set, each file keeps a random
+  // prefix of its unsynced bytes instead of none. Every File opened before the cut fails from
+  // now on with kFailedPrecondition.
+  [[nodiscard]] absl::Status PowerCut(base::Random* torn = nullptr);
+
+  // Every Sync() and SyncDir() fails with an I/O error while `fail` is true.
+  void FailSyncs(bool fail);
+
+  // Lets `n` more Append calls succeed, then fails every one after with an I/O error; a negative
+  // n turns this off.
+  void FailAppendsAfter(int64_t n);
+
+  // Bytes appended but not synced, over all files: what a power cut would lose now.
+  [[nodiscard]] uint64_t UnsyncedBytes() const;
+
+  absl::StatusOr<std::unique_ptr<File>> Open(const std::string& path, OpenMode mode) override;
+  absl::Status Remove(const std::string& path) override;
+  absl::Status Rename(const std::string& from, const std::string& to) override;
+  absl::StatusOr<std::vector<std::string>> List(const std::string& dir) override;
+  absl::Status CreateDir(const std::string& dir) override;
+  absl::Status SyncDir(const std::string& dir) override;
+
+ private:
+  class FaultFile;
+  friend class FaultFile;
+
+  struct FileState {
+    uint64_t synced_size = 0;
+    uint64_t size = 0;
+    bool creation_durable = true;
+  };
+
+  absl::Status CheckEpoch(uint64_t epoch) const;
+
+  FileSystem& base_;
+  mutable std::mutex mu_;
+  std::map<std::string, FileState> files_;  // by path
+  uint64_t epoch_ = 0;                      // bumped by each power cut
+  bool fail_syncs_ = false;
+  int64_t appends_left_ = -1;  // -1: no limit
+};
+
+}  // namespace keel::wal
+
+#endif  // KEEL_WAL_FAULT_INJECTING_FILE_SYSTEM_H_

@@ -1,0 +1,52 @@
+// Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
+//
+// The on-disk format of keel's write-ahead log: constants only. docs/wal_format.md gives the
+// grammar and a worked example.
+//
+// A log is a directory of segment files, each named by the offset of its first record
+// (00000000000000000042.wal) and holding a header followed by records:
+//
+//   segment := segment_header record*
+//   segment_header (32 bytes) := magic version flags first_offset reserved header_crc
+//   record := record_header payload
+//   record_header (25 bytes) := masked_crc length type offset timestamp_ns
+//
+// The record's CRC32C (masked, keel/base/crc32c.h) covers everything after it: length, type,
+// offset, timestamp and payload, so a torn, shifted or misplaced record never passes. Carrying the
+// offset in every record lets recovery tell a missing or reordered segment from a damaged one,
+// and lets a reader that lost its place find the next good record.
+#ifndef KEEL_WAL_FORMAT_H_
+#define KEEL_WAL_FORMAT_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace keel::wal {
+
+// "KEELWAL1" and "KEELIDX1" as little-endian fixed64s.
+inline constexpr uint64_t kSegmentMagic = 0x314c41574c45454bu;
+inline constexpr uint64_t kIndexMagic = 0x315844494c45454bu;
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr size_t kSegmentHeaderBytes = 32;
+inline constexpr size_t kRecordHeaderBytes = 25;
+
+// The suffix of segment files and of their sparse index files.
+inline constexpr char kSegmentSuffix[] = ".wal";
+inline constexpr char kIndexSuffix[] = ".idx";
+
+// A record stands alone (kFull), or is one of a batch that must be recovered whole or not at all
+// (kFirst, kMiddle..., kLast; a batch of one is kFull).
+enum class RecordType : uint8_t {
+  kFull = 1,
+  kFirst = 2,
+  kMiddle = 3,
+  kLast = 4,
+};
+
+// Limits. Options may lower them; nothing may exceed them.
+inline constexpr uint32_t kMaxRecordBytesLimit = 256u << 20;           // one payload: 256 MiB
+inline constexpr uint64_t kMaxSegmentBytesLimit = uint64_t{16} << 30;  // one segment: 16 GiB
+
+}  // namespace keel::wal
+
+#endif  // KEEL_WAL_FORMAT_H_

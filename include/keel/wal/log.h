@@ -1,0 +1,277 @@
+// Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
+//
+// Log: a write-ahead log. Records are appended to the end of a directory of segment files, each
+// record gets a 64-bit offset (its log sequence number, counting up from 0), and anything appended
+// can be read back in order from any offset. It is what the message queue's partitions, the
+// digital wallet's event log, the exchange's sequencer and Raft's log are built on.
+//
+// Durability. A record survives a crash once it is synced to disk. Each log chooses when:
+//
+//   SyncPolicy::kEveryAppend   Append returns once the record is durable. Concurrent appenders
+//                              share fsyncs (group commit): while one thread writes and syncs,
+//                              the others queue, and the next sync covers all of them.
+//   SyncPolicy::kInterval      Append syncs only when the last sync is older than
+//                              sync_interval_ns, so a crash loses at most that much of a steady
+//                              stream (SyncIfDue() from a timer bounds it when appends stop).
+//   SyncPolicy::kNone          Append never syncs; Sync() does.
+//
+// durable_offset() tells how far the log is durable; WaitDurable() blocks until an offset is.
+//
+// Format. Each record carries a CRC32C (masked) over its length, type, offset, timestamp and
+// payload; docs/wal_format.md gives the grammar. Segments roll at max_segment_bytes and are named
+// by the offset of their first record; the directory is synced whenever a segment is created or
+// removed. A sealed segment gets a sparse index file (an entry every index_interval_bytes), so that
+// reading from any offset starts near it instead of scanning the segment.
+//
+// Recovery. Open() checks the log. Damage at the very end, with nothing valid after it, is a torn
+// write from a crash: the incomplete record (or incomplete batch) is cut off and reported. Damage
+// with valid records after it is corruption, and what happens depends on the recovery mode
+// (RocksDB's WALRecoveryMode):
+//
+//   kTolerateCorruptedTail   (default) a torn tail is cut; corruption anywhere else is an error.
+//   kAbsoluteConsistency     any damage, a torn tail included, is an error.
+//   kPointInTime             the log is cut at the first damage, wherever it is, and everything
+//                            after it is dropped: a consistent prefix, possibly shorter.
+//   kSkipCorruptedRecords    damaged records are skipped and the rest kept; their offsets are
+//                            missing from the log.
+//
+// Nothing Open() or any other call does ever loses a record that was acknowledged as durable.
+//
+// Example:
+//
+//   keel::wal::LogOptions options;
+//   options.sync = keel::wal::SyncPolicy::kEveryAppend;
+//   KEEL_ASSIGN_OR_RETURN(std::unique_ptr<keel::wal::Log> log,
+//                         keel::wal::Log::Open("/var/lib/app/wal", options));
+//   KEEL_ASSIGN_OR_RETURN(uint64_t offset, log->Append("order 42 filled"));  // durable now
+//   KEEL_ASSIGN_OR_RETURN(auto reader, log->NewReader(/*from=*/0));
+//   while (true) {
+//     KEEL_ASSIGN_OR_RETURN(std::optional<keel::wal::RecordView> record, reader->Next());
+//     if (!record) break;  // the end, for now
+//     Apply(record->offset, record->payload);
+//   }
+//
+// Thread safety: every method may be called from several threads at once. Appends from several
+// threads are ordered by the offsets they get. A reader belongs to one thread at a time.
+#ifndef KEEL_WAL_LOG_H_
+#define KEEL_WAL_LOG_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "keel/base/clock.h"
+#include "keel/wal/file_system.h"
+#include "keel/wal/format.h"
+
+namespace keel::wal {
+
+enum class SyncPolicy { kNone, kInterval, kEveryAppend };
+
+enum class RecoveryMode {
+  kTolerateCorruptedTail,
+  kAbsoluteConsistency,
+  kPointInTime,
+  kSkipCorruptedRecords,
+};
+
+struct LogOptions {
+  SyncPolicy sync = SyncPolicy::kEveryAppend;
+  // kInterval: the most time an appended record may stay unsynced. Must be > 0.
+  int64_t sync_interval_ns = 10 * base::kNanosPerMilli;
+  // A segment is closed and a new one started before it would grow past this. At least 4 KiB,
+  // at most kMaxSegmentBytesLimit.
+  uint64_t max_segment_bytes = 64 << 20;
+  // The largest payload accepted. At least 1, at most kMaxRecordBytesLimit, and a record must fit
+  // in a segment.
+  uint32_t max_record_bytes = 16 << 20;
+  // The most records one AppendBatch may hold. At least 1.
+  uint32_t max_batch_records = 1 << 16;
+  // A sparse index entry every this many bytes of a segment. At least 64.
+  uint32_t index_interval_bytes = 4096;
+  RecoveryMode recovery = RecoveryMode::kTolerateCorruptedTail;
+  // Where the files live; the operating system's when null. Must outlive the log.
+  FileSystem* file_system = nullptr;
+  // Stamps each record's timestamp and ages segments for retention; SystemClock when null. Must
+  // outlive the log.
+  const base::Clock* clock = nullptr;
+};
+
+// What Open() found and did.
+struct RecoveryReport {
+  size_t segments = 0;              // segment files in the log after recovery
+  uint64_t records = 0;             // records in the log after recovery
+  uint64_t torn_tail_bytes = 0;     // bytes cut from the end as an incomplete write
+  uint64_t dropped_records = 0;     // valid records dropped after damage (kPointInTime)
+  uint64_t skipped_bytes = 0;       // damaged bytes skipped over (kSkipCorruptedRecords)
+  size_t rebuilt_indexes = 0;       // sparse index files rebuilt from their segment
+  std::vector<std::string> events;  // one line per thing found or done, for logs
+};
+
+// A record as a reader returns it. The payload is valid until the reader's next call.
+struct RecordView {
+  uint64_t offset = 0;
+  int64_t timestamp_ns = 0;
+  std::string_view payload;
+};
+
+struct LogStats {
+  uint64_t appends = 0;        // Append and AppendBatch calls
+  uint64_t records = 0;        // records appended
+  uint64_t bytes = 0;          // bytes written, headers included
+  uint64_t syncs = 0;          // fsyncs of segment files
+  uint64_t group_commits = 0;  // writes that carried more than one caller's records
+  size_t segments = 0;
+};
+
+class LogReader;
+
+class Log {
+ public:
+  // Opens the log in `dir`, creating the directory and an empty log if there is none, and
+  // recovering as described above. Errors: kInvalidArgument for bad options; kFailedPrecondition
+  // for a directory with files that are not a keel log's; kDataLoss for damage the recovery mode
+  // does not repair (naming the file, the position and the offsets); I/O errors.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Log>> Open(const std::string& dir,
+                                                                 const LogOptions& options,
+                                                                 RecoveryReport* report = nullptr);
+
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
+  // Does not sync: what the sync policy has not made durable may be lost, as in a crash. Call
+  // Sync() first to keep it.
+  ~Log();
+
+  // Appends one record and returns its offset; with kEveryAppend, once it is durable. Errors:
+  // kInvalidArgument for a payload over max_record_bytes (the log is unchanged); I/O errors, after
+  // which the log refuses further writes (kFailedPrecondition) until reopened, because what reached
+  // the disk is unknown.
+  [[nodiscard]] absl::StatusOr<uint64_t> Append(std::string_view payload);
+
+  // Appends records that are recovered all together or not at all, in one write; returns the
+  // offset of the first. Errors as Append, and kInvalidArgument for an empty batch, one of more
+  // than max_batch_records records, or one too large for a segment.
+  [[nodiscard]] absl::StatusOr<uint64_t> AppendBatch(std::span<const std::string_view> payloads);
+
+  // Makes every record appended so far durable.
+  [[nodiscard]] absl::Status Sync();
+
+  // With SyncPolicy::kInterval: syncs if records older than sync_interval_ns are unsynced. An
+  // append checks this itself; call it from a timer to bound the loss when appends stop.
+  [[nodiscard]] absl::Status SyncIfDue();
+
+  // Blocks until every record before `offset` is durable (syncing if no one else will).
+  [[nodiscard]] absl::Status WaitDurable(uint64_t offset);
+
+  // The offset of the oldest record kept, the one the next append gets, and the end of the
+  // durable prefix: records in [first_offset, durable_offset) survive a crash.
+  [[nodiscard]] uint64_t first_offset() const;
+  [[nodiscard]] uint64_t next_offset() const;
+  [[nodiscard]] uint64_t durable_offset() const;
+
+  // A reader positioned at `from`, which sees records appended after it was created as well.
+  // Errors: kOutOfRange for `from` outside [first_offset, next_offset].
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<LogReader>> NewReader(uint64_t from) const;
+
+  // Removes every record at `end_offset` or after, durably: the log ends there (Raft replaces a
+  // conflicting suffix this way; "truncate after x" is Truncate(x + 1)). Readers positioned past
+  // the new end fail with kFailedPrecondition and must be recreated. Errors: kOutOfRange for
+  // `end_offset` outside [first_offset, next_offset]; kFailedPrecondition while appends are in
+  // flight (truncation and appends must not overlap); I/O errors.
+  [[nodiscard]] absl::Status Truncate(uint64_t end_offset);
+
+  // Deletes whole segments all of whose records are before `offset` (the active segment is
+  // always kept). Returns the new first_offset.
+  [[nodiscard]] absl::StatusOr<uint64_t> DropBefore(uint64_t offset);
+
+  // Retention: deletes the oldest segments while the log holds more than `max_bytes`, and every
+  // segment whose newest record is older than `max_age_ns` (by the options' clock). Either limit
+  // may be 0 for none. The active segment is always kept. Returns how many segments went.
+  [[nodiscard]] absl::StatusOr<size_t> ApplyRetention(uint64_t max_bytes, int64_t max_age_ns);
+
+  [[nodiscard]] LogStats stats() const;
+  [[nodiscard]] uint64_t size_bytes() const;
+  [[nodiscard]] const std::string& dir() const { return dir_; }
+  [[nodiscard]] const LogOptions& options() const { return options_; }
+
+ private:
+  friend class LogReader;
+  struct Segment;
+  struct Writer;
+
+  Log(std::string dir, const LogOptions& options, FileSystem& fs, const base::Clock& clock);
+
+  absl::Status Recover(RecoveryReport* report);
+  absl::Status RecoverSegment(uint64_t first_offset, bool is_last, RecoveryReport* report,
+                              bool* drop_rest);
+  absl::StatusOr<uint64_t> Submit(std::span<const std::string_view> payloads);
+  absl::Status WriteGroup(std::vector<Writer*>& group, bool sync);
+  absl::Status RollSegment(uint64_t first_offset);
+  absl::Status SyncActive();
+  absl::Status RemoveSegment(uint64_t first_offset);
+  std::shared_ptr<Segment> SegmentFor(uint64_t offset) const;
+  std::shared_ptr<Segment> NextSegment(uint64_t after_first_offset) const;
+
+  const std::string dir_;
+  const LogOptions options_;
+  FileSystem& fs_;
+  const base::Clock& clock_;
+
+  // write_mu_ is held by whoever touches the files' contents or the set of segments: the leader
+  // of a write group, Sync, Truncate, and the segment droppers. Taken before mu_.
+  std::mutex write_mu_;
+  // mu_ guards everything below. A writer holds it only to take its place in the queue and to
+  // publish results; the group's write and sync happen outside it, by the writer at the front
+  // of the queue (the leader), while the others wait.
+  mutable std::mutex mu_;
+  std::condition_variable durable_cv_;
+  std::deque<Writer*> queue_;
+  std::map<uint64_t, std::shared_ptr<Segment>> segments_;  // by first offset
+  uint64_t next_offset_ = 0;                               // the offset the next record gets
+  uint64_t written_offset_ = 0;                            // records before this are in the files
+  uint64_t durable_offset_ = 0;                            // records before this are synced
+  int64_t last_sync_ns_ = 0;
+  bool syncing_ = false;          // a thread is in SyncActive outside the lock
+  absl::Status broken_;           // set by an I/O error on write: the log refuses writes
+  uint64_t truncations_ = 0;      // bumped by Truncate, so readers past the cut notice
+  uint64_t skipped_offsets_ = 0;  // offsets lost to kSkipCorruptedRecords, for the report
+  LogStats stats_;
+};
+
+// Reads records in offset order. Next() returns nullopt at the current end of the log; later calls
+// return records appended since.
+class LogReader {
+ public:
+  // The next record, or nullopt at the end. Errors: kDataLoss for a damaged record (naming the
+  // file and position); I/O errors.
+  [[nodiscard]] absl::StatusOr<std::optional<RecordView>> Next();
+
+  // The offset the next call returns (when there is a record there).
+  [[nodiscard]] uint64_t position() const { return next_offset_; }
+
+ private:
+  friend class Log;
+  LogReader(const Log& log, std::shared_ptr<Log::Segment> segment, uint64_t file_position,
+            uint64_t next_offset, uint64_t truncations);
+
+  const Log& log_;
+  std::shared_ptr<Log::Segment> segment_;
+  uint64_t file_position_;
+  uint64_t next_offset_;
+  uint64_t truncations_;  // the log's count when this reader last checked
+  std::string buffer_;    // read-ahead: bytes [buffer_start_, buffer_start_ + size) of the file
+  uint64_t buffer_start_ = 0;
+};
+
+}  // namespace keel::wal
+
+#endif  // KEEL_WAL_LOG_H_

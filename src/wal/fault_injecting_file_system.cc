@@ -1,0 +1,191 @@
+// Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
+#include "keel/wal/fault_injecting_file_system.h"
+
+#include "keel/base/status.h"
+#include "keel/base/strings.h"
+
+namespace keel::wal {
+namespace {
+
+std::string DirOf(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+absl::Status Injected(std::string_view what, const std::string& path) {
+  return absl::UnavailableError(
+      base::Cat("injected I/O error: ", what, " ", base::Quoted(path, 256)));
+}
+
+}  // namespace
+
+class FaultInjectingFileSystem::FaultFile final : public File {
+ public:
+  FaultFile(FaultInjectingFileSystem& fs, std::string path, std::unique_ptr<File> file,
+            uint64_t epoch)
+      : fs_(fs), path_(std::move(path)), file_(std::move(file)), epoch_(epoch) {}
+
+  absl::Status Append(std::string_view data) override {
+    {
+      std::lock_guard<std::mutex> lock(fs_.mu_);
+      KEEL_RETURN_IF_ERROR(fs_.CheckEpoch(epoch_));
+      if (fs_.appends_left_ == 0) return Injected("append to", path_);
+      if (fs_.appends_left_ > 0) --fs_.appends_left_;
+    }
+    KEEL_RETURN_IF_ERROR(file_->Append(data));
+    std::lock_guard<std::mutex> lock(fs_.mu_);
+    fs_.files_[path_].size = file_->size();
+    return absl::OkStatus();
+  }
+
+  absl::Status Sync() override {
+    {
+      std::lock_guard<std::mutex> lock(fs_.mu_);
+      KEEL_RETURN_IF_ERROR(fs_.CheckEpoch(epoch_));
+      if (fs_.fail_syncs_) return Injected("sync", path_);
+    }
+    KEEL_RETURN_IF_ERROR(file_->Sync());
+    std::lock_guard<std::mutex> lock(fs_.mu_);
+    FileState& state = fs_.files_[path_];
+    state.size = file_->size();
+    state.synced_size = state.size;
+    return absl::OkStatus();
+  }
+
+  absl::Status Truncate(uint64_t size) override {
+    {
+      std::lock_guard<std::mutex> lock(fs_.mu_);
+      KEEL_RETURN_IF_ERROR(fs_.CheckEpoch(epoch_));
+    }
+    KEEL_RETURN_IF_ERROR(file_->Truncate(size));
+    // A truncation is taken to be durable at once: the bytes it removed stay removed.
+    std::lock_guard<std::mutex> lock(fs_.mu_);
+    FileState& state = fs_.files_[path_];
+    state.size = size;
+    state.synced_size = std::min(state.synced_size, size);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t n) const override {
+    {
+      std::lock_guard<std::mutex> lock(fs_.mu_);
+      KEEL_RETURN_IF_ERROR(fs_.CheckEpoch(epoch_));
+    }
+    return file_->ReadAt(offset, buf, n);
+  }
+
+  uint64_t size() const override { return file_->size(); }
+
+ private:
+  FaultInjectingFileSystem& fs_;
+  std::string path_;
+  std::unique_ptr<File> file_;
+  uint64_t epoch_;
+};
+
+absl::Status FaultInjectingFileSystem::CheckEpoch(uint64_t epoch) const {
+  if (epoch == epoch_) return absl::OkStatus();
+  return absl::FailedPreconditionError("the file was open when the power was cut");
+}
+
+absl::StatusOr<std::unique_ptr<File>> FaultInjectingFileSystem::Open(const std::string& path,
+                                                                     OpenMode mode) {
+  KEEL_ASSIGN_OR_RETURN(std::unique_ptr<File> file, base_.Open(path, mode));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto [it, inserted] = files_.try_emplace(path);
+  if (inserted || mode == OpenMode::kCreate) {
+    // A file we have not seen was durable before we started watching, unless we create it now.
+    it->second.creation_durable = mode != OpenMode::kCreate;
+    it->second.synced_size = mode == OpenMode::kCreate ? 0 : file->size();
+  }
+  it->second.size = file->size();
+  return std::unique_ptr<File>(new FaultFile(*this, path, std::move(file), epoch_));
+}
+
+absl::Status FaultInjectingFileSystem::Remove(const std::string& path) {
+  KEEL_RETURN_IF_ERROR(base_.Remove(path));
+  std::lock_guard<std::mutex> lock(mu_);
+  files_.erase(path);
+  return absl::OkStatus();
+}
+
+absl::Status FaultInjectingFileSystem::Rename(const std::string& from, const std::string& to) {
+  KEEL_RETURN_IF_ERROR(base_.Rename(from, to));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = files_.find(from);
+  if (it != files_.end()) {
+    FileState state = it->second;
+    files_.erase(it);
+    files_[to] = state;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> FaultInjectingFileSystem::List(const std::string& dir) {
+  return base_.List(dir);
+}
+
+absl::Status FaultInjectingFileSystem::CreateDir(const std::string& dir) {
+  return base_.CreateDir(dir);
+}
+
+absl::Status FaultInjectingFileSystem::SyncDir(const std::string& dir) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (fail_syncs_) return Injected("sync directory", dir);
+  }
+  KEEL_RETURN_IF_ERROR(base_.SyncDir(dir));
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [path, state] : files_) {
+    if (DirOf(path) == dir) state.creation_durable = true;
+  }
+  return absl::OkStatus();
+}
+
+void FaultInjectingFileSystem::FailSyncs(bool fail) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fail_syncs_ = fail;
+}
+
+void FaultInjectingFileSystem::FailAppendsAfter(int64_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  appends_left_ = n < 0 ? -1 : n;
+}
+
+uint64_t FaultInjectingFileSystem::UnsyncedBytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t total = 0;
+  for (const auto& [path, state] : files_) total += state.size - state.synced_size;
+  return total;
+}
+
+absl::Status FaultInjectingFileSystem::PowerCut(base::Random* torn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++epoch_;
+  for (auto it = files_.begin(); it != files_.end();) {
+    const std::string& path = it->first;
+    FileState& state = it->second;
+    if (!state.creation_durable) {
+      KEEL_RETURN_IF_ERROR(base_.Remove(path));
+      it = files_.erase(it);
+      continue;
+    }
+    uint64_t keep = state.synced_size;
+    if (torn != nullptr && state.size > state.synced_size) {
+      keep += torn->Uniform(state.size - state.synced_size + 1);
+    }
+    if (keep < state.size) {
+      KEEL_ASSIGN_OR_RETURN(std::unique_ptr<File> file, base_.Open(path, OpenMode::kExisting));
+      KEEL_RETURN_IF_ERROR(file->Truncate(keep));
+      KEEL_RETURN_IF_ERROR(file->Sync());
+    }
+    state.size = keep;
+    state.synced_size = keep;
+    ++it;
+  }
+  fail_syncs_ = false;
+  appends_left_ = -1;
+  return absl::OkStatus();
+}
+
+}  // namespace keel::wal

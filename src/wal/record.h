@@ -1,0 +1,157 @@
+// Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
+//
+// Encoding and decoding the byte layouts of keel/wal/format.h: segment headers, record headers
+// and sparse index files. Not installed.
+#ifndef KEEL_SRC_WAL_RECORD_H_
+#define KEEL_SRC_WAL_RECORD_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "keel/base/coding.h"
+#include "keel/base/crc32c.h"
+#include "keel/wal/format.h"
+
+namespace keel::wal::internal {
+
+// ---------------------------------------------------------------------------------------------
+// Records: masked_crc(4) length(4) type(1) offset(8) timestamp_ns(8) payload.
+// ---------------------------------------------------------------------------------------------
+
+struct RecordHeader {
+  uint32_t masked_crc;
+  uint32_t length;
+  RecordType type;
+  uint64_t offset;
+  int64_t timestamp_ns;
+};
+
+inline bool IsRecordType(uint8_t type) { return type >= 1 && type <= 4; }
+
+// Appends a record to `out`. `payload_crc` is Crc32c(payload), computed beforehand (outside the
+// log's lock); the record's CRC joins it with the header fields' CRC.
+inline void EncodeRecord(std::string& out, RecordType type, uint64_t offset, int64_t timestamp_ns,
+                         std::string_view payload, uint32_t payload_crc) {
+  char fields[kRecordHeaderBytes - 4];
+  base::EncodeFixed32(fields, static_cast<uint32_t>(payload.size()));
+  fields[4] = static_cast<char>(type);
+  base::EncodeFixed64(fields + 5, offset);
+  base::EncodeFixed64(fields + 13, static_cast<uint64_t>(timestamp_ns));
+  const uint32_t crc = base::CombineCrc32c(base::Crc32c(std::string_view(fields, sizeof(fields))),
+                                           payload_crc, payload.size());
+  base::PutFixed32(out, base::MaskCrc32c(crc));
+  out.append(fields, sizeof(fields));
+  out.append(payload);
+}
+
+inline RecordHeader DecodeRecordHeader(const char* p) {
+  return {base::DecodeFixed32(p), base::DecodeFixed32(p + 4), static_cast<RecordType>(p[8]),
+          base::DecodeFixed64(p + 9), static_cast<int64_t>(base::DecodeFixed64(p + 17))};
+}
+
+// True when the CRC of `header_bytes` (kRecordHeaderBytes of them) followed by `payload` checks.
+inline bool RecordCrcMatches(const char* header_bytes, std::string_view payload) {
+  const uint32_t stored = base::UnmaskCrc32c(base::DecodeFixed32(header_bytes));
+  const uint32_t crc = base::ExtendCrc32c(
+      base::Crc32c(std::string_view(header_bytes + 4, kRecordHeaderBytes - 4)), payload);
+  return crc == stored;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Segment headers: magic(8) version(4) flags(4) first_offset(8) reserved(4) masked_crc(4).
+// ---------------------------------------------------------------------------------------------
+
+inline std::string EncodeSegmentHeader(uint64_t first_offset) {
+  std::string out;
+  base::PutFixed64(out, kSegmentMagic);
+  base::PutFixed32(out, kFormatVersion);
+  base::PutFixed32(out, 0);
+  base::PutFixed64(out, first_offset);
+  base::PutFixed32(out, 0);
+  base::PutFixed32(out, base::MaskCrc32c(base::Crc32c(out)));
+  return out;
+}
+
+// The first offset a valid header records, or nullopt.
+inline std::optional<uint64_t> DecodeSegmentHeader(std::string_view bytes) {
+  if (bytes.size() < kSegmentHeaderBytes) return std::nullopt;
+  const char* p = bytes.data();
+  if (base::DecodeFixed64(p) != kSegmentMagic || base::DecodeFixed32(p + 8) != kFormatVersion) {
+    return std::nullopt;
+  }
+  const uint32_t crc = base::UnmaskCrc32c(base::DecodeFixed32(p + 28));
+  if (crc != base::Crc32c(bytes.substr(0, 28))) return std::nullopt;
+  return base::DecodeFixed64(p + 16);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sparse index files: magic(8) version(4) count(4) segment_size(8) end_offset(8)
+// max_timestamp_ns(8) (offset(8) position(8)){count} masked_crc(4).
+// ---------------------------------------------------------------------------------------------
+
+struct IndexEntry {
+  uint64_t offset;
+  uint64_t position;
+};
+
+struct SegmentIndex {
+  uint64_t segment_size = 0;
+  uint64_t end_offset = 0;
+  int64_t max_timestamp_ns = 0;
+  std::vector<IndexEntry> entries;
+};
+
+inline std::string EncodeIndex(const SegmentIndex& index) {
+  std::string out;
+  base::PutFixed64(out, kIndexMagic);
+  base::PutFixed32(out, kFormatVersion);
+  base::PutFixed32(out, static_cast<uint32_t>(index.entries.size()));
+  base::PutFixed64(out, index.segment_size);
+  base::PutFixed64(out, index.end_offset);
+  base::PutFixed64(out, static_cast<uint64_t>(index.max_timestamp_ns));
+  for (const IndexEntry& e : index.entries) {
+    base::PutFixed64(out, e.offset);
+    base::PutFixed64(out, e.position);
+  }
+  base::PutFixed32(out, base::MaskCrc32c(base::Crc32c(out)));
+  return out;
+}
+
+// Errors (kDataLoss) for anything but a complete, intact index file.
+inline absl::StatusOr<SegmentIndex> DecodeIndex(std::string_view bytes) {
+  if (bytes.size() < 4) return absl::DataLossError("index file too short");
+  const uint32_t stored = base::UnmaskCrc32c(base::DecodeFixed32(bytes.data() + bytes.size() - 4));
+  if (stored != base::Crc32c(bytes.substr(0, bytes.size() - 4))) {
+    return absl::DataLossError("index file checksum mismatch");
+  }
+  base::Reader in(bytes.substr(0, bytes.size() - 4));
+  SegmentIndex index;
+  auto magic = in.ReadFixed64();
+  auto version = in.ReadFixed32();
+  auto count = in.ReadFixed32();
+  auto size = in.ReadFixed64();
+  auto end = in.ReadFixed64();
+  auto max_ts = in.ReadFixed64();
+  if (!magic.ok() || *magic != kIndexMagic || !version.ok() || *version != kFormatVersion ||
+      !count.ok() || !size.ok() || !end.ok() || !max_ts.ok() || in.remaining() != *count * 16u) {
+    return absl::DataLossError("index file header is not valid");
+  }
+  index.segment_size = *size;
+  index.end_offset = *end;
+  index.max_timestamp_ns = static_cast<int64_t>(*max_ts);
+  index.entries.reserve(*count);
+  for (uint32_t i = 0; i < *count; ++i) {
+    const uint64_t offset = *in.ReadFixed64();
+    const uint64_t position = *in.ReadFixed64();
+    index.entries.push_back({offset, position});
+  }
+  return index;
+}
+
+}  // namespace keel::wal::internal
+
+#endif  // KEEL_SRC_WAL_RECORD_H_

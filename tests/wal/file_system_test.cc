@@ -1,0 +1,62 @@
+// Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
+#include "keel/wal/file_system.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "testing/testing.h"
+
+namespace keel::wal {
+namespace {
+
+TEST_CASE("Posix files append read truncate and sync") {
+  testing::TempDir dir;
+  FileSystem& fs = FileSystem::Posix();
+  const std::string path = dir.path() + "/f";
+  auto file = fs.Open(path, OpenMode::kCreate);
+  REQUIRE(file.ok());
+  REQUIRE((*file)->Append("hello ").ok());
+  REQUIRE((*file)->Append("world").ok());
+  CHECK((*file)->size() == 11);
+  REQUIRE((*file)->Sync().ok());
+  char buf[32];
+  CHECK(*(*file)->ReadAt(6, buf, 5) == 5);
+  CHECK(std::string(buf, 5) == "world");
+  CHECK(*(*file)->ReadAt(8, buf, 10) == 3);  // short at the end
+  REQUIRE((*file)->Truncate(5).ok());
+  CHECK((*file)->size() == 5);
+  REQUIRE((*file)->Append("!").ok());
+  CHECK(*(*file)->ReadAt(0, buf, 32) == 6);
+  CHECK(std::string(buf, 6) == "hello!");
+  // Reopened, the size is the file's.
+  auto again = fs.Open(path, OpenMode::kExisting);
+  REQUIRE(again.ok());
+  CHECK((*again)->size() == 6);
+}
+
+TEST_CASE("Posix file system creates lists renames and removes") {
+  testing::TempDir dir;
+  FileSystem& fs = FileSystem::Posix();
+  const std::string sub = dir.path() + "/sub";
+  REQUIRE(fs.CreateDir(sub).ok());
+  REQUIRE(fs.CreateDir(sub).ok());  // already there: fine
+  REQUIRE(fs.Open(sub + "/a", OpenMode::kCreate).ok());
+  CHECK(fs.Open(sub + "/a", OpenMode::kCreate).status().code() == absl::StatusCode::kAlreadyExists);
+  CHECK(fs.Open(sub + "/missing", OpenMode::kExisting).status().code() ==
+        absl::StatusCode::kNotFound);
+  REQUIRE(fs.Rename(sub + "/a", sub + "/b").ok());
+  std::vector<std::string> names = *fs.List(sub);
+  CHECK(names == std::vector<std::string>{"b"});
+  REQUIRE(fs.SyncDir(sub).ok());
+  REQUIRE(fs.Remove(sub + "/b").ok());
+  CHECK(fs.List(sub)->empty());
+  const absl::Status status = fs.Remove(sub + "/b");
+  CHECK(status.code() == absl::StatusCode::kNotFound);
+  CHECK(absl::StrContains(status.message(), "/sub/b"));
+}
+
+}  // namespace
+}  // namespace keel::wal
