@@ -424,16 +424,8 @@ absl::Status Log::RollSegment(uint64_t first_offset) {
     KEEL_RETURN_IF_ERROR(temp->Sync());
     KEEL_RETURN_IF_ERROR(fs_.Rename(temp_path, index_path));
   }
-  auto segment = std::make_shared<Segment>();
-  segment->first_offset = first_offset;
-  segment->path = base::Cat(dir_, "/", SegmentFileName(first_offset));
-  KEEL_ASSIGN_OR_RETURN(segment->file, fs_.Open(segment->path, OpenMode::kCreate));
-  KEEL_RETURN_IF_ERROR(segment->file->Append(internal::EncodeSegmentHeader(first_offset)));
-  KEEL_RETURN_IF_ERROR(segment->file->Sync());
   // The new file (and the old one's index) exist durably before any record is put in it.
-  KEEL_RETURN_IF_ERROR(fs_.SyncDir(dir_));
-  segment->visible_size.store(kSegmentHeaderBytes);
-  segment->end_offset.store(first_offset);
+  KEEL_ASSIGN_OR_RETURN(std::shared_ptr<Segment> segment, CreateSegment(first_offset));
   std::lock_guard<std::mutex> lock(mu_);
   if (old != nullptr) {
     old->sealed = true;
@@ -442,6 +434,21 @@ absl::Status Log::RollSegment(uint64_t first_offset) {
   }
   segments_[first_offset] = std::move(segment);
   return absl::OkStatus();
+}
+
+// Creates an empty segment file starting at `first_offset`, durably (the file, its header and its
+// directory entry). REQUIRES: write_mu_ held.
+absl::StatusOr<std::shared_ptr<Log::Segment>> Log::CreateSegment(uint64_t first_offset) {
+  auto segment = std::make_shared<Segment>();
+  segment->first_offset = first_offset;
+  segment->path = base::Cat(dir_, "/", SegmentFileName(first_offset));
+  KEEL_ASSIGN_OR_RETURN(segment->file, fs_.Open(segment->path, OpenMode::kCreate));
+  KEEL_RETURN_IF_ERROR(segment->file->Append(internal::EncodeSegmentHeader(first_offset)));
+  KEEL_RETURN_IF_ERROR(segment->file->Sync());
+  KEEL_RETURN_IF_ERROR(fs_.SyncDir(dir_));
+  segment->visible_size.store(kSegmentHeaderBytes);
+  segment->end_offset.store(first_offset);
+  return segment;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -708,18 +715,51 @@ absl::Status Log::Truncate(uint64_t end_offset) {
   return absl::OkStatus();
 }
 
+absl::Status Log::Reset(uint64_t next_offset) {
+  std::lock_guard<std::mutex> write_lock(write_mu_);
+  std::vector<std::shared_ptr<Segment>> old;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!queue_.empty()) {
+      return absl::FailedPreconditionError("cannot reset while appends are in flight");
+    }
+    if (!broken_.ok()) return absl::FailedPreconditionError(broken_.message());
+    for (const auto& [first, segment] : segments_) old.push_back(segment);
+  }
+  // Oldest first, so that a crash part-way leaves a contiguous (shorter) log; readers holding an
+  // old segment keep reading its unlinked file until they notice the reset.
+  for (const std::shared_ptr<Segment>& segment : old) {
+    KEEL_RETURN_IF_ERROR(fs_.Remove(segment->path));
+    const absl::Status index =
+        fs_.Remove(base::Cat(dir_, "/", IndexFileName(segment->first_offset)));
+    if (!index.ok() && index.code() != absl::StatusCode::kNotFound) return index;
+  }
+  KEEL_RETURN_IF_ERROR(fs_.SyncDir(dir_));
+  KEEL_ASSIGN_OR_RETURN(std::shared_ptr<Segment> segment, CreateSegment(next_offset));
+  std::lock_guard<std::mutex> lock(mu_);
+  segments_.clear();
+  segments_[next_offset] = std::move(segment);
+  next_offset_ = written_offset_ = durable_offset_ = next_offset;
+  ++truncations_;
+  return absl::OkStatus();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Recovery.
 // ---------------------------------------------------------------------------------------------
 
 absl::Status Log::Recover(RecoveryReport* report) {
   KEEL_RETURN_IF_ERROR(fs_.CreateDir(dir_));
+  // Two writers would interleave records; the second Open fails instead.
+  KEEL_ASSIGN_OR_RETURN(lock_, fs_.Lock(base::Cat(dir_, "/", kLockFileName)));
   KEEL_ASSIGN_OR_RETURN(const std::vector<std::string> names, fs_.List(dir_));
   std::vector<uint64_t> firsts;
   bool removed_files = false;
   for (const std::string& name : names) {
     if (const auto first = ParseFileName(name, kSegmentSuffix)) {
       firsts.push_back(*first);
+    } else if (name == kLockFileName) {
+      // Ours, taken above.
     } else if (ParseFileName(name, kIndexSuffix)) {
       // Read with its segment.
     } else if (name.size() > 4 && name.substr(name.size() - 4) == ".tmp" &&
@@ -1039,6 +1079,12 @@ absl::StatusOr<std::optional<RecordView>> LogReader::Next() {
         return absl::FailedPreconditionError(
             base::Cat("the log was truncated to end at offset ", log_.next_offset_,
                       ", before this reader's position ", next_offset_));
+      }
+      auto it = log_.segments_.find(segment_->first_offset);
+      if (it == log_.segments_.end() || it->second != segment_) {
+        return absl::FailedPreconditionError(
+            base::Cat("the log was reset to start at offset ", log_.segments_.begin()->first,
+                      "; this reader was at offset ", next_offset_));
       }
       truncations_ = log_.truncations_;
     }

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,6 +79,17 @@ class PosixFile final : public File {
   std::atomic<uint64_t> size_;
 };
 
+// flock() locks belong to the open file description, so a second open of the same file conflicts
+// even within one process, and the kernel drops the lock when the process dies.
+class PosixFileLock final : public FileLock {
+ public:
+  explicit PosixFileLock(int fd) : fd_(fd) {}
+  ~PosixFileLock() override { ::close(fd_); }
+
+ private:
+  int fd_;
+};
+
 class PosixFileSystem final : public FileSystem {
  public:
   absl::StatusOr<std::unique_ptr<File>> Open(const std::string& path, OpenMode mode) override {
@@ -130,6 +142,22 @@ class PosixFileSystem final : public FileSystem {
     ::close(fd);
     if (rc != 0) return Errno(error, "cannot sync directory", dir);
     return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::unique_ptr<FileLock>> Lock(const std::string& path) override {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return Errno(errno, "cannot open lock file", path);
+    while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EINTR) continue;
+      const int error = errno;
+      ::close(fd);
+      if (error == EWOULDBLOCK) {
+        return absl::UnavailableError(
+            base::Cat(base::Quoted(path, 256), " is locked: another process or object owns it"));
+      }
+      return Errno(error, "cannot lock", path);
+    }
+    return std::make_unique<PosixFileLock>(fd);
   }
 };
 

@@ -2,6 +2,8 @@
 #include "keel/wal/file_system.h"
 
 #include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <string>
@@ -56,6 +58,28 @@ TEST_CASE("Posix file system creates lists renames and removes") {
   const absl::Status status = fs.Remove(sub + "/b");
   CHECK(status.code() == absl::StatusCode::kNotFound);
   CHECK(absl::StrContains(status.message(), "/sub/b"));
+}
+
+TEST_CASE("Posix locks exclude a second owner in this process and in another") {
+  testing::TempDir dir;
+  FileSystem& fs = FileSystem::Posix();
+  const std::string path = dir.path() + "/LOCK";
+  {
+    auto lock = fs.Lock(path);
+    REQUIRE(lock.ok());
+    CHECK(fs.Lock(path).status().code() == absl::StatusCode::kUnavailable);
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      const auto child = FileSystem::Posix().Lock(path);
+      _exit(child.status().code() == absl::StatusCode::kUnavailable ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  CHECK(fs.Lock(path).ok());  // released with its owner
 }
 
 }  // namespace

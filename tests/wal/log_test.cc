@@ -147,6 +147,7 @@ TEST_CASE("Log rolls segments named by their first offset and reads from any off
     }
   }
   CHECK(ReadAll(*log, 0) == want);
+  log.reset();
   auto reopened = *Log::Open(dir.path(), SmallSegments());
   CHECK(ReadAll(*reopened, 0) == want);
   CHECK(reopened->stats().segments == segments.size());
@@ -283,6 +284,20 @@ TEST_CASE("Log::Open rejects bad options and directories that are not a log") {
   CHECK(absl::StrContains(status.message(), "notes.txt"));
 }
 
+TEST_CASE("Log::Open locks the directory against a second owner until the log is closed") {
+  testing::TempDir dir;
+  auto first = *Log::Open(dir.path(), SmallSegments());
+  REQUIRE(first->Append("kept").ok());
+  const auto second = Log::Open(dir.path(), SmallSegments());
+  CHECK(second.status().code() == absl::StatusCode::kUnavailable);
+  CHECK(absl::StrContains(second.status().message(), "LOCK"));
+  CHECK(ReadAll(*first, 0) == Contents{{0, "kept"}});
+  first.reset();
+  auto third = Log::Open(dir.path(), SmallSegments());
+  REQUIRE(third.ok());
+  CHECK(ReadAll(**third, 0) == Contents{{0, "kept"}});
+}
+
 TEST_CASE("Log::Truncate removes a suffix durably including inside a batch and across segments") {
   const uint64_t seed = keel::testing::TestSeed(62);
   CAPTURE(seed);
@@ -326,6 +341,30 @@ TEST_CASE("Log::Truncate removes a suffix durably including inside a batch and a
   CHECK(log->Truncate(5).code() == absl::StatusCode::kOutOfRange);
 }
 
+TEST_CASE("Log::Reset empties the log and restarts it at any offset durably") {
+  for (const uint64_t restart : {uint64_t{0}, uint64_t{3}, uint64_t{57}, uint64_t{1000}}) {
+    CAPTURE(restart);
+    testing::TempDir dir;
+    auto log = *Log::Open(dir.path(), SmallSegments());
+    base::Random rng(restart);
+    for (uint64_t i = 0; i < 120; ++i) REQUIRE(log->Append(Payload(rng, i)).ok());
+    REQUIRE(SegmentFiles(dir.path()).size() > 2);
+    auto stale = *log->NewReader(0);
+    REQUIRE(log->Reset(restart).ok());
+    CHECK(log->first_offset() == restart);
+    CHECK(log->next_offset() == restart);
+    CHECK(log->durable_offset() == restart);
+    CHECK(ReadAll(*log, restart).empty());
+    CHECK(stale->Next().status().code() == absl::StatusCode::kFailedPrecondition);
+    CHECK(SegmentFiles(dir.path()) == std::vector<std::string>{FileName(restart, ".wal")});
+    REQUIRE(*log->Append("first after the reset") == restart);
+    log.reset();
+    auto reopened = *Log::Open(dir.path(), SmallSegments());
+    CHECK(reopened->first_offset() == restart);
+    CHECK(ReadAll(*reopened, restart) == Contents{{restart, "first after the reset"}});
+  }
+}
+
 TEST_CASE("Log drops old segments by offset by size and by age") {
   testing::TempDir dir;
   base::ManualClock clock(base::kNanosPerSecond);
@@ -352,8 +391,10 @@ TEST_CASE("Log drops old segments by offset by size and by age") {
   CHECK(*log->ApplyRetention(0, 50 * base::kNanosPerMilli) > 0);
   CHECK(log->stats().segments == 1);
   CHECK(log->next_offset() == 600);
+  const uint64_t kept_first = log->first_offset();
+  log.reset();
   auto reopened = *Log::Open(dir.path(), o);
-  CHECK(reopened->first_offset() == log->first_offset());
+  CHECK(reopened->first_offset() == kept_first);
   CHECK(reopened->next_offset() == 600);
 }
 

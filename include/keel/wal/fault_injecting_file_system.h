@@ -61,6 +61,7 @@ class FaultInjectingFileSystem final : public FileSystem {
   absl::StatusOr<std::vector<std::string>> List(const std::string& dir) override;
   absl::Status CreateDir(const std::string& dir) override;
   absl::Status SyncDir(const std::string& dir) override;
+  absl::StatusOr<std::unique_ptr<FileLock>> Lock(const std::string& path) override;
 
  private:
   class FaultFile;

@@ -53,6 +53,12 @@ class File {
   [[nodiscard]] virtual uint64_t size() const = 0;
 };
 
+// An exclusive lock on a file, held until destroyed or until the process exits.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
 enum class OpenMode {
   kCreate,    // create a new file; an error if it exists
   kExisting,  // open a file that exists; an error if it does not
@@ -76,6 +82,10 @@ class FileSystem {
   [[nodiscard]] virtual absl::Status CreateDir(const std::string& dir) = 0;
   // Makes the creations, removals and renames of entries in `dir` durable.
   [[nodiscard]] virtual absl::Status SyncDir(const std::string& dir) = 0;
+  // Takes an exclusive advisory lock on `path` (creating the file if needed), so that one owner at
+  // a time, in any process, writes what it guards. A second lock on the same file fails, even in
+  // the same process. Errors: kUnavailable while another owner holds it.
+  [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<FileLock>> Lock(const std::string& path) = 0;
 };
 
 }  // namespace keel::wal

@@ -33,6 +33,8 @@ inline constexpr size_t kRecordHeaderBytes = 25;
 // The suffix of segment files and of their sparse index files.
 inline constexpr char kSegmentSuffix[] = ".wal";
 inline constexpr char kIndexSuffix[] = ".idx";
+// The lock file that keeps a second Log (in any process) out of a directory while one is open.
+inline constexpr char kLockFileName[] = "LOCK";
 
 // A record stands alone (kFull), or is one of a batch that must be recovered whole or not at all
 // (kFirst, kMiddle..., kLast; a batch of one is kFull).

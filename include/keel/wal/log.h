@@ -138,7 +138,9 @@ class LogReader;
 class Log {
  public:
   // Opens the log in `dir`, creating the directory and an empty log if there is none, and
-  // recovering as described above. Errors: kInvalidArgument for bad options; kFailedPrecondition
+  // recovering as described above. The directory stays locked (its LOCK file) until the log is
+  // destroyed. Errors: kInvalidArgument for bad options; kUnavailable while another Log, in this
+  // process or another, has the directory open; kFailedPrecondition
   // for a directory with files that are not a keel log's; kDataLoss for damage the recovery mode
   // does not repair (naming the file, the position and the offsets); I/O errors.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Log>> Open(const std::string& dir,
@@ -189,6 +191,14 @@ class Log {
   // flight (truncation and appends must not overlap); I/O errors.
   [[nodiscard]] absl::Status Truncate(uint64_t end_offset);
 
+  // Removes every record, durably, and restarts the log empty with `next_offset` as the offset of
+  // its next record: a replica that fell behind its leader's retention starts over where the
+  // leader's log begins, and Raft does the same when it installs a snapshot. Any offset is
+  // allowed. A crash part-way leaves the log as it was minus some of its oldest segments, or
+  // empty at `next_offset`. Readers fail with kFailedPrecondition and must be recreated. Errors:
+  // kFailedPrecondition while appends are in flight; I/O errors.
+  [[nodiscard]] absl::Status Reset(uint64_t next_offset);
+
   // Deletes whole segments all of whose records are before `offset` (the active segment is
   // always kept). Returns the new first_offset.
   [[nodiscard]] absl::StatusOr<uint64_t> DropBefore(uint64_t offset);
@@ -216,6 +226,7 @@ class Log {
   absl::StatusOr<uint64_t> Submit(std::span<const std::string_view> payloads);
   absl::Status WriteGroup(std::vector<Writer*>& group, bool sync);
   absl::Status RollSegment(uint64_t first_offset);
+  absl::StatusOr<std::shared_ptr<Segment>> CreateSegment(uint64_t first_offset);
   absl::Status SyncActive();
   absl::Status RemoveSegment(uint64_t first_offset);
   std::shared_ptr<Segment> SegmentFor(uint64_t offset) const;
@@ -225,6 +236,7 @@ class Log {
   const LogOptions options_;
   FileSystem& fs_;
   const base::Clock& clock_;
+  std::unique_ptr<FileLock> lock_;  // held while the log is open
 
   // write_mu_ is held by whoever touches the files' contents or the set of segments: the leader
   // of a write group, Sync, Truncate, and the segment droppers. Taken before mu_.
