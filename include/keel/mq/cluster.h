@@ -1,0 +1,326 @@
+// Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
+//
+// Cluster: a Kafka-style message queue's brokers, run in one process over one data directory.
+//
+// A topic is split into partitions; each partition is an ordered, append-only log of messages,
+// and a message's position in it is its offset. Each partition is copied to `replication_factor`
+// brokers: one replica leads (takes the writes), the others follow (copy the leader's log into
+// their own write-ahead log). The followers that are keeping up form the in-sync replica set
+// (ISR); the high watermark is the end of what every ISR member has, and consumers only see
+// messages below it ("committed"), so a message a consumer saw is never lost when a leader fails.
+//
+// Producers choose how long to wait (Acks): kNone returns at once (fire and forget); kLeader
+// once the leader's log has the messages durably; kAll once every in-sync replica has them
+// durably. If a broker stops, the partitions it led elect a new leader from the live ISR members
+// (never from outside it, so no committed message is lost), and its replicas leave the ISR. When
+// it starts again each of its replicas cuts its log back to the high watermark it last knew
+// (anything past it was never committed and may differ from the new leader's), copies what it
+// missed, and rejoins the ISR once it has caught up with the high watermark.
+//
+// Consumers in a group share a topic's partitions (keel/mq/assignor.h): the cluster coordinates
+// membership, rebalancing when a member joins, leaves or stops heartbeating, and stores each
+// group's committed offsets durably so that a restarted consumer resumes where its group left off.
+//
+// Also here: an idempotent producer's duplicates are dropped (producer id + sequence number per
+// partition); tags filter messages at the broker; delayed messages wait in an internal topic until
+// their time and are then appended to their own; retention deletes old segments by size and age.
+//
+// Threads. With ClusterOptions::background (the default), each broker runs a replica fetcher
+// thread and a maintenance thread shrinks the ISR, expires group members, delivers delayed
+// messages and applies retention. Without it nothing happens by itself: Replicate() runs one fetch
+// round and Tick() one maintenance round, which makes tests and simulations deterministic (and
+// Produce with kAll replicates inline instead of waiting).
+//
+// The data directory holds one write-ahead log per replica (broker-<b>/<topic>-<partition>/),
+// the group offsets (offsets/), and small checksummed metadata files; a LOCK file keeps out a
+// second process. Messages acknowledged with kLeader or kAll survive a crash of the process.
+//
+// Example:
+//
+//   KEEL_ASSIGN_OR_RETURN(auto cluster, keel::mq::Cluster::Open("/var/lib/mq", {}));
+//   KEEL_RETURN_IF_ERROR(cluster->CreateTopic("orders", {.partitions = 3,
+//                                                        .replication_factor = 3}));
+//   keel::mq::Message m;
+//   m.value = "order 42";
+//   KEEL_ASSIGN_OR_RETURN(auto result, cluster->Produce("orders", 0, {&m, 1},
+//                                                       keel::mq::Acks::kAll));
+//   KEEL_ASSIGN_OR_RETURN(auto fetched, cluster->Fetch("orders", 0, 0, {}));
+//
+// Most programs use keel/mq/producer.h and keel/mq/consumer.h on top of this.
+//
+// Thread safety: every method may be called from many threads at once.
+#ifndef KEEL_MQ_CLUSTER_H_
+#define KEEL_MQ_CLUSTER_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "keel/base/clock.h"
+#include "keel/mq/assignor.h"
+#include "keel/mq/message.h"
+#include "keel/wal/file_system.h"
+
+namespace keel::mq {
+
+// How long a producer waits: for nothing, for the leader, or for every in-sync replica.
+enum class Acks { kNone, kLeader, kAll };
+
+// "0", "1" or "all", as Kafka's `acks` setting is written.
+[[nodiscard]] std::string_view AcksName(Acks acks);
+[[nodiscard]] absl::StatusOr<Acks> ParseAcks(std::string_view text);
+
+struct TopicConfig {
+  uint32_t partitions = 1;          // 1 to kMaxPartitions
+  uint32_t replication_factor = 1;  // 1 to the number of brokers
+  uint64_t retention_bytes = 0;     // per partition replica; 0: no limit
+  int64_t retention_ns = 0;         // segments older than this go; 0: kept forever
+
+  friend bool operator==(const TopicConfig&, const TopicConfig&) = default;
+};
+
+inline constexpr uint32_t kMaxPartitions = 1024;
+inline constexpr uint32_t kMaxBrokers = 64;
+
+struct ClusterOptions {
+  uint32_t brokers = 3;                  // fixed when the directory is created
+  uint64_t segment_bytes = 64 << 20;     // each replica log's segment size
+  uint32_t max_message_bytes = 1 << 20;  // an encoded message's limit
+  uint32_t max_replica_fetch = 4096;     // messages a follower copies per round
+  // A follower that has not caught up with the leader's end for this long leaves the ISR.
+  int64_t replica_lag_max_ns = 10 * base::kNanosPerSecond;
+  // How long Produce with kAll waits for the ISR (real time).
+  int64_t request_timeout_ns = 30 * base::kNanosPerSecond;
+  // A group member that sends no heartbeat for this long is removed from its group.
+  int64_t session_timeout_ns = 10 * base::kNanosPerSecond;
+  // The background threads' pace (real time), and how often retention is applied.
+  int64_t tick_interval_ns = 5 * base::kNanosPerMilli;
+  int64_t retention_check_interval_ns = base::kNanosPerSecond;
+  bool background = true;
+  const base::Clock* clock = nullptr;      // SystemClock when null; must outlive the cluster
+  wal::FileSystem* file_system = nullptr;  // the operating system's when null
+};
+
+struct ProduceResult {
+  uint32_t partition = 0;
+  uint64_t base_offset = 0;  // the first message's offset (in the delay queue when delayed)
+  uint32_t count = 0;
+  bool duplicate = false;  // an idempotent producer's retry: already appended at base_offset
+  bool delayed = false;    // held until its delivery time; the offset is the delay queue's
+};
+
+struct FetchOptions {
+  uint32_t max_messages = 500;
+  uint64_t max_bytes = 1 << 20;   // of values; at least one message is returned if there is one
+  std::vector<std::string> tags = {};  // only messages with one of these tags; empty: all
+};
+
+struct FetchedMessage {
+  uint32_t partition = 0;
+  uint64_t offset = 0;
+  Message message;
+};
+
+struct FetchResult {
+  std::vector<FetchedMessage> messages;
+  uint64_t next_offset = 0;  // where the next fetch starts (past filtered-out messages too)
+  uint64_t high_watermark = 0;
+  uint64_t log_start = 0;  // the oldest offset retention kept
+};
+
+struct ReplicaState {
+  uint32_t broker = 0;
+  bool up = false;
+  bool in_sync = false;
+  uint64_t log_end = 0;  // its log's end, as the leader last heard
+};
+
+struct PartitionState {
+  std::vector<ReplicaState> replicas;  // in assignment order; the first is the preferred leader
+  std::optional<uint32_t> leader;      // broker; none while no in-sync replica is up
+  uint64_t leader_epoch = 0;
+  uint64_t high_watermark = 0;
+  uint64_t log_start = 0;
+  uint64_t log_end = 0;  // the leader's
+};
+
+struct GroupAssignment {
+  std::string member_id;
+  uint64_t generation = 0;
+  std::vector<TopicPartition> partitions;  // this member's
+};
+
+struct GroupState {
+  uint64_t generation = 0;
+  AssignmentStrategy strategy = AssignmentStrategy::kRange;
+  std::map<std::string, std::vector<TopicPartition>> members;  // member id -> partitions
+};
+
+// The cluster's own topic for delayed messages; names starting "__" are reserved.
+inline constexpr char kDelayTopic[] = "__delayed";
+
+namespace internal {
+class Partition;
+class OffsetStore;
+class DelayQueue;
+}  // namespace internal
+
+class Cluster {
+ public:
+  // Opens the cluster in `dir`, creating it if empty. Every replica log is recovered, each
+  // partition's longest replica leads, and the followers catch up before Open returns, so
+  // everything acknowledged before is committed. Errors: kInvalidArgument for bad options or a
+  // broker count that differs from the directory's; kUnavailable while another process has it
+  // open; kDataLoss for damage (naming the file); I/O errors.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Cluster>> Open(const std::string& dir,
+                                                                     const ClusterOptions& options);
+
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+  ~Cluster();  // Close()
+
+  // Stops the threads and lets every live follower catch up, so that the next Open starts
+  // in step. Further calls fail with kFailedPrecondition. Idempotent.
+  absl::Status Close();
+
+  // Topics. Errors: kInvalidArgument for a bad name or config; kAlreadyExists if it exists.
+  [[nodiscard]] absl::Status CreateTopic(const std::string& name, const TopicConfig& config);
+  [[nodiscard]] absl::StatusOr<TopicConfig> GetTopic(const std::string& name) const;
+  [[nodiscard]] std::vector<std::string> Topics() const;
+
+  // A new idempotent producer id, never handed out before (it is stored durably).
+  [[nodiscard]] absl::StatusOr<uint64_t> NewProducerId();
+
+  // Appends `messages` to one partition, all or none, and waits as `acks` says. Messages whose
+  // deliver_at_ns is in the future go to the delay queue instead (a batch may not mix the two).
+  // An idempotent batch (producer_id != 0) must have consecutive sequence numbers; one already
+  // appended returns its first offset with `duplicate` set. Errors: kNotFound for an unknown
+  // topic; kInvalidArgument for a bad partition, an empty or mixed batch, an oversized message or
+  // an internal topic; kFailedPrecondition for an out-of-order sequence number; kUnavailable
+  // while the partition has no leader; kDeadlineExceeded when the ISR did not confirm in time
+  // (the messages are on the leader and may still commit).
+  [[nodiscard]] absl::StatusOr<ProduceResult> Produce(const std::string& topic, uint32_t partition,
+                                                      std::span<const Message> messages, Acks acks);
+
+  // Committed messages from offset `from`. Errors: kNotFound, kInvalidArgument as Produce;
+  // kOutOfRange for `from` before the log start or past the high watermark; kUnavailable.
+  [[nodiscard]] absl::StatusOr<FetchResult> Fetch(const std::string& topic, uint32_t partition,
+                                                  uint64_t from, const FetchOptions& options) const;
+
+  [[nodiscard]] absl::StatusOr<PartitionState> DescribePartition(const std::string& topic,
+                                                                 uint32_t partition) const;
+
+  // Consumer groups. JoinGroup adds (or refreshes) a member, rebalancing if the membership or a
+  // subscription changed; an empty member_id gets a new one. Every member of a group must use the
+  // same strategy. Heartbeat keeps a member in the group and tells it the current generation and
+  // its partitions; kNotFound once its session expired (it must join again). CommitOffsets stores
+  // the offsets durably; a member may commit only the partitions it holds, in the current
+  // generation (kFailedPrecondition otherwise); with no members, anyone may commit (member_id
+  // empty). An offset is the next one to consume.
+  [[nodiscard]] absl::StatusOr<GroupAssignment> JoinGroup(const std::string& group,
+                                                          const std::string& member_id,
+                                                          const std::vector<std::string>& topics,
+                                                          AssignmentStrategy strategy);
+  [[nodiscard]] absl::Status LeaveGroup(const std::string& group, const std::string& member_id);
+  [[nodiscard]] absl::StatusOr<GroupAssignment> Heartbeat(const std::string& group,
+                                                          const std::string& member_id);
+  [[nodiscard]] absl::Status CommitOffsets(const std::string& group, const std::string& member_id,
+                                           uint64_t generation,
+                                           const std::map<TopicPartition, uint64_t>& offsets);
+  [[nodiscard]] absl::StatusOr<std::optional<uint64_t>> CommittedOffset(
+      const std::string& group, const TopicPartition& partition) const;
+  [[nodiscard]] absl::StatusOr<GroupState> DescribeGroup(const std::string& group) const;
+
+  // Failures: a stopped broker's replicas are closed as in a crash (nothing more is synced).
+  [[nodiscard]] absl::Status StopBroker(uint32_t broker);
+  [[nodiscard]] absl::Status StartBroker(uint32_t broker);
+  [[nodiscard]] bool broker_up(uint32_t broker) const;
+
+  // Without background threads: one round of follower fetches, and one of maintenance.
+  [[nodiscard]] absl::Status Replicate();
+  [[nodiscard]] absl::Status Tick();
+
+  // What happened (leader elections, ISR changes, rebalances, deliveries), oldest first, as
+  // lines for a log or a timeline; taking them clears them. At most kMaxEvents are kept.
+  [[nodiscard]] std::vector<std::string> TakeEvents();
+  static constexpr size_t kMaxEvents = 10000;
+
+  [[nodiscard]] const ClusterOptions& options() const { return options_; }
+  [[nodiscard]] const base::Clock& clock() const { return clock_; }
+  [[nodiscard]] const std::string& dir() const { return dir_; }
+
+ private:
+  friend class internal::Partition;
+  friend class internal::DelayQueue;
+  struct Topic;
+  struct Group;
+
+  Cluster(std::string dir, const ClusterOptions& options, wal::FileSystem& fs,
+          const base::Clock& clock);
+
+  absl::Status Load();
+  absl::Status SaveTopics() const;  // REQUIRES: topics_mu_ held
+  absl::Status SaveBrokerRecovery(uint32_t broker) const;
+  absl::Status AddTopic(const std::string& name, const TopicConfig& config);
+  absl::StatusOr<internal::Partition*> FindPartition(const std::string& topic,
+                                                     uint32_t partition) const;
+  std::vector<internal::Partition*> AllPartitions() const;
+  absl::StatusOr<ProduceResult> ProduceNow(internal::Partition& partition,
+                                           std::span<const Message> messages, Acks acks);
+  void Rebalance(const std::string& name, Group& group, std::string_view why);
+  void Event(std::string line);
+  void NotifyAppend();
+  void FetcherLoop(uint32_t broker);
+  void MaintenanceLoop();
+  absl::Status CheckOpen() const;
+
+  const std::string dir_;
+  const ClusterOptions options_;
+  wal::FileSystem& fs_;
+  const base::Clock& clock_;
+  std::unique_ptr<wal::FileLock> lock_;
+
+  mutable std::shared_mutex topics_mu_;
+  std::map<std::string, std::unique_ptr<Topic>> topics_;
+
+  std::mutex meta_mu_;  // the cluster file: the next producer id
+  uint64_t next_producer_id_ = 1;
+
+  mutable std::mutex brokers_mu_;
+  std::vector<bool> broker_up_;
+
+  mutable std::mutex groups_mu_;
+  std::map<std::string, std::unique_ptr<Group>> groups_;
+  uint64_t next_member_ = 1;
+  std::unique_ptr<internal::OffsetStore> offsets_;
+
+  std::unique_ptr<internal::DelayQueue> delays_;
+
+  std::mutex events_mu_;
+  std::deque<std::string> events_;
+
+  // Background threads: fetchers wait on work_cv_ for appends; everyone stops on stopping_.
+  std::mutex work_mu_;
+  std::condition_variable work_cv_;
+  uint64_t appends_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> closed_{false};
+  std::vector<std::thread> threads_;
+  int64_t last_retention_ns_ = 0;
+};
+
+}  // namespace keel::mq
+
+#endif  // KEEL_MQ_CLUSTER_H_

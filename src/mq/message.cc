@@ -1,0 +1,91 @@
+// Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
+#include "keel/mq/message.h"
+
+#include "keel/base/coding.h"
+#include "keel/base/status.h"
+#include "keel/base/strings.h"
+
+namespace keel::mq {
+namespace {
+
+constexpr uint8_t kVersion = 1;
+
+absl::StatusOr<std::string_view> ReadField(base::Reader& in, const char* name, size_t max_bytes) {
+  KEEL_ASSIGN_OR_RETURN(const std::string_view bytes, in.ReadLengthPrefixed());
+  if (bytes.size() > max_bytes) {
+    return absl::DataLossError(
+        base::Cat("message ", name, " of ", bytes.size(), " bytes is over the limit ", max_bytes));
+  }
+  return bytes;
+}
+
+}  // namespace
+
+void AppendEncodedMessage(const Message& m, std::string& out) {
+  out.push_back(static_cast<char>(kVersion));
+  base::PutFixed64(out, static_cast<uint64_t>(m.timestamp_ns));
+  base::PutFixed64(out, static_cast<uint64_t>(m.deliver_at_ns));
+  base::PutVarint64(out, m.producer_id);
+  base::PutVarint64(out, m.sequence);
+  base::PutVarint32(out, m.attempts);
+  base::PutLengthPrefixed(out, m.key);
+  base::PutLengthPrefixed(out, m.tag);
+  base::PutLengthPrefixed(out, m.origin_topic);
+  base::PutLengthPrefixed(out, m.value);
+  base::PutVarint32(out, m.origin_partition);
+}
+
+std::string EncodeMessage(const Message& message) {
+  std::string out;
+  out.reserve(40 + message.key.size() + message.value.size() + message.tag.size() +
+              message.origin_topic.size());
+  AppendEncodedMessage(message, out);
+  return out;
+}
+
+absl::StatusOr<Message> DecodeMessage(std::string_view record) {
+  base::Reader in(record);
+  KEEL_ASSIGN_OR_RETURN(const uint8_t version, in.ReadByte());
+  if (version != kVersion) {
+    return absl::DataLossError(base::Cat("unknown message version ", int{version}));
+  }
+  Message m;
+  KEEL_ASSIGN_OR_RETURN(const uint64_t timestamp, in.ReadFixed64());
+  KEEL_ASSIGN_OR_RETURN(const uint64_t deliver_at, in.ReadFixed64());
+  m.timestamp_ns = static_cast<int64_t>(timestamp);
+  m.deliver_at_ns = static_cast<int64_t>(deliver_at);
+  KEEL_ASSIGN_OR_RETURN(m.producer_id, in.ReadVarint64());
+  KEEL_ASSIGN_OR_RETURN(m.sequence, in.ReadVarint64());
+  KEEL_ASSIGN_OR_RETURN(m.attempts, in.ReadVarint32());
+  KEEL_ASSIGN_OR_RETURN(const std::string_view key, ReadField(in, "key", kMaxKeyBytes));
+  KEEL_ASSIGN_OR_RETURN(const std::string_view tag, ReadField(in, "tag", kMaxTagBytes));
+  KEEL_ASSIGN_OR_RETURN(const std::string_view origin,
+                        ReadField(in, "origin topic", kMaxTopicNameBytes));
+  KEEL_ASSIGN_OR_RETURN(const std::string_view value, in.ReadLengthPrefixed());
+  KEEL_ASSIGN_OR_RETURN(m.origin_partition, in.ReadVarint32());
+  KEEL_RETURN_IF_ERROR(in.ExpectEnd());
+  m.key = key;
+  m.tag = tag;
+  m.origin_topic = origin;
+  m.value = value;
+  return m;
+}
+
+absl::Status CheckTopicName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxTopicNameBytes || name == "." || name == "..") {
+    return absl::InvalidArgumentError(
+        base::Cat("bad topic name ", base::Quoted(name), ": want 1 to ", kMaxTopicNameBytes,
+                  " characters of A-Z a-z 0-9 . _ -, and not \".\" or \"..\""));
+  }
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          base::Cat("bad topic name ", base::Quoted(name), ": only A-Z a-z 0-9 . _ - are allowed"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace keel::mq
