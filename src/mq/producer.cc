@@ -99,8 +99,9 @@ absl::Status Producer::SendTo(const std::string& topic, uint32_t partition, Mess
     batch.callbacks.push_back(std::move(callback));
     batch.bytes += bytes;
     ++queued_;
-    wake = batch.bytes >= options_.batch_bytes || options_.linger_ns == 0 ||
-           batch.messages.size() >= kMaxBatchMessages;
+    // A new batch wakes the sender too, so that it sets an alarm for the batch's linger.
+    wake = batch.messages.size() == 1 || batch.bytes >= options_.batch_bytes ||
+           options_.linger_ns == 0 || batch.messages.size() >= kMaxBatchMessages;
   }
   if (wake) work_cv_.notify_all();
   return absl::OkStatus();
