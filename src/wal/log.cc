@@ -150,6 +150,64 @@ absl::StatusOr<std::optional<uint64_t>> FindValidRecordAfter(Window& w, uint64_t
   return std::nullopt;
 }
 
+// How many intact records follow one another from `position`, up to the first that is not.
+absl::StatusOr<uint64_t> CountIntactFrom(Window& w, uint64_t position) {
+  uint64_t count = 0;
+  while (position < w.size()) {
+    KEEL_ASSIGN_OR_RETURN(const Probe probe, ProbeRecord(w, position));
+    if (!probe.valid) break;
+    ++count;
+    position += kRecordHeaderBytes + probe.header.length;
+  }
+  return count;
+}
+
+// The index file at `path`. Errors: kNotFound when there is none; kDataLoss when it is damaged.
+absl::StatusOr<internal::SegmentIndex> ReadIndexFile(FileSystem& fs, const std::string& path) {
+  KEEL_ASSIGN_OR_RETURN(const std::unique_ptr<File> file, fs.Open(path, OpenMode::kExisting));
+  std::string bytes(file->size(), '\0');
+  KEEL_ASSIGN_OR_RETURN(const size_t got, file->ReadAt(0, bytes.data(), bytes.size()));
+  bytes.resize(got);
+  return internal::DecodeIndex(bytes);
+}
+
+// What a log directory holds, by kind.
+struct Listing {
+  std::vector<uint64_t> segments;       // first offsets, ascending
+  std::vector<std::string> unfinished;  // index files a crash interrupted (.idx.tmp)
+  bool lock = false;                    // LOCK
+  bool reset = false;                   // RESET: a reset under way
+  bool truncation = false;              // TRUNCATE: a truncation under way
+};
+
+// Lists `dir`. Errors: kFailedPrecondition, naming the entry, for anything that is not a log's.
+absl::StatusOr<Listing> ListLog(FileSystem& fs, const std::string& dir) {
+  KEEL_ASSIGN_OR_RETURN(const std::vector<std::string> names, fs.List(dir));
+  Listing listing;
+  for (const std::string& name : names) {
+    if (const auto first = ParseFileName(name, kSegmentSuffix)) {
+      listing.segments.push_back(*first);
+    } else if (ParseFileName(name, kIndexSuffix)) {
+      // Read with its segment.
+    } else if (name == kLockFileName) {
+      listing.lock = true;
+    } else if (name == kResetFileName) {
+      listing.reset = true;
+    } else if (name == kTruncationFileName) {
+      listing.truncation = true;
+    } else if (name.size() > 4 && name.substr(name.size() - 4) == ".tmp" &&
+               ParseFileName(name.substr(0, name.size() - 4), kIndexSuffix)) {
+      listing.unfinished.push_back(name);
+    } else {
+      return absl::FailedPreconditionError(base::Cat("directory ", base::Quoted(dir, 256),
+                                                     " is not a keel log: it holds ",
+                                                     base::Quoted(name, 256)));
+    }
+  }
+  std::sort(listing.segments.begin(), listing.segments.end());
+  return listing;
+}
+
 const char* ModeName(RecoveryMode mode) {
   switch (mode) {
     case RecoveryMode::kTolerateCorruptedTail:
@@ -185,8 +243,21 @@ struct Log::Segment {
   std::vector<IndexEntry> index;
   uint64_t next_index_position = kSegmentHeaderBytes;  // only the writer touches this
 
-  // Byte ranges [from, to) that kSkipCorruptedRecords recovery skipped; fixed after Open.
+  // Byte ranges [from, to) that kSkipCorruptedRecords recovery skipped, ascending: set by Open,
+  // cut back by Truncate. Guarded by index_mu; has_damage tells whether there ever were any, so
+  // that readers of an undamaged segment need not take the lock.
   std::vector<std::pair<uint64_t, uint64_t>> damaged;
+  std::atomic<bool> has_damage{false};
+
+  // `position`, or the end of the damaged range that starts there.
+  uint64_t SkipDamaged(uint64_t position) const {
+    if (!has_damage.load(std::memory_order_acquire)) return position;
+    std::lock_guard<std::mutex> lock(index_mu);
+    for (const auto& [from, to] : damaged) {
+      if (position == from) return to;
+    }
+    return position;
+  }
 
   // The position and offset of the last indexed record at or before `offset`, or of the
   // segment's first record.
@@ -205,6 +276,13 @@ struct Log::Segment {
     index.push_back({offset, position});
     next_index_position = position + interval;
   }
+};
+
+// Where Truncate cuts: the segment's new size and, when the cut falls inside a batch, the new
+// header of the last record kept, which ends the batch there.
+struct Log::TruncationPlan {
+  uint64_t end_offset = 0;         // the log's new next offset
+  internal::TruncationIntent cut;  // rewritten_header is empty when no header is rewritten
 };
 
 struct Log::Writer {
@@ -390,11 +468,7 @@ absl::Status Log::WriteGroup(std::vector<Writer*>& group, bool sync) {
     }
   }
   KEEL_RETURN_IF_ERROR(flush());
-  if (sync) {
-    KEEL_RETURN_IF_ERROR(active->file->Sync());
-    std::lock_guard<std::mutex> lock(mu_);
-    ++stats_.syncs;
-  }
+  if (sync) KEEL_RETURN_IF_ERROR(SyncFile(*active->file));
   return absl::OkStatus();
 }
 
@@ -408,21 +482,27 @@ absl::Status Log::RollSegment(uint64_t first_offset) {
     if (!segments_.empty()) old = segments_.rbegin()->second;
   }
   if (old != nullptr) {
-    KEEL_RETURN_IF_ERROR(old->file->Sync());
+    KEEL_RETURN_IF_ERROR(SyncFile(*old->file));
     internal::SegmentIndex index;
     index.segment_size = old->file->size();
     index.end_offset = old->end_offset.load();
     index.max_timestamp_ns = old->max_timestamp_ns.load();
+    bool damaged;
     {
       std::lock_guard<std::mutex> lock(old->index_mu);
       index.entries = old->index;
+      damaged = !old->damaged.empty();
     }
-    const std::string index_path = base::Cat(dir_, "/", IndexFileName(old->first_offset));
-    const std::string temp_path = index_path + ".tmp";
-    KEEL_ASSIGN_OR_RETURN(std::unique_ptr<File> temp, fs_.Open(temp_path, OpenMode::kCreate));
-    KEEL_RETURN_IF_ERROR(temp->Append(internal::EncodeIndex(index)));
-    KEEL_RETURN_IF_ERROR(temp->Sync());
-    KEEL_RETURN_IF_ERROR(fs_.Rename(temp_path, index_path));
+    // A segment with damaged ranges (kSkipCorruptedRecords) gets no index, so that every Open
+    // scans it and finds them again: an index would be trusted and the ranges forgotten.
+    if (!damaged) {
+      const std::string index_path = PathOf(IndexFileName(old->first_offset));
+      const std::string temp_path = index_path + ".tmp";
+      KEEL_ASSIGN_OR_RETURN(std::unique_ptr<File> temp, fs_.Open(temp_path, OpenMode::kCreate));
+      KEEL_RETURN_IF_ERROR(temp->Append(internal::EncodeIndex(index)));
+      KEEL_RETURN_IF_ERROR(SyncFile(*temp));
+      KEEL_RETURN_IF_ERROR(fs_.Rename(temp_path, index_path));
+    }
   }
   // The new file (and the old one's index) exist durably before any record is put in it.
   KEEL_ASSIGN_OR_RETURN(std::shared_ptr<Segment> segment, CreateSegment(first_offset));
@@ -430,7 +510,6 @@ absl::Status Log::RollSegment(uint64_t first_offset) {
   if (old != nullptr) {
     old->sealed = true;
     durable_offset_ = std::max(durable_offset_, old->end_offset.load());
-    stats_.syncs += 1;
   }
   segments_[first_offset] = std::move(segment);
   return absl::OkStatus();
@@ -441,14 +520,21 @@ absl::Status Log::RollSegment(uint64_t first_offset) {
 absl::StatusOr<std::shared_ptr<Log::Segment>> Log::CreateSegment(uint64_t first_offset) {
   auto segment = std::make_shared<Segment>();
   segment->first_offset = first_offset;
-  segment->path = base::Cat(dir_, "/", SegmentFileName(first_offset));
-  KEEL_ASSIGN_OR_RETURN(segment->file, fs_.Open(segment->path, OpenMode::kCreate));
-  KEEL_RETURN_IF_ERROR(segment->file->Append(internal::EncodeSegmentHeader(first_offset)));
-  KEEL_RETURN_IF_ERROR(segment->file->Sync());
-  KEEL_RETURN_IF_ERROR(fs_.SyncDir(dir_));
+  segment->path = PathOf(SegmentFileName(first_offset));
+  KEEL_ASSIGN_OR_RETURN(segment->file, CreateSegmentFile(segment->path, first_offset));
+  KEEL_RETURN_IF_ERROR(SyncDirectory());
   segment->visible_size.store(kSegmentHeaderBytes);
   segment->end_offset.store(first_offset);
   return segment;
+}
+
+// Creates `path` holding a segment header for `first_offset`, synced; its directory entry is not.
+absl::StatusOr<std::unique_ptr<File>> Log::CreateSegmentFile(const std::string& path,
+                                                             uint64_t first_offset) {
+  KEEL_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs_.Open(path, OpenMode::kCreate));
+  KEEL_RETURN_IF_ERROR(file->Append(internal::EncodeSegmentHeader(first_offset)));
+  KEEL_RETURN_IF_ERROR(SyncFile(*file));
+  return file;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -483,6 +569,20 @@ absl::Status Log::SyncActive() {
 }
 
 absl::Status Log::Sync() { return SyncActive(); }
+
+absl::Status Log::SyncFile(File& file) {
+  KEEL_RETURN_IF_ERROR(file.Sync());
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.syncs;
+  return absl::OkStatus();
+}
+
+absl::Status Log::SyncDirectory() {
+  KEEL_RETURN_IF_ERROR(fs_.SyncDir(dir_));
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.syncs;
+  return absl::OkStatus();
+}
 
 absl::Status Log::SyncIfDue() {
   {
@@ -547,6 +647,15 @@ uint64_t Log::size_bytes() const {
   return total;
 }
 
+std::string Log::PathOf(std::string_view name) const { return base::Cat(dir_, "/", name); }
+
+// Removes the file `name` in the log's directory, if there is one.
+absl::Status Log::RemoveIfExists(const std::string& name) {
+  const absl::Status status = fs_.Remove(PathOf(name));
+  if (!status.ok() && status.code() != absl::StatusCode::kNotFound) return status;
+  return absl::OkStatus();
+}
+
 std::shared_ptr<Log::Segment> Log::SegmentFor(uint64_t offset) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = segments_.upper_bound(offset);
@@ -572,9 +681,7 @@ absl::Status Log::RemoveSegment(uint64_t first_offset) {
   }
   // Readers holding the segment keep reading the unlinked file until they move on.
   KEEL_RETURN_IF_ERROR(fs_.Remove(segment->path));
-  const absl::Status index = fs_.Remove(base::Cat(dir_, "/", IndexFileName(first_offset)));
-  if (!index.ok() && index.code() != absl::StatusCode::kNotFound) return index;
-  return absl::OkStatus();
+  return RemoveIfExists(IndexFileName(first_offset));
 }
 
 absl::StatusOr<uint64_t> Log::DropBefore(uint64_t offset) {
@@ -588,7 +695,7 @@ absl::StatusOr<uint64_t> Log::DropBefore(uint64_t offset) {
     }
   }
   for (const uint64_t first : doomed) KEEL_RETURN_IF_ERROR(RemoveSegment(first));
-  if (!doomed.empty()) KEEL_RETURN_IF_ERROR(fs_.SyncDir(dir_));
+  if (!doomed.empty()) KEEL_RETURN_IF_ERROR(SyncDirectory());
   return first_offset();
 }
 
@@ -610,7 +717,7 @@ absl::StatusOr<size_t> Log::ApplyRetention(uint64_t max_bytes, int64_t max_age_n
     }
   }
   for (const uint64_t first : doomed) KEEL_RETURN_IF_ERROR(RemoveSegment(first));
-  if (!doomed.empty()) KEEL_RETURN_IF_ERROR(fs_.SyncDir(dir_));
+  if (!doomed.empty()) KEEL_RETURN_IF_ERROR(SyncDirectory());
   return doomed.size();
 }
 
@@ -618,12 +725,24 @@ absl::StatusOr<size_t> Log::ApplyRetention(uint64_t max_bytes, int64_t max_age_n
 // Truncation.
 // ---------------------------------------------------------------------------------------------
 
+// Truncate cuts the segment holding `end_offset` and removes every later one. When the cut falls
+// inside a batch, the last record kept must become the batch's end (kFirst turns into kFull,
+// kMiddle into kLast), or the next Open would take the shortened batch for a torn one and drop it
+// whole, durable records and all. That header is rewritten in place, and an overwrite, unlike an
+// append, can be torn by a crash into something that is neither the old record nor the new. So
+// the change is first written down, durably, in a TRUNCATE file (a redo record: the cut position
+// and the new header), and Open redoes it if it finds one; the file goes once the segment is cut
+// and synced. Every state a crash can leave is then one of: the log as it was (TRUNCATE never
+// became durable, so nothing else had changed), as it was minus some newest segments (a cut at a
+// unit boundary, which needs no TRUNCATE), or a TRUNCATE that Open finishes.
 absl::Status Log::Truncate(uint64_t end_offset) {
   std::lock_guard<std::mutex> write_lock(write_mu_);
   std::shared_ptr<Segment> segment;
   std::vector<uint64_t> later;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // Appends must not overlap a truncation (an append under way was given an offset past the
+    // cut); queued ones are the overlap that can be seen from here.
     if (!queue_.empty()) {
       return absl::FailedPreconditionError("cannot truncate while appends are in flight");
     }
@@ -638,110 +757,186 @@ absl::Status Log::Truncate(uint64_t end_offset) {
     segment = it->second;
     for (auto next = std::next(it); next != segments_.end(); ++next) later.push_back(next->first);
   }
-  // Find where record `end_offset` starts, and the record before it, if in this segment: start
-  // from an indexed record before that one, so that the previous record is always read.
-  auto [pos, offset] =
-      segment->Seek(end_offset > segment->first_offset ? end_offset - 1 : end_offset);
-  uint64_t previous_pos = 0;
-  RecordHeader previous{};
-  bool have_previous = false;
-  std::string bytes(kRecordHeaderBytes, '\0');
-  while (offset < end_offset) {
-    KEEL_ASSIGN_OR_RETURN(const size_t got, segment->file->ReadAt(pos, bytes.data(), bytes.size()));
-    if (got < kRecordHeaderBytes) {
-      return absl::DataLossError(
-          base::Cat(segment->path, ": record ", offset, " is cut short at position ", pos));
-    }
-    previous = internal::DecodeRecordHeader(bytes.data());
-    previous_pos = pos;
-    have_previous = true;
-    pos += kRecordHeaderBytes + previous.length;
-    offset = previous.offset + 1;
+  absl::StatusOr<TruncationPlan> plan = PlanTruncation(*segment, end_offset);
+  absl::Status status = plan.status();
+  if (status.ok()) status = TruncateFiles(*segment, later, *plan);
+  if (!status.ok()) {
+    // What reached the disk is unknown until the next Open sorts it out, so, as after a failed
+    // append, the log takes no more writes.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (broken_.ok()) broken_ = status;
+    return status;
   }
-  // Later segments go first, so that a crash half-way leaves a log that is merely longer.
-  for (auto it = later.rbegin(); it != later.rend(); ++it) {
-    std::shared_ptr<Segment> doomed;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      doomed = segments_.at(*it);
-      segments_.erase(*it);
-    }
-    KEEL_RETURN_IF_ERROR(fs_.Remove(doomed->path));
-    const absl::Status index = fs_.Remove(base::Cat(dir_, "/", IndexFileName(*it)));
-    if (!index.ok() && index.code() != absl::StatusCode::kNotFound) return index;
-  }
-  // A cut inside a batch ends the batch at the last record kept, so that recovery does not take
-  // the shortened batch for a torn one and drop it.
-  std::string rewritten;
-  uint64_t cut = pos;
-  if (have_previous &&
-      (previous.type == RecordType::kFirst || previous.type == RecordType::kMiddle)) {
-    std::string payload(previous.length, '\0');
-    KEEL_ASSIGN_OR_RETURN(const size_t got, segment->file->ReadAt(previous_pos + kRecordHeaderBytes,
-                                                                  payload.data(), payload.size()));
-    if (got < payload.size()) {
-      return absl::DataLossError(
-          base::Cat(segment->path, ": record ", previous.offset, " is cut short"));
-    }
-    const RecordType type =
-        previous.type == RecordType::kFirst ? RecordType::kFull : RecordType::kLast;
-    internal::EncodeRecord(rewritten, type, previous.offset, previous.timestamp_ns, payload,
-                           base::Crc32c(payload));
-    cut = previous_pos;
-  }
-  KEEL_RETURN_IF_ERROR(segment->file->Truncate(cut));
-  if (!rewritten.empty()) KEEL_RETURN_IF_ERROR(segment->file->Append(rewritten));
-  KEEL_RETURN_IF_ERROR(segment->file->Sync());
-  const absl::Status index = fs_.Remove(base::Cat(dir_, "/", IndexFileName(segment->first_offset)));
-  if (!index.ok() && index.code() != absl::StatusCode::kNotFound) return index;
-  KEEL_RETURN_IF_ERROR(fs_.SyncDir(dir_));
+  const uint64_t cut = plan->cut.cut_position;
   {
     std::lock_guard<std::mutex> index_lock(segment->index_mu);
     auto& entries = segment->index;
-    entries.erase(std::lower_bound(entries.begin(), entries.end(), end_offset,
+    entries.erase(std::lower_bound(entries.begin(), entries.end(), plan->end_offset,
                                    [](const IndexEntry& e, uint64_t o) { return e.offset < o; }),
                   entries.end());
     segment->next_index_position = entries.empty()
                                        ? kSegmentHeaderBytes
                                        : entries.back().position + options_.index_interval_bytes;
+    std::erase_if(segment->damaged, [cut](const auto& range) { return range.first >= cut; });
   }
-  segment->visible_size.store(segment->file->size(), std::memory_order_release);
-  segment->end_offset.store(end_offset);
+  segment->visible_size.store(cut, std::memory_order_release);
+  segment->end_offset.store(plan->end_offset);
   std::lock_guard<std::mutex> lock(mu_);
+  for (const uint64_t first : later) segments_.erase(first);
   segment->sealed = false;
-  next_offset_ = written_offset_ = end_offset;
-  durable_offset_ = std::min(durable_offset_, end_offset);
+  // Everything kept is durable: the cut segment was synced, and earlier ones when they sealed.
+  next_offset_ = written_offset_ = durable_offset_ = plan->end_offset;
   ++truncations_;
   return absl::OkStatus();
 }
 
+// Finds the last record before `end_offset` in `segment` (reading forward from an indexed record
+// before it) and plans the cut right after it. REQUIRES: write_mu_ held.
+absl::StatusOr<Log::TruncationPlan> Log::PlanTruncation(const Segment& segment,
+                                                        uint64_t end_offset) const {
+  const uint64_t size = segment.file->size();
+  uint64_t pos =
+      segment.Seek(end_offset > segment.first_offset ? end_offset - 1 : end_offset).first;
+  std::optional<uint64_t> previous_pos;
+  RecordHeader previous{};
+  char head[kRecordHeaderBytes];
+  for (;;) {
+    pos = segment.SkipDamaged(pos);
+    if (pos + kRecordHeaderBytes > size) break;
+    KEEL_ASSIGN_OR_RETURN(const size_t got, segment.file->ReadAt(pos, head, sizeof(head)));
+    if (got < sizeof(head)) {
+      return absl::DataLossError(base::Cat(segment.path, ": short read at position ", pos));
+    }
+    const RecordHeader h = internal::DecodeRecordHeader(head);
+    if (h.offset >= end_offset) break;
+    if (h.length > kMaxRecordBytesLimit || size - pos - kRecordHeaderBytes < h.length) {
+      return absl::DataLossError(base::Cat(segment.path, ": the record at position ", pos,
+                                           " has a bad length ", h.length));
+    }
+    previous = h;
+    previous_pos = pos;
+    pos += kRecordHeaderBytes + h.length;
+  }
+  // The log ends after the last record kept; with offsets missing before `end_offset`
+  // (kSkipCorruptedRecords), that is where they start, and damaged bytes there go too.
+  TruncationPlan plan;
+  plan.cut.segment_first_offset = segment.first_offset;
+  if (!previous_pos) {
+    plan.end_offset = segment.first_offset;
+    plan.cut.cut_position = kSegmentHeaderBytes;
+    return plan;
+  }
+  plan.end_offset = previous.offset + 1;
+  plan.cut.cut_position = *previous_pos + kRecordHeaderBytes + previous.length;
+  plan.cut.rewrite_position = *previous_pos;
+  if (previous.type == RecordType::kFirst || previous.type == RecordType::kMiddle) {
+    std::string record(kRecordHeaderBytes + previous.length, '\0');
+    KEEL_ASSIGN_OR_RETURN(const size_t got,
+                          segment.file->ReadAt(*previous_pos, record.data(), record.size()));
+    const std::string_view payload = std::string_view(record).substr(kRecordHeaderBytes);
+    // Never give a damaged record a fresh, valid CRC.
+    if (got < record.size() || !internal::RecordCrcMatches(record.data(), payload)) {
+      return absl::DataLossError(base::Cat(segment.path, ": record ", previous.offset,
+                                           " at position ", *previous_pos, " is damaged"));
+    }
+    const RecordType type =
+        previous.type == RecordType::kFirst ? RecordType::kFull : RecordType::kLast;
+    internal::EncodeRecordHeader(plan.cut.rewritten_header, type, previous.offset,
+                                 previous.timestamp_ns, previous.length, base::Crc32c(payload));
+  }
+  return plan;
+}
+
+// The file changes of a truncation, TRUNCATE first when a header is rewritten (see Truncate).
+// REQUIRES: write_mu_ held.
+absl::Status Log::TruncateFiles(const Segment& segment, const std::vector<uint64_t>& later,
+                                const TruncationPlan& plan) {
+  const bool rewrite = !plan.cut.rewritten_header.empty();
+  if (rewrite) {
+    KEEL_ASSIGN_OR_RETURN(std::unique_ptr<File> intent,
+                          fs_.Open(PathOf(kTruncationFileName), OpenMode::kCreate));
+    KEEL_RETURN_IF_ERROR(intent->Append(internal::EncodeTruncationIntent(plan.cut)));
+    KEEL_RETURN_IF_ERROR(SyncFile(*intent));
+    KEEL_RETURN_IF_ERROR(SyncDirectory());
+  }
+  KEEL_RETURN_IF_ERROR(CutSegment(*segment.file, later, plan));
+  if (rewrite) {
+    KEEL_RETURN_IF_ERROR(fs_.Remove(PathOf(kTruncationFileName)));
+    KEEL_RETURN_IF_ERROR(SyncDirectory());
+  }
+  return absl::OkStatus();
+}
+
+// Removes the segments in `later` and cuts `file` (the segment plan.cut names) as planned; safe to
+// repeat, which is how Open finishes an interrupted truncation. REQUIRES: write_mu_ held.
+absl::Status Log::CutSegment(File& file, const std::vector<uint64_t>& later,
+                             const TruncationPlan& plan) {
+  // Newest first, so that a crash part-way leaves a log that is merely longer. The cut segment
+  // becomes the active one, which has no index.
+  for (auto it = later.rbegin(); it != later.rend(); ++it) {
+    KEEL_RETURN_IF_ERROR(fs_.Remove(PathOf(SegmentFileName(*it))));
+    KEEL_RETURN_IF_ERROR(RemoveIfExists(IndexFileName(*it)));
+  }
+  KEEL_RETURN_IF_ERROR(RemoveIfExists(IndexFileName(plan.cut.segment_first_offset)));
+  KEEL_RETURN_IF_ERROR(SyncDirectory());
+  if (!plan.cut.rewritten_header.empty()) {
+    KEEL_RETURN_IF_ERROR(file.WriteAt(plan.cut.rewrite_position, plan.cut.rewritten_header));
+  }
+  if (file.size() > plan.cut.cut_position) {
+    KEEL_RETURN_IF_ERROR(file.Truncate(plan.cut.cut_position));
+  }
+  return SyncFile(file);
+}
+
 absl::Status Log::Reset(uint64_t next_offset) {
   std::lock_guard<std::mutex> write_lock(write_mu_);
-  std::vector<std::shared_ptr<Segment>> old;
+  std::vector<uint64_t> old;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!queue_.empty()) {
       return absl::FailedPreconditionError("cannot reset while appends are in flight");
     }
     if (!broken_.ok()) return absl::FailedPreconditionError(broken_.message());
-    for (const auto& [first, segment] : segments_) old.push_back(segment);
+    for (const auto& [first, segment] : segments_) old.push_back(first);
   }
-  // Oldest first, so that a crash part-way leaves a contiguous (shorter) log; readers holding an
-  // old segment keep reading its unlinked file until they notice the reset.
-  for (const std::shared_ptr<Segment>& segment : old) {
-    KEEL_RETURN_IF_ERROR(fs_.Remove(segment->path));
-    const absl::Status index =
-        fs_.Remove(base::Cat(dir_, "/", IndexFileName(segment->first_offset)));
-    if (!index.ok() && index.code() != absl::StatusCode::kNotFound) return index;
-  }
-  KEEL_RETURN_IF_ERROR(fs_.SyncDir(dir_));
-  KEEL_ASSIGN_OR_RETURN(std::shared_ptr<Segment> segment, CreateSegment(next_offset));
+  absl::StatusOr<std::shared_ptr<Segment>> segment = ResetFiles(old, next_offset);
   std::lock_guard<std::mutex> lock(mu_);
+  if (!segment.ok()) {
+    // As for Truncate: the disk holds the old log, part of it or the new one; Open will tell.
+    if (broken_.ok()) broken_ = segment.status();
+    return segment.status();
+  }
+  // Readers holding an old segment keep reading its unlinked file until they notice the reset.
   segments_.clear();
-  segments_[next_offset] = std::move(segment);
+  segments_[next_offset] = *std::move(segment);
   next_offset_ = written_offset_ = durable_offset_ = next_offset;
   ++truncations_;
   return absl::OkStatus();
+}
+
+// The file changes of a reset. The new segment comes first, as RESET, synced along with its
+// directory entry: from then on a crash leaves a reset that Open finishes, and before then one
+// that never began. Its own name also lets `next_offset` be an old segment's first offset.
+// REQUIRES: write_mu_ held.
+absl::StatusOr<std::shared_ptr<Log::Segment>> Log::ResetFiles(const std::vector<uint64_t>& old,
+                                                              uint64_t next_offset) {
+  const std::string reset_path = PathOf(kResetFileName);
+  KEEL_RETURN_IF_ERROR(CreateSegmentFile(reset_path, next_offset).status());
+  KEEL_RETURN_IF_ERROR(SyncDirectory());
+  for (const uint64_t first : old) {
+    KEEL_RETURN_IF_ERROR(fs_.Remove(PathOf(SegmentFileName(first))));
+    KEEL_RETURN_IF_ERROR(RemoveIfExists(IndexFileName(first)));
+  }
+  auto segment = std::make_shared<Segment>();
+  segment->first_offset = next_offset;
+  segment->path = PathOf(SegmentFileName(next_offset));
+  KEEL_RETURN_IF_ERROR(fs_.Rename(reset_path, segment->path));
+  KEEL_RETURN_IF_ERROR(SyncDirectory());
+  // Opened again under its final name, the name it is known by from now on.
+  KEEL_ASSIGN_OR_RETURN(segment->file, fs_.Open(segment->path, OpenMode::kExisting));
+  segment->visible_size.store(kSegmentHeaderBytes);
+  segment->end_offset.store(next_offset);
+  return segment;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -750,32 +945,39 @@ absl::Status Log::Reset(uint64_t next_offset) {
 
 absl::Status Log::Recover(RecoveryReport* report) {
   KEEL_RETURN_IF_ERROR(fs_.CreateDir(dir_));
+  // A directory that is not a log's is refused before LOCK is created in it, so that it is left
+  // as it was found.
+  KEEL_ASSIGN_OR_RETURN(const Listing unlocked, ListLog(fs_, dir_));
   // Two writers would interleave records; the second Open fails instead.
-  KEEL_ASSIGN_OR_RETURN(lock_, fs_.Lock(base::Cat(dir_, "/", kLockFileName)));
-  KEEL_ASSIGN_OR_RETURN(const std::vector<std::string> names, fs_.List(dir_));
-  std::vector<uint64_t> firsts;
-  bool removed_files = false;
-  for (const std::string& name : names) {
-    if (const auto first = ParseFileName(name, kSegmentSuffix)) {
-      firsts.push_back(*first);
-    } else if (name == kLockFileName) {
-      // Ours, taken above.
-    } else if (ParseFileName(name, kIndexSuffix)) {
-      // Read with its segment.
-    } else if (name.size() > 4 && name.substr(name.size() - 4) == ".tmp" &&
-               ParseFileName(name.substr(0, name.size() - 4), kIndexSuffix)) {
-      // An index file a crash interrupted; its segment still has everything.
-      KEEL_RETURN_IF_ERROR(fs_.Remove(base::Cat(dir_, "/", name)));
-      report->events.push_back(base::Cat("removed ", name, ", an unfinished index file"));
-      removed_files = true;
-    } else {
-      return absl::FailedPreconditionError(base::Cat("directory ", base::Quoted(dir_, 256),
-                                                     " is not a keel log: it holds ",
-                                                     base::Quoted(name, 256)));
-    }
+  const std::string lock_path = PathOf(kLockFileName);
+  KEEL_ASSIGN_OR_RETURN(lock_, fs_.Lock(lock_path));
+  // Listed again: until the lock was ours, another Log could have been changing the directory.
+  absl::StatusOr<Listing> listing = ListLog(fs_, dir_);
+  if (!listing.ok()) {
+    if (!unlocked.lock) fs_.Remove(lock_path).IgnoreError();  // ours, created above
+    return listing.status();
   }
-  std::sort(firsts.begin(), firsts.end());
   std::lock_guard<std::mutex> write_lock(write_mu_);
+  // A reset or a truncation that a crash interrupted is finished (or, if it had not really
+  // begun, dropped) before anything is read.
+  if (listing->reset) {
+    KEEL_RETURN_IF_ERROR(FinishReset(listing->segments, report));
+    listing = ListLog(fs_, dir_);
+    KEEL_RETURN_IF_ERROR(listing.status());
+  }
+  if (listing->truncation) {
+    KEEL_RETURN_IF_ERROR(FinishTruncation(listing->segments, report));
+    listing = ListLog(fs_, dir_);
+    KEEL_RETURN_IF_ERROR(listing.status());
+  }
+  bool removed_files = false;
+  for (const std::string& name : listing->unfinished) {
+    // An index file a crash interrupted; its segment still has everything.
+    KEEL_RETURN_IF_ERROR(fs_.Remove(PathOf(name)));
+    report->events.push_back(base::Cat("removed ", name, ", an unfinished index file"));
+    removed_files = true;
+  }
+  const std::vector<uint64_t>& firsts = listing->segments;
   bool drop_rest = false;
   for (size_t i = 0; i < firsts.size(); ++i) {
     const uint64_t first = firsts[i];
@@ -798,30 +1000,30 @@ absl::Status Log::Recover(RecoveryReport* report) {
       }
     }
     if (drop_rest) {
-      KEEL_RETURN_IF_ERROR(fs_.Remove(base::Cat(dir_, "/", SegmentFileName(first))));
-      const absl::Status index = fs_.Remove(base::Cat(dir_, "/", IndexFileName(first)));
-      if (!index.ok() && index.code() != absl::StatusCode::kNotFound) return index;
-      report->events.push_back(base::Cat("removed ", SegmentFileName(first)));
+      KEEL_ASSIGN_OR_RETURN(const uint64_t intact, CountIntactRecords(first));
+      report->dropped_records += intact;
+      KEEL_RETURN_IF_ERROR(fs_.Remove(PathOf(SegmentFileName(first))));
+      KEEL_RETURN_IF_ERROR(RemoveIfExists(IndexFileName(first)));
+      report->events.push_back(
+          base::Cat("removed ", SegmentFileName(first), " and its ", intact, " intact records"));
       removed_files = true;
       continue;
     }
     KEEL_RETURN_IF_ERROR(RecoverSegment(first, i + 1 == firsts.size(), report, &drop_rest));
     removed_files = removed_files || drop_rest;
   }
-  if (removed_files) KEEL_RETURN_IF_ERROR(fs_.SyncDir(dir_));
+  if (removed_files) KEEL_RETURN_IF_ERROR(SyncDirectory());
 
   if (segments_.empty()) {
-    // A new log, or one whose only segment was never finished being created.
+    // A new log, one whose only segment was never finished being created, or one cut before its
+    // first segment's header: it starts (again) at the first segment's offset.
     KEEL_RETURN_IF_ERROR(RollSegment(firsts.empty() ? 0 : firsts.front()));
   }
+  // The active segment takes appends and has no index file. One may be left over: from before
+  // later segments were dropped, or from a truncation into a sealed segment.
   std::shared_ptr<Segment> active = segments_.rbegin()->second;
-  if (active->sealed) {
-    // Later segments were dropped: this one takes appends again, and its index file goes.
-    const absl::Status index =
-        fs_.Remove(base::Cat(dir_, "/", IndexFileName(active->first_offset)));
-    if (!index.ok() && index.code() != absl::StatusCode::kNotFound) return index;
-    active->sealed = false;
-  }
+  KEEL_RETURN_IF_ERROR(RemoveIfExists(IndexFileName(active->first_offset)));
+  active->sealed = false;
   {
     std::lock_guard<std::mutex> index_lock(active->index_mu);
     active->next_index_position =
@@ -830,7 +1032,7 @@ absl::Status Log::Recover(RecoveryReport* report) {
   }
   // What a crashed process left in the page cache is not yet on disk: sync it before calling it
   // durable.
-  KEEL_RETURN_IF_ERROR(active->file->Sync());
+  KEEL_RETURN_IF_ERROR(SyncFile(*active->file));
   std::lock_guard<std::mutex> lock(mu_);
   next_offset_ = written_offset_ = durable_offset_ = active->end_offset.load();
   last_sync_ns_ = clock_.NowNanos();
@@ -843,11 +1045,115 @@ absl::Status Log::Recover(RecoveryReport* report) {
   return absl::OkStatus();
 }
 
+// RESET is the new segment of a Reset. Intact, it means the reset had begun removing the old
+// segments (or could have), so it is finished; incomplete, it was never synced, nothing else had
+// changed, and it goes. REQUIRES: write_mu_ held.
+absl::Status Log::FinishReset(const std::vector<uint64_t>& segments, RecoveryReport* report) {
+  const std::string reset_path = PathOf(kResetFileName);
+  std::optional<uint64_t> first;
+  {
+    KEEL_ASSIGN_OR_RETURN(const std::unique_ptr<File> file,
+                          fs_.Open(reset_path, OpenMode::kExisting));
+    if (file->size() >= kSegmentHeaderBytes) {
+      char header[kSegmentHeaderBytes];
+      KEEL_ASSIGN_OR_RETURN(const size_t got, file->ReadAt(0, header, sizeof(header)));
+      first = internal::DecodeSegmentHeader(std::string_view(header, got));
+    }
+  }
+  if (!first) {
+    KEEL_RETURN_IF_ERROR(fs_.Remove(reset_path));
+    report->events.push_back(base::Cat("removed ", kResetFileName,
+                                       ", a reset that a crash interrupted before it began"));
+    return SyncDirectory();
+  }
+  for (const uint64_t old : segments) {
+    KEEL_RETURN_IF_ERROR(fs_.Remove(PathOf(SegmentFileName(old))));
+    KEEL_RETURN_IF_ERROR(RemoveIfExists(IndexFileName(old)));
+  }
+  KEEL_RETURN_IF_ERROR(RemoveIfExists(kTruncationFileName));  // the reset supersedes it
+  KEEL_RETURN_IF_ERROR(fs_.Rename(reset_path, PathOf(SegmentFileName(*first))));
+  report->events.push_back(
+      base::Cat("finished a reset that a crash interrupted: the log restarts "
+                "empty at offset ",
+                *first, " (", segments.size(), " old segments removed)"));
+  return SyncDirectory();
+}
+
+// TRUNCATE is the plan of a Truncate that cuts a batch short. Intact, it is carried out again
+// (every step of it can be repeated); incomplete, it was never synced and nothing else had
+// changed. REQUIRES: write_mu_ held.
+absl::Status Log::FinishTruncation(const std::vector<uint64_t>& segments, RecoveryReport* report) {
+  const std::string intent_path = PathOf(kTruncationFileName);
+  std::optional<internal::TruncationIntent> intent;
+  {
+    KEEL_ASSIGN_OR_RETURN(const std::unique_ptr<File> file,
+                          fs_.Open(intent_path, OpenMode::kExisting));
+    std::string bytes(internal::kTruncationIntentBytes + 1, '\0');
+    KEEL_ASSIGN_OR_RETURN(const size_t got, file->ReadAt(0, bytes.data(), bytes.size()));
+    bytes.resize(got);
+    intent = internal::DecodeTruncationIntent(bytes);
+  }
+  if (!intent) {
+    KEEL_RETURN_IF_ERROR(fs_.Remove(intent_path));
+    report->events.push_back(base::Cat("removed ", kTruncationFileName,
+                                       ", a truncation that a crash interrupted before it began"));
+    return SyncDirectory();
+  }
+  const uint64_t first = intent->segment_first_offset;
+  const std::string name = SegmentFileName(first);
+  const auto it = std::find(segments.begin(), segments.end(), first);
+  if (it == segments.end()) {
+    return absl::DataLossError(
+        base::Cat(kTruncationFileName, " says to cut ", name, ", which is missing"));
+  }
+  KEEL_ASSIGN_OR_RETURN(const std::unique_ptr<File> file,
+                        fs_.Open(PathOf(name), OpenMode::kExisting));
+  // The record to rewrite must be the one the intent was made for: the header fields that the
+  // rewrite leaves alone (length, offset, timestamp) must match.
+  const uint64_t at = intent->rewrite_position;
+  char header[kRecordHeaderBytes];
+  bool matches = at >= kSegmentHeaderBytes && at + kRecordHeaderBytes <= intent->cut_position &&
+                 intent->cut_position <= file->size();
+  if (matches) {
+    KEEL_ASSIGN_OR_RETURN(const size_t got, file->ReadAt(at, header, sizeof(header)));
+    const std::string_view want = intent->rewritten_header;
+    matches = got == sizeof(header) && std::string_view(header + 4, 4) == want.substr(4, 4) &&
+              std::string_view(header + 9, kRecordHeaderBytes - 9) == want.substr(9);
+  }
+  if (!matches) {
+    return absl::DataLossError(
+        base::Cat(kTruncationFileName, " does not match ", name, " (a record at position ", at,
+                  ", cut at ", intent->cut_position, ", in a file of ", file->size(), " bytes)"));
+  }
+  TruncationPlan plan;
+  plan.cut = *intent;
+  KEEL_RETURN_IF_ERROR(
+      CutSegment(*file, std::vector<uint64_t>(std::next(it), segments.end()), plan));
+  KEEL_RETURN_IF_ERROR(fs_.Remove(intent_path));
+  report->events.push_back(base::Cat("finished a truncation that a crash interrupted: ", name,
+                                     " now ends at position ", intent->cut_position));
+  return SyncDirectory();
+}
+
+// The intact records of a segment: from its index when that is valid, else by reading it up to
+// its first damage. For the report of what was dropped.
+absl::StatusOr<uint64_t> Log::CountIntactRecords(uint64_t first_offset) {
+  KEEL_ASSIGN_OR_RETURN(const std::unique_ptr<File> file,
+                        fs_.Open(PathOf(SegmentFileName(first_offset)), OpenMode::kExisting));
+  const absl::StatusOr<internal::SegmentIndex> index =
+      ReadIndexFile(fs_, PathOf(IndexFileName(first_offset)));
+  if (index.ok() && index->segment_size == file->size() && index->end_offset >= first_offset) {
+    return index->end_offset - first_offset;
+  }
+  Window window(*file);
+  return CountIntactFrom(window, kSegmentHeaderBytes);
+}
+
 absl::Status Log::RecoverSegment(uint64_t first_offset, bool is_last, RecoveryReport* report,
                                  bool* drop_rest) {
   auto segment = std::make_shared<Segment>();
   segment->first_offset = first_offset;
-  segment->path = base::Cat(dir_, "/", SegmentFileName(first_offset));
+  segment->path = PathOf(SegmentFileName(first_offset));
   KEEL_ASSIGN_OR_RETURN(segment->file, fs_.Open(segment->path, OpenMode::kExisting));
   const std::string name = SegmentFileName(first_offset);
   const uint64_t size = segment->file->size();
@@ -870,10 +1176,16 @@ absl::Status Log::RecoverSegment(uint64_t first_offset, bool is_last, RecoveryRe
       return absl::OkStatus();
     }
     const std::string what = base::Cat(name, " has a damaged header");
-    if (options_.recovery == RecoveryMode::kPointInTime && !segments_.empty()) {
+    if (options_.recovery == RecoveryMode::kPointInTime) {
+      // The cut comes before this segment. If it is the first, the log is left empty, starting
+      // at the offset in the file's name (Recover creates that segment anew).
+      KEEL_ASSIGN_OR_RETURN(const uint64_t intact, CountIntactFrom(window, kSegmentHeaderBytes));
+      report->dropped_records += intact;
       segment->file.reset();
       KEEL_RETURN_IF_ERROR(fs_.Remove(segment->path));
-      report->events.push_back(base::Cat(what, ": dropping it and everything after"));
+      KEEL_RETURN_IF_ERROR(RemoveIfExists(IndexFileName(first_offset)));
+      report->events.push_back(
+          base::Cat(what, ": dropping it (", intact, " intact records) and everything after"));
       *drop_rest = true;
       return absl::OkStatus();
     }
@@ -882,30 +1194,25 @@ absl::Status Log::RecoverSegment(uint64_t first_offset, bool is_last, RecoveryRe
   }
 
   // A sealed segment with an intact index that matches it is trusted without a scan.
-  const std::string index_path = base::Cat(dir_, "/", IndexFileName(first_offset));
+  const std::string index_name = IndexFileName(first_offset);
   if (!is_last) {
-    absl::StatusOr<std::unique_ptr<File>> index_file = fs_.Open(index_path, OpenMode::kExisting);
-    if (index_file.ok()) {
-      std::string bytes((*index_file)->size(), '\0');
-      KEEL_ASSIGN_OR_RETURN(const size_t got, (*index_file)->ReadAt(0, bytes.data(), bytes.size()));
-      bytes.resize(got);
-      absl::StatusOr<internal::SegmentIndex> index = internal::DecodeIndex(bytes);
-      if (index.ok() && index->segment_size == size && index->end_offset >= first_offset) {
-        segment->index = std::move(index->entries);
-        segment->visible_size.store(size);
-        segment->end_offset.store(index->end_offset);
-        segment->max_timestamp_ns.store(index->max_timestamp_ns);
-        segment->sealed = true;
-        segments_[first_offset] = std::move(segment);
-        return absl::OkStatus();
-      }
-      report->events.push_back(base::Cat("index of ", name, " is damaged or stale (",
-                                         index.ok() ? "size mismatch" : index.status().message(),
-                                         "): rebuilt from the segment"));
-    } else {
-      report->events.push_back(base::Cat("index of ", name, " is missing: rebuilt"));
+    absl::StatusOr<internal::SegmentIndex> index = ReadIndexFile(fs_, PathOf(index_name));
+    if (index.ok() && index->segment_size == size && index->end_offset >= first_offset) {
+      segment->index = std::move(index->entries);
+      segment->visible_size.store(size);
+      segment->end_offset.store(index->end_offset);
+      segment->max_timestamp_ns.store(index->max_timestamp_ns);
+      segment->sealed = true;
+      segments_[first_offset] = std::move(segment);
+      return absl::OkStatus();
     }
-    ++report->rebuilt_indexes;
+    std::string state = "stale (size mismatch)";
+    if (index.status().code() == absl::StatusCode::kNotFound) {
+      state = "missing";
+    } else if (!index.ok()) {
+      state = base::Cat("damaged (", index.status().message(), ")");
+    }
+    report->events.push_back(base::Cat("index of ", name, " is ", state, ": scanning the segment"));
   }
 
   // Scan every record. `committed` is the end of the last complete unit (a record, or a whole
@@ -973,57 +1280,75 @@ absl::Status Log::RecoverSegment(uint64_t first_offset, bool is_last, RecoveryRe
                     "; recovery mode ", ModeName(mode)));
     }
     if (torn_tail || mode == RecoveryMode::kPointInTime) {
-      KEEL_RETURN_IF_ERROR(segment->file->Truncate(at));
-      KEEL_RETURN_IF_ERROR(segment->file->Sync());
       if (torn_tail) {
         report->torn_tail_bytes += size - at;
         report->events.push_back(base::Cat(what, ": cut ", size - at, " bytes of torn write"));
       } else {
-        report->events.push_back(base::Cat(what, ": cut the log at offset ", committed_offset));
-        // Count the valid records dropped with it, for the report.
-        for (std::optional<uint64_t> p = resync; p;) {
-          KEEL_ASSIGN_OR_RETURN(const Probe probe, ProbeRecord(window, *p));
-          if (!probe.valid) break;
-          ++report->dropped_records;
-          p = *p + kRecordHeaderBytes + probe.header.length;
-          if (*p >= size) break;
+        // Count the intact records dropped with the damage (before the cut makes them unreadable),
+        // for the report; Recover counts those of the later segments.
+        uint64_t intact = 0;
+        if (resync) {
+          KEEL_ASSIGN_OR_RETURN(intact, CountIntactFrom(window, *resync));
         }
+        report->dropped_records += intact;
+        report->events.push_back(base::Cat(what, ": cut the log at offset ", committed_offset,
+                                           ", dropping ", intact, " intact records after it"));
         *drop_rest = true;
       }
+      KEEL_RETURN_IF_ERROR(segment->file->Truncate(at));
+      KEEL_RETURN_IF_ERROR(SyncFile(*segment->file));
       while (!index.empty() && index.back().position >= at) index.pop_back();
       pos = at;
       expected = committed_offset;
       break;
     }
-    // kSkipCorruptedRecords with valid records later: skip the damaged bytes.
-    KEEL_ASSIGN_OR_RETURN(const Probe next, ProbeRecord(window, *resync));
-    damaged.push_back({at, *resync});
-    report->skipped_bytes += *resync - at;
-    report->events.push_back(base::Cat(what, ": skipped ", *resync - at, " bytes, offsets ",
-                                       committed_offset, " to ", next.header.offset - 1,
-                                       " are missing"));
-    skipped_offsets_ += next.header.offset - committed_offset;
-    pos = *resync;
-    expected = next.header.offset;
+    // kSkipCorruptedRecords: skip the damaged bytes, up to the next intact record or, in a sealed
+    // segment with none after the damage, to the segment's end (where the next segment's first
+    // offset says which offsets went missing).
+    const uint64_t skip_to = resync.value_or(size);
+    uint64_t resume_offset = committed_offset;
+    if (resync) {
+      KEEL_ASSIGN_OR_RETURN(const Probe next, ProbeRecord(window, *resync));
+      resume_offset = next.header.offset;
+    }
+    damaged.push_back({at, skip_to});
+    report->skipped_bytes += skip_to - at;
+    report->events.push_back(
+        resync ? base::Cat(what, ": skipped ", skip_to - at, " bytes, offsets ", committed_offset,
+                           " to ", resume_offset - 1, " are missing")
+               : base::Cat(what, ": skipped the last ", skip_to - at,
+                           " bytes of the segment, from offset ", committed_offset, " on"));
+    skipped_offsets_ += resume_offset - committed_offset;
+    pos = skip_to;
+    expected = resume_offset;
     committed_pos = pos;
     committed_offset = expected;
     batch_open = false;
   }
   segment->index = std::move(index);
+  segment->has_damage.store(!damaged.empty());
   segment->damaged = std::move(damaged);
   segment->visible_size.store(segment->file->size());
   segment->end_offset.store(expected);
   segment->max_timestamp_ns.store(max_ts);
   segment->sealed = !is_last && !*drop_rest;
-  if (segment->sealed) {
+  if (segment->sealed && !segment->damaged.empty()) {
+    // No index for a segment with damaged ranges: it would be trusted at the next Open and the
+    // ranges forgotten, so that readers would fail on them. Without one, every Open scans it.
+    KEEL_RETURN_IF_ERROR(RemoveIfExists(index_name));
+    report->events.push_back(
+        base::Cat("no index for ", name, ": it has damaged ranges, so every Open scans it"));
+  } else if (segment->sealed) {
     // Rebuild the index file the scan replaced.
     internal::SegmentIndex rebuilt{segment->file->size(), expected, max_ts, segment->index};
+    const std::string index_path = PathOf(index_name);
     const std::string temp_path = index_path + ".tmp";
     KEEL_ASSIGN_OR_RETURN(std::unique_ptr<File> temp, fs_.Open(temp_path, OpenMode::kCreate));
     KEEL_RETURN_IF_ERROR(temp->Append(internal::EncodeIndex(rebuilt)));
-    KEEL_RETURN_IF_ERROR(temp->Sync());
+    KEEL_RETURN_IF_ERROR(SyncFile(*temp));
     KEEL_RETURN_IF_ERROR(fs_.Rename(temp_path, index_path));
-    KEEL_RETURN_IF_ERROR(fs_.SyncDir(dir_));
+    KEEL_RETURN_IF_ERROR(SyncDirectory());
+    ++report->rebuilt_indexes;
   }
   segments_[first_offset] = std::move(segment);
   return absl::OkStatus();
@@ -1087,12 +1412,14 @@ absl::StatusOr<std::optional<RecordView>> LogReader::Next() {
                       "; this reader was at offset ", next_offset_));
       }
       truncations_ = log_.truncations_;
+      // The read-ahead may hold bytes that the truncation removed (and that appends since have
+      // replaced) or rewrote.
+      buffer_.clear();
+      buffer_start_ = 0;
     }
   }
   for (;;) {
-    for (const auto& [from, to] : segment_->damaged) {
-      if (file_position_ == from) file_position_ = to;
-    }
+    file_position_ = segment_->SkipDamaged(file_position_);
     const uint64_t visible = segment_->visible_size.load(std::memory_order_acquire);
     if (file_position_ + kRecordHeaderBytes > visible) {
       std::shared_ptr<Log::Segment> next = log_.NextSegment(segment_->first_offset);

@@ -43,6 +43,21 @@ class PosixFile final : public File {
     return absl::OkStatus();
   }
 
+  absl::Status WriteAt(uint64_t offset, std::string_view data) override {
+    KEEL_ASSERT(offset + data.size() <= size_.load(), "overwriting ", path_, " at ", offset,
+                " for ", data.size(), " bytes would grow it");
+    while (!data.empty()) {
+      const ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Errno(errno, "cannot write to", path_);
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+      offset += static_cast<uint64_t>(n);
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Sync() override {
     if (::fdatasync(fd_) != 0) return Errno(errno, "cannot sync", path_);
     return absl::OkStatus();

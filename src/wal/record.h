@@ -1,7 +1,7 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 //
-// Encoding and decoding the byte layouts of keel/wal/format.h: segment headers, record headers
-// and sparse index files. Not installed.
+// Encoding and decoding the byte layouts of keel/wal/format.h: segment headers, record headers,
+// sparse index files and truncation intents. Not installed.
 #ifndef KEEL_SRC_WAL_RECORD_H_
 #define KEEL_SRC_WAL_RECORD_H_
 
@@ -32,19 +32,27 @@ struct RecordHeader {
 
 inline bool IsRecordType(uint8_t type) { return type >= 1 && type <= 4; }
 
-// Appends a record to `out`. `payload_crc` is Crc32c(payload), computed beforehand (outside the
-// log's lock); the record's CRC joins it with the header fields' CRC.
-inline void EncodeRecord(std::string& out, RecordType type, uint64_t offset, int64_t timestamp_ns,
-                         std::string_view payload, uint32_t payload_crc) {
+// Appends a record's header to `out`. `payload_crc` is Crc32c(payload); the record's CRC joins it
+// with the header fields' CRC.
+inline void EncodeRecordHeader(std::string& out, RecordType type, uint64_t offset,
+                               int64_t timestamp_ns, uint32_t length, uint32_t payload_crc) {
   char fields[kRecordHeaderBytes - 4];
-  base::EncodeFixed32(fields, static_cast<uint32_t>(payload.size()));
+  base::EncodeFixed32(fields, length);
   fields[4] = static_cast<char>(type);
   base::EncodeFixed64(fields + 5, offset);
   base::EncodeFixed64(fields + 13, static_cast<uint64_t>(timestamp_ns));
   const uint32_t crc = base::CombineCrc32c(base::Crc32c(std::string_view(fields, sizeof(fields))),
-                                           payload_crc, payload.size());
+                                           payload_crc, length);
   base::PutFixed32(out, base::MaskCrc32c(crc));
   out.append(fields, sizeof(fields));
+}
+
+// Appends a record to `out`. `payload_crc` is Crc32c(payload), computed beforehand (outside the
+// log's lock).
+inline void EncodeRecord(std::string& out, RecordType type, uint64_t offset, int64_t timestamp_ns,
+                         std::string_view payload, uint32_t payload_crc) {
+  EncodeRecordHeader(out, type, offset, timestamp_ns, static_cast<uint32_t>(payload.size()),
+                     payload_crc);
   out.append(payload);
 }
 
@@ -150,6 +158,48 @@ inline absl::StatusOr<SegmentIndex> DecodeIndex(std::string_view bytes) {
     index.entries.push_back({offset, position});
   }
   return index;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Truncation intents: magic(8) segment_first_offset(8) cut_position(8) rewrite_position(8)
+// rewritten_header(25) masked_crc(4), the CRC over everything before it.
+// ---------------------------------------------------------------------------------------------
+
+inline constexpr size_t kTruncationIntentBytes = 8 + 8 + 8 + 8 + kRecordHeaderBytes + 4;
+
+struct TruncationIntent {
+  uint64_t segment_first_offset = 0;  // the segment cut; every later one goes
+  uint64_t cut_position = 0;          // its new size
+  uint64_t rewrite_position = 0;      // where the last record kept starts
+  std::string rewritten_header;       // that record's new header, kRecordHeaderBytes long
+};
+
+inline std::string EncodeTruncationIntent(const TruncationIntent& intent) {
+  std::string out;
+  base::PutFixed64(out, kTruncationMagic);
+  base::PutFixed64(out, intent.segment_first_offset);
+  base::PutFixed64(out, intent.cut_position);
+  base::PutFixed64(out, intent.rewrite_position);
+  out.append(intent.rewritten_header);
+  base::PutFixed32(out, base::MaskCrc32c(base::Crc32c(out)));
+  return out;
+}
+
+// nullopt for anything but a complete, intact intent (an incomplete one was never acted on).
+inline std::optional<TruncationIntent> DecodeTruncationIntent(std::string_view bytes) {
+  if (bytes.size() != kTruncationIntentBytes) return std::nullopt;
+  const char* p = bytes.data();
+  const uint32_t stored = base::UnmaskCrc32c(base::DecodeFixed32(p + bytes.size() - 4));
+  if (stored != base::Crc32c(bytes.substr(0, bytes.size() - 4)) ||
+      base::DecodeFixed64(p) != kTruncationMagic) {
+    return std::nullopt;
+  }
+  TruncationIntent intent;
+  intent.segment_first_offset = base::DecodeFixed64(p + 8);
+  intent.cut_position = base::DecodeFixed64(p + 16);
+  intent.rewrite_position = base::DecodeFixed64(p + 24);
+  intent.rewritten_header.assign(p + 32, kRecordHeaderBytes);
+  return intent;
 }
 
 }  // namespace keel::wal::internal

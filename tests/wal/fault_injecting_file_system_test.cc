@@ -76,5 +76,73 @@ TEST_CASE("Injected errors fail syncs and appends on demand") {
   CHECK(f->size() == 3);
 }
 
+TEST_CASE("A power cut undoes overwrites made since the last sync") {
+  testing::TempDir dir;
+  FaultInjectingFileSystem fs(FileSystem::Posix());
+  const std::string path = dir.path() + "/f";
+  auto f = *fs.Open(path, OpenMode::kCreate);
+  REQUIRE(fs.SyncDir(dir.path()).ok());
+  REQUIRE(f->Append("0123456789").ok());
+  REQUIRE(f->Sync().ok());
+  REQUIRE(f->WriteAt(2, "ab").ok());
+  REQUIRE(f->Sync().ok());  // this one is durable
+  REQUIRE(f->WriteAt(5, "XYZ").ok());
+  REQUIRE(f->WriteAt(6, "Q").ok());  // over the last one: unwinds to the durable bytes
+  REQUIRE(f->Append("tail").ok());
+  REQUIRE(f->WriteAt(11, "T").ok());  // in unsynced appended bytes: lost with them
+  CHECK(ReadWhole(fs, path) == "01ab4XQZ89tTil");
+  CHECK(fs.UnsyncedBytes() == 3 + 1 + 4);
+  REQUIRE(fs.PowerCut().ok());
+  CHECK(ReadWhole(fs, path) == "01ab456789");
+  CHECK(fs.UnsyncedBytes() == 0);
+}
+
+TEST_CASE("A torn power cut keeps a prefix of each unsynced overwrite") {
+  const uint64_t seed = keel::testing::TestSeed(6);
+  CAPTURE(seed);
+  base::Random rng(seed);
+  for (int trial = 0; trial < 20; ++trial) {
+    testing::TempDir dir;
+    FaultInjectingFileSystem fs(FileSystem::Posix());
+    const std::string path = dir.path() + "/f";
+    {
+      auto f = *fs.Open(path, OpenMode::kCreate);
+      REQUIRE(fs.SyncDir(dir.path()).ok());
+      REQUIRE(f->Append("0123456789").ok());
+      REQUIRE(f->Sync().ok());
+      REQUIRE(f->WriteAt(3, "abcd").ok());
+    }
+    REQUIRE(fs.PowerCut(&rng).ok());
+    const std::string left = ReadWhole(fs, path);
+    CAPTURE(left);
+    size_t kept = 0;
+    while (kept < 4 && left[3 + kept] == "abcd"[kept]) ++kept;
+    CHECK(left ==
+          "012" + std::string("abcd").substr(0, kept) + std::string("3456").substr(kept) + "789");
+  }
+}
+
+TEST_CASE("Injected mutation failures stop a multi-step change after exactly n steps") {
+  testing::TempDir dir;
+  FaultInjectingFileSystem fs(FileSystem::Posix());
+  fs.FailMutationsAfter(2);
+  auto f = fs.Open(dir.path() + "/f", OpenMode::kCreate);  // 1
+  REQUIRE(f.ok());
+  CHECK((*f)->Append("data").ok());  // 2
+  CHECK((*f)->Sync().code() == absl::StatusCode::kUnavailable);
+  CHECK((*f)->WriteAt(0, "D").code() == absl::StatusCode::kUnavailable);
+  CHECK((*f)->Truncate(1).code() == absl::StatusCode::kUnavailable);
+  CHECK(fs.SyncDir(dir.path()).code() == absl::StatusCode::kUnavailable);
+  CHECK(fs.Rename(dir.path() + "/f", dir.path() + "/g").code() == absl::StatusCode::kUnavailable);
+  CHECK(fs.Remove(dir.path() + "/f").code() == absl::StatusCode::kUnavailable);
+  CHECK(fs.Open(dir.path() + "/h", OpenMode::kCreate).status().code() ==
+        absl::StatusCode::kUnavailable);
+  // Reading still works, and so does everything once the allowance is lifted.
+  CHECK(ReadWhole(fs, dir.path() + "/f") == "data");
+  fs.FailMutationsAfter(-1);
+  CHECK((*f)->Sync().ok());
+  CHECK(fs.SyncDir(dir.path()).ok());
+}
+
 }  // namespace
 }  // namespace keel::wal

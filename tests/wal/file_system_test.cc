@@ -39,6 +39,22 @@ TEST_CASE("Posix files append read truncate and sync") {
   CHECK((*again)->size() == 6);
 }
 
+TEST_CASE("Posix files overwrite bytes in place without changing their size") {
+  testing::TempDir dir;
+  FileSystem& fs = FileSystem::Posix();
+  auto file = *fs.Open(dir.path() + "/f", OpenMode::kCreate);
+  REQUIRE(file->Append("hello world").ok());
+  REQUIRE(file->WriteAt(6, "WORLD").ok());
+  REQUIRE(file->WriteAt(0, "j").ok());
+  REQUIRE(file->Sync().ok());
+  CHECK(file->size() == 11);
+  char buf[16];
+  CHECK(*file->ReadAt(0, buf, sizeof(buf)) == 11);
+  CHECK(std::string(buf, 11) == "jello WORLD");
+  auto again = *fs.Open(dir.path() + "/f", OpenMode::kExisting);
+  CHECK(again->size() == 11);
+}
+
 TEST_CASE("Posix file system creates lists renames and removes") {
   testing::TempDir dir;
   FileSystem& fs = FileSystem::Posix();

@@ -541,7 +541,7 @@ void Overwrite(const std::string& path, uint64_t position, std::string_view dama
 TEST_CASE("Log recovery modes treat damage in the middle as the modes say") {
   base::Random rng(keel::testing::TestSeed(65));
   testing::TempDir original;
-  const Contents all = MakeLog(original.path(), rng, 20);  // records 0..34
+  const Contents all = MakeLog(original.path(), rng, 20);  // records 0..29
   const std::string name = FileName(0, ".wal");
   // Damage record 12's payload (a record on its own; 9 to 11 are a batch).
   uint64_t pos = kSegmentHeaderBytes;
@@ -752,6 +752,370 @@ TEST_CASE("Log refuses writes after an I/O error and recovers on reopen") {
   // The record whose sync failed may or may not have reached the disk; the earlier ones did.
   CHECK(got.size() >= 20);
   for (uint64_t i = 0; i < 20; ++i) CHECK(got.at(i) == want[i]);
+}
+
+TEST_CASE("Log refuses writes after a failed Truncate or Reset until it is reopened") {
+  for (const bool reset : {false, true}) {
+    CAPTURE(reset);
+    testing::TempDir dir;
+    FaultInjectingFileSystem faulty(FileSystem::Posix());
+    LogOptions o = SmallSegments();
+    o.file_system = &faulty;
+    o.sync = SyncPolicy::kEveryAppend;
+    Contents want;
+    {
+      auto log = *Log::Open(dir.path(), o);
+      for (uint64_t i = 0; i < 100; ++i) {
+        want[i] = absl::StrFormat("r%d %s", i, std::string(100, 'x'));
+        REQUIRE(log->Append(want[i]).ok());
+      }
+      faulty.FailSyncs(true);
+      CHECK((reset ? log->Reset(500) : log->Truncate(50)).code() == absl::StatusCode::kUnavailable);
+      faulty.FailSyncs(false);
+      // Nothing is acknowledged, as written or as durable, that the disk may not hold.
+      CHECK(log->Append("refused").status().code() == absl::StatusCode::kFailedPrecondition);
+      CHECK(log->Sync().code() == absl::StatusCode::kFailedPrecondition);
+      CHECK(log->Truncate(10).code() == absl::StatusCode::kFailedPrecondition);
+      CHECK(log->Reset(0).code() == absl::StatusCode::kFailedPrecondition);
+    }
+    auto log = *Log::Open(dir.path(), o);
+    const Contents got = ReadAll(*log, log->first_offset());
+    if (reset && got.empty()) {
+      CHECK(log->first_offset() == 500);
+    } else {
+      // The truncation may or may not have happened; what is left is a prefix of what was.
+      CHECK(got.size() >= (reset ? 100 : 50));
+      for (const auto& [offset, payload] : got) CHECK(want.at(offset) == payload);
+    }
+    const uint64_t next = log->next_offset();
+    CHECK(*log->Append("accepted") == next);
+  }
+}
+
+// A synced log of 250 records in small segments, with a batch of six at offsets 40 to 45 in the
+// first segment.
+Contents MakeSegmentedLog(const std::string& dir) {
+  base::Random rng(70);
+  auto log = *Log::Open(dir, SmallSegments());
+  Contents want;
+  for (uint64_t i = 0; i < 250;) {
+    const size_t n = i == 40 ? 6 : 1;
+    std::vector<std::string> batch;
+    for (size_t k = 0; k < n; ++k) batch.push_back(Payload(rng, i + k, 30));
+    std::vector<std::string_view> views(batch.begin(), batch.end());
+    KEEL_ASSERT(*log->AppendBatch(views) == i);
+    for (size_t k = 0; k < n; ++k) want[i + k] = batch[k];
+    i += n;
+  }
+  KEEL_ASSERT(log->Sync().ok());
+  return want;
+}
+
+uint64_t FirstOffsetOf(const std::string& segment_name) {
+  return std::stoull(segment_name.substr(0, 20));
+}
+
+// Checks that `got` is the first `got.size()` records of `all`.
+void CheckPrefix(const Contents& got, const Contents& all) {
+  uint64_t expect = 0;
+  for (const auto& [offset, payload] : got) {
+    REQUIRE(offset == expect++);
+    REQUIRE(payload == all.at(offset));
+  }
+}
+
+TEST_CASE("Log::Truncate keeps every record before the cut when the power fails after any step") {
+  const uint64_t seed = keel::testing::TestSeed(69);
+  CAPTURE(seed);
+  testing::TempDir original;
+  const Contents all = MakeSegmentedLog(original.path());
+  const std::vector<std::string> segments = SegmentFiles(original.path());
+  REQUIRE(segments.size() >= 4);
+  REQUIRE(FirstOffsetOf(segments[1]) > 46);  // the batch is in the first segment
+  // Cuts inside the batch keeping its kFirst, keeping a kMiddle, and dropping only its kLast (each
+  // rewrites the last header kept); right after it; and at the start of a segment.
+  const uint64_t segment_start = FirstOffsetOf(segments[2]);
+  for (const uint64_t end :
+       {uint64_t{41}, uint64_t{43}, uint64_t{45}, uint64_t{46}, segment_start}) {
+    CAPTURE(end);
+    // A crash after each step in turn: `steps` file system changes succeed, the rest fail, and
+    // then the power goes (with torn writes every other time).
+    bool finished = false;
+    for (int64_t steps = 0; !finished; ++steps) {
+      CAPTURE(steps);
+      REQUIRE(steps < 100);
+      testing::TempDir dir;
+      fs::copy(original.path(), dir.path(), fs::copy_options::recursive);
+      FaultInjectingFileSystem faulty(FileSystem::Posix());
+      LogOptions o = SmallSegments();
+      o.file_system = &faulty;
+      {
+        auto log = *Log::Open(dir.path(), o);
+        faulty.FailMutationsAfter(steps);
+        const absl::Status status = log->Truncate(end);
+        finished = status.ok();
+        if (!finished) {
+          CHECK(log->Append("x").status().code() == absl::StatusCode::kFailedPrecondition);
+        }
+        base::Random torn(seed + static_cast<uint64_t>(steps));
+        REQUIRE(faulty.PowerCut(steps % 2 == 1 ? &torn : nullptr).ok());
+      }
+      RecoveryReport report;
+      auto log = Log::Open(dir.path(), o, &report);
+      CAPTURE(log.status());
+      REQUIRE(log.ok());
+      CHECK(report.torn_tail_bytes == 0);
+      const Contents got = ReadAll(**log, 0);
+      // The log as it was, shorter by some newest segments, or cut: never shorter than the cut.
+      CHECK(got.size() >= end);
+      if (finished) CHECK(got.size() == end);
+      CheckPrefix(got, all);
+      CHECK(!fs::exists(dir.path() + "/TRUNCATE"));
+      CHECK(*(*log)->Append("after the crash") == got.size());
+    }
+  }
+}
+
+TEST_CASE("Log::Reset leaves the log whole or empty at its new offset if the power fails midway") {
+  const uint64_t seed = keel::testing::TestSeed(71);
+  CAPTURE(seed);
+  testing::TempDir original;
+  const Contents all = MakeSegmentedLog(original.path());
+  const std::vector<std::string> segments = SegmentFiles(original.path());
+  REQUIRE(segments.size() >= 3);
+  // Restarting at the first segment's own offset and at another's: the new segment's name is taken
+  // until the old one goes.
+  for (const uint64_t restart : {uint64_t{0}, FirstOffsetOf(segments[2]), uint64_t{1000}}) {
+    CAPTURE(restart);
+    bool finished = false;
+    for (int64_t steps = 0; !finished; ++steps) {
+      CAPTURE(steps);
+      REQUIRE(steps < 100);
+      testing::TempDir dir;
+      fs::copy(original.path(), dir.path(), fs::copy_options::recursive);
+      FaultInjectingFileSystem faulty(FileSystem::Posix());
+      LogOptions o = SmallSegments();
+      o.file_system = &faulty;
+      {
+        auto log = *Log::Open(dir.path(), o);
+        faulty.FailMutationsAfter(steps);
+        finished = log->Reset(restart).ok();
+        if (!finished) {
+          CHECK(log->Append("x").status().code() == absl::StatusCode::kFailedPrecondition);
+        }
+        base::Random torn(seed + static_cast<uint64_t>(steps));
+        REQUIRE(faulty.PowerCut(steps % 2 == 1 ? &torn : nullptr).ok());
+      }
+      auto log = Log::Open(dir.path(), o);
+      CAPTURE(log.status());
+      REQUIRE(log.ok());
+      const Contents got = ReadAll(**log, (*log)->first_offset());
+      if (finished || got.empty()) {
+        CHECK(got.empty());
+        CHECK((*log)->first_offset() == restart);
+        CHECK((*log)->next_offset() == restart);
+        CHECK(SegmentFiles(dir.path()) == std::vector<std::string>{FileName(restart, ".wal")});
+      } else {
+        CHECK(got == all);
+      }
+      CHECK(!fs::exists(dir.path() + "/RESET"));
+      const uint64_t next = (*log)->next_offset();
+      CHECK(*(*log)->Append("after the crash") == next);
+    }
+  }
+}
+
+TEST_CASE("Log::Open discards RESET and TRUNCATE files that a crash left incomplete") {
+  testing::TempDir dir;
+  const Contents all = MakeSegmentedLog(dir.path());
+  // Written, but not synced, when the crash came: nothing else had changed yet.
+  std::ofstream(dir.path() + "/RESET", std::ios::binary) << std::string(20, '\0');
+  std::ofstream(dir.path() + "/TRUNCATE", std::ios::binary) << "KEELCUT1 and then the power went";
+  RecoveryReport report;
+  auto log = Log::Open(dir.path(), SmallSegments(), &report);
+  CAPTURE(log.status());
+  REQUIRE(log.ok());
+  CHECK(ReadAll(**log, 0) == all);
+  CHECK(!fs::exists(dir.path() + "/RESET"));
+  CHECK(!fs::exists(dir.path() + "/TRUNCATE"));
+  CHECK(report.events.size() >= 2);
+}
+
+TEST_CASE("Log readers do not return records that a truncation removed") {
+  testing::TempDir dir;
+  auto log = *Log::Open(dir.path(), SmallSegments());
+  for (int i = 0; i < 10; ++i) REQUIRE(log->Append(absl::StrFormat("old %d", i)).ok());
+  auto reader = *log->NewReader(0);
+  for (int i = 0; i < 5; ++i) REQUIRE(reader->Next()->has_value());  // its read-ahead holds all 10
+  REQUIRE(log->Truncate(7).ok());
+  REQUIRE(*log->Append("new 7") == 7);
+  for (int i = 5; i < 7; ++i) CHECK((*reader->Next())->payload == absl::StrFormat("old %d", i));
+  const std::optional<RecordView> record = *reader->Next();
+  REQUIRE(record.has_value());
+  CHECK(record->offset == 7);
+  CHECK(record->payload == "new 7");
+  CHECK(!reader->Next()->has_value());
+}
+
+// A synced log of `count` records of 125 bytes each (header included), in small segments.
+Contents MakeUniformLog(const std::string& dir, uint64_t count) {
+  auto log = *Log::Open(dir, SmallSegments());
+  Contents want;
+  for (uint64_t i = 0; i < count; ++i) {
+    want[i] = std::string(100, static_cast<char>('a' + i % 26));
+    KEEL_ASSERT(*log->Append(want[i]) == i);
+  }
+  KEEL_ASSERT(log->Sync().ok());
+  return want;
+}
+
+// The position of record `offset` in the segment starting at `first`, in a MakeUniformLog log.
+uint64_t UniformPosition(uint64_t first, uint64_t offset) {
+  return kSegmentHeaderBytes + (offset - first) * 125;
+}
+
+TEST_CASE("Log kSkipCorruptedRecords skips damage that ends a sealed segment without an index") {
+  testing::TempDir dir;
+  const Contents all = MakeUniformLog(dir.path(), 100);
+  const std::vector<std::string> segments = SegmentFiles(dir.path());
+  REQUIRE(segments.size() >= 3);
+  const uint64_t damaged = FirstOffsetOf(segments[1]) - 1;  // the first segment's last record
+  const std::string segment = dir.path() + "/" + segments[0];
+  const std::string index = dir.path() + "/" + FileName(0, ".idx");
+  REQUIRE(fs::remove(index));
+  Overwrite(segment, fs::file_size(segment) - 3, "#");
+  LogOptions o = SmallSegments();
+  CHECK(Log::Open(dir.path(), o).status().code() == absl::StatusCode::kDataLoss);
+  o.recovery = RecoveryMode::kSkipCorruptedRecords;
+  Contents want = all;
+  want.erase(damaged);
+  for (int open = 0; open < 2; ++open) {
+    CAPTURE(open);
+    RecoveryReport report;
+    auto log = Log::Open(dir.path(), o, &report);
+    CAPTURE(log.status());
+    REQUIRE(log.ok());
+    CHECK(report.skipped_bytes == 125);
+    CHECK(report.records == 99);
+    CHECK(ReadAll(**log, 0) == want);
+    CHECK(ReadAll(**log, damaged).begin()->first == damaged + 1);
+    CHECK(!fs::exists(index));  // not indexed, so that the next Open skips it again
+  }
+}
+
+TEST_CASE("Log kSkipCorruptedRecords skips the same damage again at every Open") {
+  testing::TempDir dir;
+  Contents all = MakeUniformLog(dir.path(), 100);
+  const std::vector<std::string> segments = SegmentFiles(dir.path());
+  REQUIRE(segments.size() == 4);
+  // Record 3 in a sealed segment whose index is gone, and a record in the middle of the active
+  // segment, which the log will seal (and index, were it not for the damage) after the Open.
+  const uint64_t active = FirstOffsetOf(segments[3]);
+  REQUIRE(active + 3 < 100);
+  REQUIRE(fs::remove(dir.path() + "/" + FileName(0, ".idx")));
+  Overwrite(dir.path() + "/" + segments[0], UniformPosition(0, 3) + 30, "#");
+  Overwrite(dir.path() + "/" + segments[3], UniformPosition(active, active + 1) + 30, "#");
+  LogOptions o = SmallSegments();
+  o.recovery = RecoveryMode::kSkipCorruptedRecords;
+  Contents want = all;
+  want.erase(3);
+  want.erase(active + 1);
+  {
+    RecoveryReport report;
+    auto log = *Log::Open(dir.path(), o, &report);
+    CHECK(report.skipped_bytes == 250);
+    CHECK(ReadAll(*log, 0) == want);
+    // Seal the damaged active segment.
+    while (log->stats().segments == segments.size()) {
+      const uint64_t offset = *log->Append("more");
+      want[offset] = "more";
+    }
+  }
+  for (int open = 0; open < 2; ++open) {
+    CAPTURE(open);
+    RecoveryReport report;
+    auto log = *Log::Open(dir.path(), o, &report);
+    CHECK(report.skipped_bytes == 250);
+    CHECK(ReadAll(*log, 0) == want);
+    CHECK(!fs::exists(dir.path() + "/" + FileName(0, ".idx")));
+    CHECK(!fs::exists(dir.path() + "/" + FileName(active, ".idx")));
+  }
+  // The damage is still there for a stricter mode to find.
+  CHECK(Log::Open(dir.path(), SmallSegments()).status().code() == absl::StatusCode::kDataLoss);
+}
+
+TEST_CASE("Log kPointInTime counts the intact records it drops in later segments too") {
+  testing::TempDir dir;
+  MakeUniformLog(dir.path(), 200);
+  const std::vector<std::string> segments = SegmentFiles(dir.path());
+  REQUIRE(segments.size() >= 5);
+  // Damage in the second segment (its index removed, so that Open reads it).
+  const uint64_t first = FirstOffsetOf(segments[1]);
+  const uint64_t damaged = first + 2;
+  REQUIRE(fs::remove(dir.path() + "/" + FileName(first, ".idx")));
+  Overwrite(dir.path() + "/" + segments[1], UniformPosition(first, damaged) + 30, "#");
+  LogOptions o = SmallSegments();
+  o.recovery = RecoveryMode::kPointInTime;
+  RecoveryReport report;
+  auto log = *Log::Open(dir.path(), o, &report);
+  CHECK(log->next_offset() == damaged);
+  CHECK(report.dropped_records == 200 - damaged - 1);
+  CHECK(SegmentFiles(dir.path()).size() == 2);
+}
+
+TEST_CASE("Log kPointInTime cuts at a damaged first segment header and restarts empty there") {
+  testing::TempDir dir;
+  MakeUniformLog(dir.path(), 100);
+  {
+    auto log = *Log::Open(dir.path(), SmallSegments());
+    REQUIRE(*log->DropBefore(40) > 0);
+  }
+  const std::vector<std::string> segments = SegmentFiles(dir.path());
+  const uint64_t first = FirstOffsetOf(segments[0]);
+  Overwrite(dir.path() + "/" + segments[0], 12, "\x01");  // the header's flags
+  CHECK(Log::Open(dir.path(), SmallSegments()).status().code() == absl::StatusCode::kDataLoss);
+  LogOptions o = SmallSegments();
+  o.recovery = RecoveryMode::kPointInTime;
+  {
+    RecoveryReport report;
+    auto log = Log::Open(dir.path(), o, &report);
+    CAPTURE(log.status());
+    REQUIRE(log.ok());
+    CHECK((*log)->first_offset() == first);
+    CHECK((*log)->next_offset() == first);
+    CHECK(report.dropped_records == 100 - first);
+    CHECK(ReadAll(**log, first).empty());
+    CHECK(*(*log)->Append("the first record again") == first);
+  }
+  auto log = *Log::Open(dir.path(), SmallSegments());
+  CHECK(ReadAll(*log, first) == Contents{{first, "the first record again"}});
+}
+
+TEST_CASE("Log::Open refuses a directory that is not a log without leaving a LOCK file in it") {
+  testing::TempDir dir;
+  std::ofstream(dir.path() + "/notes.txt") << "mine";
+  CHECK(Log::Open(dir.path(), LogOptions{}).status().code() ==
+        absl::StatusCode::kFailedPrecondition);
+  CHECK(!fs::exists(dir.path() + "/LOCK"));
+  // A LOCK that was there before stays.
+  std::ofstream(dir.path() + "/LOCK") << "";
+  CHECK(Log::Open(dir.path(), LogOptions{}).status().code() ==
+        absl::StatusCode::kFailedPrecondition);
+  CHECK(fs::exists(dir.path() + "/LOCK"));
+}
+
+TEST_CASE("Log stats count every fsync including the four that a roll makes") {
+  testing::TempDir dir;
+  auto log = *Log::Open(dir.path(), SmallSegments());  // SyncPolicy::kNone
+  const uint64_t at_open = log->stats().syncs;
+  CHECK(at_open > 0);  // Open syncs the new segment, its directory and the active segment
+  REQUIRE(log->Append("x").ok());
+  CHECK(log->stats().syncs == at_open);
+  REQUIRE(log->Sync().ok());
+  CHECK(log->stats().syncs == at_open + 1);
+  while (log->stats().segments == 1) REQUIRE(log->Append(std::string(100, 'y')).ok());
+  // The old segment, its index file, the new segment's header and the directory.
+  CHECK(log->stats().syncs == at_open + 1 + 4);
 }
 
 }  // namespace

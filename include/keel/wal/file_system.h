@@ -4,9 +4,9 @@
 // fault-injecting layer underneath (keel/wal/fault_injecting_file_system.h) and check what
 // survives a power cut.
 //
-// The semantics are POSIX's, including what is and is not durable: appended bytes survive a
-// crash only after Sync(), and a new or removed file's directory entry only after SyncDir() of
-// its directory.
+// The semantics are POSIX's, including what is and is not durable: appended or overwritten bytes
+// survive a crash only after Sync(), and a new or removed file's directory entry only after
+// SyncDir() of its directory.
 //
 // Example:
 //
@@ -31,8 +31,9 @@
 
 namespace keel::wal {
 
-// A file open for appending and reading. Append, Sync and Truncate need exclusive access;
-// ReadAt may run concurrently with them on bytes already appended.
+// A file open for appending and reading. Append, WriteAt, Sync and Truncate need exclusive
+// access; ReadAt may run concurrently with them on bytes already appended (bytes being overwritten
+// may read as old, new or a mix).
 class File {
  public:
   virtual ~File() = default;
@@ -40,7 +41,12 @@ class File {
   // Writes `data` at the end of the file, all of it or an error.
   [[nodiscard]] virtual absl::Status Append(std::string_view data) = 0;
 
-  // Makes every appended byte durable (fdatasync).
+  // Overwrites the bytes at [offset, offset + data.size()) with `data`. Until the next Sync(), a
+  // crash may leave the old bytes, the new ones or, where the write spans sectors, some of each.
+  // REQUIRES: offset + data.size() <= size().
+  [[nodiscard]] virtual absl::Status WriteAt(uint64_t offset, std::string_view data) = 0;
+
+  // Makes every appended and overwritten byte durable (fdatasync).
   [[nodiscard]] virtual absl::Status Sync() = 0;
 
   // Cuts the file to `size` bytes. REQUIRES: size <= this->size().

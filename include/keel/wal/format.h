@@ -13,8 +13,17 @@
 //
 // The record's CRC32C (masked, keel/base/crc32c.h) covers everything after it: length, type,
 // offset, timestamp and payload, so a torn, shifted or misplaced record never passes. Carrying the
-// offset in every record lets recovery tell a missing or reordered segment from a damaged one,
-// and lets a reader that lost its place find the next good record.
+// offset in every record lets recovery tell a missing or reordered segment from a damaged one, and
+// lets recovery, when it searches past damage for the next intact record, accept only one whose
+// offset belongs where it is found. (Readers do not search: a reader that meets damage stops with
+// kDataLoss.)
+//
+// Two more files exist only while an operation that must not be left half done is under way, and
+// Open finishes (or, when they are incomplete, discards) what they describe:
+//
+//   TRUNCATE (61 bytes) := magic segment_first_offset cut_position rewrite_position
+//                          rewritten_record_header crc
+//   RESET := segment_header      ; the new, empty segment, renamed into place when done
 #ifndef KEEL_WAL_FORMAT_H_
 #define KEEL_WAL_FORMAT_H_
 
@@ -23,9 +32,10 @@
 
 namespace keel::wal {
 
-// "KEELWAL1" and "KEELIDX1" as little-endian fixed64s.
+// "KEELWAL1", "KEELIDX1" and "KEELCUT1" as little-endian fixed64s.
 inline constexpr uint64_t kSegmentMagic = 0x314c41574c45454bu;
 inline constexpr uint64_t kIndexMagic = 0x315844494c45454bu;
+inline constexpr uint64_t kTruncationMagic = 0x315455434c45454bu;
 inline constexpr uint32_t kFormatVersion = 1;
 inline constexpr size_t kSegmentHeaderBytes = 32;
 inline constexpr size_t kRecordHeaderBytes = 25;
@@ -35,6 +45,12 @@ inline constexpr char kSegmentSuffix[] = ".wal";
 inline constexpr char kIndexSuffix[] = ".idx";
 // The lock file that keeps a second Log (in any process) out of a directory while one is open.
 inline constexpr char kLockFileName[] = "LOCK";
+// The intent of a Truncate that cuts a batch short: which record's header to rewrite and where to
+// cut, so that a crash part-way can be finished from it (a redo record, like InnoDB's doublewrite
+// buffer: it makes the in-place header rewrite safe even if the crash tears it).
+inline constexpr char kTruncationFileName[] = "TRUNCATE";
+// The new segment of a Reset, created (and synced) under this name before any old segment goes.
+inline constexpr char kResetFileName[] = "RESET";
 
 // A record stands alone (kFull), or is one of a batch that must be recovered whole or not at all
 // (kFirst, kMiddle..., kLast; a batch of one is kFull).

@@ -30,12 +30,30 @@
 //
 //   kTolerateCorruptedTail   (default) a torn tail is cut; corruption anywhere else is an error.
 //   kAbsoluteConsistency     any damage, a torn tail included, is an error.
-//   kPointInTime             the log is cut at the first damage, wherever it is, and everything
-//                            after it is dropped: a consistent prefix, possibly shorter.
+//   kPointInTime             the log is cut at the first damage Open finds, wherever it is, and
+//                            everything after it is dropped: a consistent prefix, possibly shorter,
+//                            possibly empty (a damaged header on the first segment leaves an empty
+//                            log that starts at the offset in that segment's file name).
 //   kSkipCorruptedRecords    damaged records are skipped and the rest kept; their offsets are
-//                            missing from the log.
+//                            missing from the log, as are those of a missing segment.
 //
-// Nothing Open() or any other call does ever loses a record that was acknowledged as durable.
+// What Open reads. Open reads the active (last) segment whole, and every sealed segment whose
+// index file is missing, damaged or stale. A sealed segment with a valid index is trusted unread:
+// reading every segment (up to 16 GiB each) at every Open would make opening as slow as reading
+// the whole log. So damage that strikes a sealed, indexed segment after it was sealed (bit rot, a
+// stray write) is not found by Open in any mode; a reader that reaches it gets kDataLoss.
+// kSkipCorruptedRecords leaves the damaged bytes in place and gives a segment that has some no
+// index, so that every later Open scans it again and skips the same ranges (and an Open in a
+// stricter mode finds the damage again).
+//
+// What is promised. A crash damages only what was appended after the last sync, so a torn tail
+// holds only records that were never acknowledged as durable, and cutting it never removes one
+// that was; nor does a crash part-way through Truncate or Reset (see there). Damage to bytes that
+// were already durable (bit rot, a stray write, a lost file) is not a crash's doing, and each mode
+// treats it as it says above, which may drop durable records: kPointInTime everything after it,
+// kSkipCorruptedRecords the damaged records, and, since damage to the log's very last record
+// cannot be told from a torn write, the default mode that record (only kAbsoluteConsistency
+// refuses it).
 //
 // Example:
 //
@@ -51,8 +69,10 @@
 //     Apply(record->offset, record->payload);
 //   }
 //
-// Thread safety: every method may be called from several threads at once. Appends from several
-// threads are ordered by the offsets they get. A reader belongs to one thread at a time.
+// Thread safety: every method may be called from several threads at once, except that Truncate
+// and Reset must not overlap appends (see there). Appends from several threads are ordered by the
+// offsets they get. A reader belongs to one thread at a time; one that reads while Truncate or
+// Reset is changing the records it reads may fail (kDataLoss) and must then be recreated.
 #ifndef KEEL_WAL_LOG_H_
 #define KEEL_WAL_LOG_H_
 
@@ -111,7 +131,8 @@ struct RecoveryReport {
   size_t segments = 0;              // segment files in the log after recovery
   uint64_t records = 0;             // records in the log after recovery
   uint64_t torn_tail_bytes = 0;     // bytes cut from the end as an incomplete write
-  uint64_t dropped_records = 0;     // valid records dropped after damage (kPointInTime)
+  uint64_t dropped_records = 0;     // intact records dropped after damage, in every segment
+                                    // from the damage on (kPointInTime)
   uint64_t skipped_bytes = 0;       // damaged bytes skipped over (kSkipCorruptedRecords)
   size_t rebuilt_indexes = 0;       // sparse index files rebuilt from their segment
   std::vector<std::string> events;  // one line per thing found or done, for logs
@@ -128,7 +149,9 @@ struct LogStats {
   uint64_t appends = 0;        // Append and AppendBatch calls
   uint64_t records = 0;        // records appended
   uint64_t bytes = 0;          // bytes written, headers included
-  uint64_t syncs = 0;          // fsyncs of segment files
+  uint64_t syncs = 0;          // fsyncs of files and of the directory, Open's included: one per
+                               // group commit or Sync(), four per roll (old segment, its index,
+                               // new segment, directory)
   uint64_t group_commits = 0;  // writes that carried more than one caller's records
   size_t segments = 0;
 };
@@ -185,18 +208,26 @@ class Log {
   [[nodiscard]] absl::StatusOr<std::unique_ptr<LogReader>> NewReader(uint64_t from) const;
 
   // Removes every record at `end_offset` or after, durably: the log ends there (Raft replaces a
-  // conflicting suffix this way; "truncate after x" is Truncate(x + 1)). Readers positioned past
-  // the new end fail with kFailedPrecondition and must be recreated. Errors: kOutOfRange for
-  // `end_offset` outside [first_offset, next_offset]; kFailedPrecondition while appends are in
-  // flight (truncation and appends must not overlap); I/O errors.
+  // conflicting suffix this way; "truncate after x" is Truncate(x + 1)). If `end_offset` is one of
+  // a run of offsets that kSkipCorruptedRecords found missing, the log ends where the run starts.
+  // A crash part-way leaves the log truncated, or as it was minus some of its newest segments;
+  // never without a record before `end_offset`. Readers positioned past the new end fail with
+  // kFailedPrecondition and must be recreated. Truncation and appends must not overlap: an append
+  // that begins while Truncate runs was given an offset past the new end. Errors: kOutOfRange for
+  // `end_offset` outside [first_offset, next_offset]; kFailedPrecondition while appends are
+  // queued (which catches some overlaps, not all); I/O errors, after which the log refuses writes
+  // (kFailedPrecondition) until reopened, and the next Open finishes the truncation or leaves the
+  // log as a crash would have.
   [[nodiscard]] absl::Status Truncate(uint64_t end_offset);
 
   // Removes every record, durably, and restarts the log empty with `next_offset` as the offset of
   // its next record: a replica that fell behind its leader's retention starts over where the
   // leader's log begins, and Raft does the same when it installs a snapshot. Any offset is
-  // allowed. A crash part-way leaves the log as it was minus some of its oldest segments, or
-  // empty at `next_offset`. Readers fail with kFailedPrecondition and must be recreated. Errors:
-  // kFailedPrecondition while appends are in flight; I/O errors.
+  // allowed. A crash part-way leaves the log either as it was or empty at `next_offset`: the new
+  // segment is written and synced under another name before any old segment goes, and Open
+  // finishes a reset it finds under way. Readers fail with kFailedPrecondition and must be
+  // recreated. Like Truncate, Reset must not overlap appends. Errors: kFailedPrecondition while
+  // appends are queued; I/O errors, after which the log refuses writes until reopened.
   [[nodiscard]] absl::Status Reset(uint64_t next_offset);
 
   // Deletes whole segments all of whose records are before `offset` (the active segment is
@@ -217,18 +248,35 @@ class Log {
   friend class LogReader;
   struct Segment;
   struct Writer;
+  struct TruncationPlan;
 
   Log(std::string dir, const LogOptions& options, FileSystem& fs, const base::Clock& clock);
 
   absl::Status Recover(RecoveryReport* report);
+  absl::Status FinishReset(const std::vector<uint64_t>& segments, RecoveryReport* report);
+  absl::Status FinishTruncation(const std::vector<uint64_t>& segments, RecoveryReport* report);
   absl::Status RecoverSegment(uint64_t first_offset, bool is_last, RecoveryReport* report,
                               bool* drop_rest);
+  absl::StatusOr<uint64_t> CountIntactRecords(uint64_t first_offset);
   absl::StatusOr<uint64_t> Submit(std::span<const std::string_view> payloads);
   absl::Status WriteGroup(std::vector<Writer*>& group, bool sync);
   absl::Status RollSegment(uint64_t first_offset);
   absl::StatusOr<std::shared_ptr<Segment>> CreateSegment(uint64_t first_offset);
+  absl::StatusOr<std::unique_ptr<File>> CreateSegmentFile(const std::string& path,
+                                                          uint64_t first_offset);
+  absl::StatusOr<std::shared_ptr<Segment>> ResetFiles(const std::vector<uint64_t>& old,
+                                                      uint64_t next_offset);
+  absl::StatusOr<TruncationPlan> PlanTruncation(const Segment& segment, uint64_t end_offset) const;
+  absl::Status TruncateFiles(const Segment& segment, const std::vector<uint64_t>& later,
+                             const TruncationPlan& plan);
+  absl::Status CutSegment(File& file, const std::vector<uint64_t>& later,
+                          const TruncationPlan& plan);
   absl::Status SyncActive();
+  absl::Status SyncFile(File& file);
+  absl::Status SyncDirectory();
+  absl::Status RemoveIfExists(const std::string& name);
   absl::Status RemoveSegment(uint64_t first_offset);
+  std::string PathOf(std::string_view name) const;
   std::shared_ptr<Segment> SegmentFor(uint64_t offset) const;
   std::shared_ptr<Segment> NextSegment(uint64_t after_first_offset) const;
 
@@ -253,8 +301,9 @@ class Log {
   uint64_t durable_offset_ = 0;                            // records before this are synced
   int64_t last_sync_ns_ = 0;
   bool syncing_ = false;          // a thread is in SyncActive outside the lock
-  absl::Status broken_;           // set by an I/O error on write: the log refuses writes
-  uint64_t truncations_ = 0;      // bumped by Truncate, so readers past the cut notice
+  absl::Status broken_;           // set by an I/O error in a write, Truncate or Reset: the log
+                                  // refuses writes, since what reached the disk is unknown
+  uint64_t truncations_ = 0;      // bumped by Truncate and Reset, so that readers notice
   uint64_t skipped_offsets_ = 0;  // offsets lost to kSkipCorruptedRecords, for the report
   LogStats stats_;
 };
