@@ -273,8 +273,8 @@ absl::Status Cluster::AddTopic(const std::string& name, const TopicConfig& confi
         partition->Open(up, std::vector<std::optional<uint64_t>>(config.replication_factor)));
     raw->partitions.push_back(std::move(partition));
   }
-  Event(base::Cat("topic ", name, " created: ", config.partitions, " partitions, replication ",
-                  config.replication_factor));
+  Record(base::Cat("topic ", name, " created: partitions ", config.partitions, ", replication ",
+                   config.replication_factor));
   return absl::OkStatus();
 }
 
@@ -483,7 +483,7 @@ void Cluster::Rebalance(const std::string& name, Group& group, std::string_view 
     }
     line += "]";
   }
-  Event(std::move(line));
+  Record(std::move(line));
 }
 
 absl::StatusOr<GroupAssignment> Cluster::JoinGroup(const std::string& group,
@@ -615,7 +615,7 @@ absl::Status Cluster::StopBroker(uint32_t broker) {
   // broker starts again: the high watermarks now. They are at most the ones at the moment each
   // replica stops, and cutting back further is safe (the replica copies the rest again).
   KEEL_RETURN_IF_ERROR(SaveBrokerRecovery(broker));
-  Event(base::Cat("broker ", broker, " stopped"));
+  Record(base::Cat("broker ", broker, " stopped"));
   for (Partition* p : AllPartitions()) p->StopReplica(broker);
   return absl::OkStatus();
 }
@@ -637,7 +637,7 @@ absl::Status Cluster::StartBroker(uint32_t broker) {
   }
   const absl::Status removed = fs_.Remove(base::Cat(BrokerDir(dir_, broker), "/", kRecoveryFile));
   if (!removed.ok() && !absl::IsNotFound(removed)) return removed;
-  Event(base::Cat("broker ", broker, " started"));
+  Record(base::Cat("broker ", broker, " started"));
   NotifyAppend();
   return absl::OkStatus();
 }
@@ -706,7 +706,7 @@ void Cluster::FetcherLoop(uint32_t broker) {
           copied |= *result;
         } else if (result.status().message() != last_error) {
           last_error = std::string(result.status().message());
-          Event(base::Cat("broker ", broker, " fetcher: ", last_error));
+          Record(base::Cat("broker ", broker, " fetcher: ", last_error));
         }
       }
     }
@@ -723,7 +723,7 @@ void Cluster::MaintenanceLoop() {
     const absl::Status status = Tick();
     if (!status.ok() && status.message() != last_error) {
       last_error = std::string(status.message());
-      Event(base::Cat("maintenance: ", last_error));
+      Record(base::Cat("maintenance: ", last_error));
     }
     std::unique_lock lock(work_mu_);
     work_cv_.wait_for(lock, std::chrono::nanoseconds(options_.tick_interval_ns),
@@ -731,15 +731,16 @@ void Cluster::MaintenanceLoop() {
   }
 }
 
-void Cluster::Event(std::string line) {
+void Cluster::Record(std::string line) {
+  const int64_t now = clock_.NowNanos();
   std::lock_guard lock(events_mu_);
   if (events_.size() >= kMaxEvents) events_.pop_front();
-  events_.push_back(std::move(line));
+  events_.push_back({now, std::move(line)});
 }
 
-std::vector<std::string> Cluster::TakeEvents() {
+std::vector<Cluster::Event> Cluster::TakeEvents() {
   std::lock_guard lock(events_mu_);
-  std::vector<std::string> out(events_.begin(), events_.end());
+  std::vector<Event> out(events_.begin(), events_.end());
   events_.clear();
   return out;
 }

@@ -1,6 +1,7 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 #include "delay_queue.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "keel/base/status.h"
@@ -61,7 +62,6 @@ absl::Status DelayQueue::Load() {
     if (batch.next_offset == from) break;
     from = batch.next_offset;
   }
-  scanned_ = from;
   return absl::OkStatus();
 }
 
@@ -102,11 +102,11 @@ absl::StatusOr<size_t> DelayQueue::DeliverDue(int64_t now_ns) {
       if (absl::IsUnavailable(result.status()) || absl::IsDeadlineExceeded(result.status())) {
         return result.status();  // try again next round
       }
-      cluster_.Event(base::Cat("delayed message ", key.second, " for ", next.topic, "-",
-                               next.partition, " is dropped: ", result.status().message()));
+      cluster_.Record(base::Cat("delayed message ", key.second, " for ", next.topic, "-",
+                                next.partition, " is dropped: ", result.status().message()));
     } else {
-      cluster_.Event(base::Cat("delayed message ", key.second, " delivered to ", next.topic, "-",
-                               next.partition, " at offset ", result->base_offset));
+      cluster_.Record(base::Cat("delayed message ", key.second, " delivered to ", next.topic, "-",
+                                next.partition, " at offset ", result->base_offset));
     }
     Message marker;
     marker.tag = kDeliveredTag;
@@ -116,6 +116,16 @@ absl::StatusOr<size_t> DelayQueue::DeliverDue(int64_t now_ns) {
     std::lock_guard lock(mu_);
     pending_.erase(key);
     ++delivered;
+  }
+  if (delivered > 0) {
+    // Segments holding only delivered messages (and markers) are no longer needed.
+    uint64_t keep_from;
+    {
+      std::lock_guard lock(mu_);
+      keep_from = store_.Describe().log_end;
+      for (const auto& [key, pending] : pending_) keep_from = std::min(keep_from, key.second);
+    }
+    KEEL_RETURN_IF_ERROR(store_.DropBefore(keep_from));
   }
   return delivered;
 }

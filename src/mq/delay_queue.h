@@ -59,7 +59,6 @@ class DelayQueue {
   std::mutex deliver_mu_;  // one delivery round at a time
   mutable std::mutex mu_;
   std::map<std::pair<int64_t, uint64_t>, Pending> pending_;  // by (deliver_at_ns, offset)
-  uint64_t scanned_ = 0;                                     // Load read the store up to here
 };
 
 }  // namespace keel::mq::internal

@@ -55,7 +55,7 @@ absl::StatusOr<std::unique_ptr<wal::Log>> Partition::OpenLog(const Replica& repl
                                   log.status().message()));
   }
   for (const std::string& line : report.events) {
-    cluster_.Event(base::Cat(Name(), " broker ", replica.broker, " recovery: ", line));
+    cluster_.Record(base::Cat(Name(), " broker ", replica.broker, " recovery: ", line));
   }
   return log;
 }
@@ -331,8 +331,8 @@ absl::StatusOr<bool> Partition::CatchUpReplica(int r) {
   if (from < leader_log->first_offset()) {
     // Retention on the leader deleted what this follower needs next: start over where the
     // leader's log starts.
-    cluster_.Event(base::Cat(Name(), " broker ", rep.broker, " is behind the leader's log start ",
-                             leader_log->first_offset(), ": resetting its log"));
+    cluster_.Record(base::Cat(Name(), " broker ", rep.broker, " is behind the leader's log start ",
+                              leader_log->first_offset(), ": resetting its log"));
     KEEL_RETURN_IF_ERROR(log.Reset(leader_log->first_offset()));
     from = log.next_offset();
     rep.cursor.reset();
@@ -370,8 +370,8 @@ absl::StatusOr<bool> Partition::CatchUpReplica(int r) {
   if (rep.log_end >= leader_end) rep.caught_up_ns = now;
   if (!rep.in_sync && rep.log_end >= high_watermark_) {
     rep.in_sync = true;
-    cluster_.Event(base::Cat(Name(), ": broker ", rep.broker, " caught up at offset ", rep.log_end,
-                             " and rejoined the ISR"));
+    cluster_.Record(base::Cat(Name(), ": broker ", rep.broker, " caught up at offset ", rep.log_end,
+                              " and rejoined the ISR"));
   }
   RecomputeHighWatermark();
   return !copies.empty();
@@ -387,9 +387,9 @@ void Partition::Maintain(int64_t now_ns) {
     const int64_t lag_ns = now_ns - rep.caught_up_ns;
     if (lag_ns > cluster_.options().replica_lag_max_ns) {
       rep.in_sync = false;
-      cluster_.Event(base::Cat(Name(), ": broker ", rep.broker, " left the ISR, ",
-                               leader_end - rep.log_end, " messages and ",
-                               lag_ns / base::kNanosPerMilli, " ms behind"));
+      cluster_.Record(base::Cat(Name(), ": broker ", rep.broker, " left the ISR, ",
+                                leader_end - rep.log_end, " messages and ",
+                                lag_ns / base::kNanosPerMilli, " ms behind"));
     }
   }
   RecomputeHighWatermark();
@@ -408,9 +408,22 @@ absl::Status Partition::ApplyRetention() {
     KEEL_ASSIGN_OR_RETURN(const size_t dropped,
                           log->ApplyRetention(config_.retention_bytes, config_.retention_ns));
     if (dropped > 0) {
-      cluster_.Event(base::Cat(Name(), " broker ", rep.broker, ": retention deleted ", dropped,
-                               " segments; the log now starts at offset ", log->first_offset()));
+      cluster_.Record(base::Cat(Name(), " broker ", rep.broker, ": retention deleted ", dropped,
+                                " segments; the log now starts at offset ", log->first_offset()));
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Partition::DropBefore(uint64_t offset) {
+  std::shared_lock life(life_mu_);
+  for (Replica& rep : replicas_) {
+    wal::Log* log;
+    {
+      std::lock_guard lock(mu_);
+      log = rep.log.get();
+    }
+    if (log != nullptr) KEEL_RETURN_IF_ERROR(log->DropBefore(offset).status());
   }
   return absl::OkStatus();
 }
@@ -423,8 +436,8 @@ absl::Status Partition::ApplyRetention() {
 void Partition::Elect(int replica, std::string_view why) {
   leader_ = replica;
   ++epoch_;
-  cluster_.Event(base::Cat(Name(), ": broker ", replicas_[replica].broker, " is the leader (epoch ",
-                           epoch_, ", ", why, ")"));
+  cluster_.Record(base::Cat(Name(), ": broker ", replicas_[replica].broker,
+                            " is the leader (epoch ", epoch_, ", ", why, ")"));
 }
 
 // Followers longer than a new leader cut back to its end. REQUIRES: life_mu_ held exclusively.
@@ -435,8 +448,8 @@ absl::Status Partition::AlignFollowers() {
     Replica& rep = replicas_[r];
     if (static_cast<int>(r) == leader_ || rep.log == nullptr) continue;
     if (rep.log->next_offset() > end) {
-      cluster_.Event(base::Cat(Name(), " broker ", rep.broker, " cuts its log from ",
-                               rep.log->next_offset(), " back to the new leader's end ", end));
+      cluster_.Record(base::Cat(Name(), " broker ", rep.broker, " cuts its log from ",
+                                rep.log->next_offset(), " back to the new leader's end ", end));
       KEEL_RETURN_IF_ERROR(rep.log->Truncate(end));
     }
     std::lock_guard lock(mu_);
@@ -472,11 +485,11 @@ std::optional<uint64_t> Partition::StopReplica(uint32_t broker) {
         // The last in-sync replica: the partition waits for it, and it leads when it starts.
         rep.in_sync = was_in_sync;
         ++epoch_;
-        cluster_.Event(base::Cat(Name(), " is offline: its leader, broker ", broker,
-                                 ", stopped and no other in-sync replica is up"));
+        cluster_.Record(base::Cat(Name(), " is offline: its leader, broker ", broker,
+                                  ", stopped and no other in-sync replica is up"));
       }
     } else if (was_in_sync) {
-      cluster_.Event(base::Cat(Name(), ": broker ", broker, " stopped and left the ISR"));
+      cluster_.Record(base::Cat(Name(), ": broker ", broker, " stopped and left the ISR"));
     }
     RecomputeHighWatermark();
     hw_cv_.notify_all();
@@ -487,7 +500,7 @@ std::optional<uint64_t> Partition::StopReplica(uint32_t broker) {
     const absl::Status aligned = AlignFollowers();
     const absl::Status rebuilt = RebuildProducers();
     if (!aligned.ok() || !rebuilt.ok()) {
-      cluster_.Event(base::Cat(
+      cluster_.Record(base::Cat(
           Name(), ": after the election: ", aligned.ok() ? rebuilt.message() : aligned.message()));
     }
   }
@@ -513,8 +526,8 @@ absl::Status Partition::StartReplica(uint32_t broker) {
     if (cut < log->first_offset()) {
       KEEL_RETURN_IF_ERROR(log->Reset(cut));
     } else if (cut < log->next_offset()) {
-      cluster_.Event(base::Cat(Name(), " broker ", broker, " cuts its log from ",
-                               log->next_offset(), " back to the high watermark ", cut));
+      cluster_.Record(base::Cat(Name(), " broker ", broker, " cuts its log from ",
+                                log->next_offset(), " back to the high watermark ", cut));
       KEEL_RETURN_IF_ERROR(log->Truncate(cut));
     }
   }

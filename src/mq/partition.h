@@ -68,6 +68,8 @@ class Partition {
   // ISR shrinking by lag.
   void Maintain(int64_t now_ns);
   absl::Status ApplyRetention();
+  // Deletes every replica's whole segments before `offset` (the delay queue's clean-up).
+  absl::Status DropBefore(uint64_t offset);
 
   // The replica on `broker` stops (as in a crash) or starts. StopReplica returns the high
   // watermark the replica must cut back to when it starts again.

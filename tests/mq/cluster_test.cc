@@ -152,9 +152,9 @@ TEST_CASE("A stopped leader is replaced from the ISR and catches up when it star
   }
   CHECK(*cluster->DescribePartition("t", 0)->leader == old_leader);
   CHECK(ReadAll(*cluster, "t", 0) == all);
-  const std::vector<std::string> events = cluster->TakeEvents();
-  CHECK(std::any_of(events.begin(), events.end(), [](const std::string& e) {
-    return absl::StrContains(e, "back to the high watermark 5");
+  const std::vector<Cluster::Event> events = cluster->TakeEvents();
+  CHECK(std::any_of(events.begin(), events.end(), [](const Cluster::Event& e) {
+    return absl::StrContains(e.text, "back to the high watermark 5");
   }));
 }
 

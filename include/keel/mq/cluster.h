@@ -123,7 +123,7 @@ struct ProduceResult {
 
 struct FetchOptions {
   uint32_t max_messages = 500;
-  uint64_t max_bytes = 1 << 20;   // of values; at least one message is returned if there is one
+  uint64_t max_bytes = 1 << 20;  // of values; at least one message is returned if there is one
   std::vector<std::string> tags = {};  // only messages with one of these tags; empty: all
 };
 
@@ -252,9 +252,13 @@ class Cluster {
   [[nodiscard]] absl::Status Replicate();
   [[nodiscard]] absl::Status Tick();
 
-  // What happened (leader elections, ISR changes, rebalances, deliveries), oldest first, as
-  // lines for a log or a timeline; taking them clears them. At most kMaxEvents are kept.
-  [[nodiscard]] std::vector<std::string> TakeEvents();
+  // What happened (leader elections, ISR changes, rebalances, deliveries), oldest first, for a
+  // log or a timeline; taking them clears them. At most kMaxEvents are kept.
+  struct Event {
+    int64_t time_ns = 0;  // by the options' clock
+    std::string text;
+  };
+  [[nodiscard]] std::vector<Event> TakeEvents();
   static constexpr size_t kMaxEvents = 10000;
 
   [[nodiscard]] const ClusterOptions& options() const { return options_; }
@@ -280,7 +284,7 @@ class Cluster {
   absl::StatusOr<ProduceResult> ProduceNow(internal::Partition& partition,
                                            std::span<const Message> messages, Acks acks);
   void Rebalance(const std::string& name, Group& group, std::string_view why);
-  void Event(std::string line);
+  void Record(std::string line);
   void NotifyAppend();
   void FetcherLoop(uint32_t broker);
   void MaintenanceLoop();
@@ -309,7 +313,7 @@ class Cluster {
   std::unique_ptr<internal::DelayQueue> delays_;
 
   std::mutex events_mu_;
-  std::deque<std::string> events_;
+  std::deque<Event> events_;
 
   // Background threads: fetchers wait on work_cv_ for appends; everyone stops on stopping_.
   std::mutex work_mu_;
