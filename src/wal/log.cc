@@ -927,6 +927,9 @@ absl::StatusOr<std::shared_ptr<Log::Segment>> Log::ResetFiles(const std::vector<
     KEEL_RETURN_IF_ERROR(fs_.Remove(PathOf(SegmentFileName(first))));
     KEEL_RETURN_IF_ERROR(RemoveIfExists(IndexFileName(first)));
   }
+  // The removals are durable before the rename, or a crash could keep an old segment beside the
+  // new one (directory entries need not reach the disk in the order they were changed).
+  KEEL_RETURN_IF_ERROR(SyncDirectory());
   auto segment = std::make_shared<Segment>();
   segment->first_offset = next_offset;
   segment->path = PathOf(SegmentFileName(next_offset));
@@ -1071,6 +1074,7 @@ absl::Status Log::FinishReset(const std::vector<uint64_t>& segments, RecoveryRep
     KEEL_RETURN_IF_ERROR(RemoveIfExists(IndexFileName(old)));
   }
   KEEL_RETURN_IF_ERROR(RemoveIfExists(kTruncationFileName));  // the reset supersedes it
+  KEEL_RETURN_IF_ERROR(SyncDirectory());  // the removals before the rename, as in ResetFiles
   KEEL_RETURN_IF_ERROR(fs_.Rename(reset_path, PathOf(SegmentFileName(*first))));
   report->events.push_back(
       base::Cat("finished a reset that a crash interrupted: the log restarts "

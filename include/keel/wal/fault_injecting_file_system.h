@@ -11,8 +11,9 @@
 // was (or, when asked, a random prefix of each append or overwrite survives, as a torn write
 // leaves), and files created since their directory was last synced disappear. Files open at the
 // moment of the cut stop working, as if the process had died with them. Removals, renames and
-// truncations are taken to be durable at once (keel's log syncs the directory right after them
-// anyway, and syncs a file after cutting it).
+// truncations are taken to be durable at once, so these tests cannot catch a missing directory
+// sync between changes whose order matters (keel's log syncs the directory between them, and
+// syncs a file after cutting it).
 //
 // It can also fail on demand: FailSyncs() makes every Sync and SyncDir return an I/O error,
 // FailAppendsAfter(n) lets n more appends through and fails the rest, and FailMutationsAfter(n)

@@ -215,7 +215,8 @@ class Log {
   // kFailedPrecondition and must be recreated. Truncation and appends must not overlap: an append
   // that begins while Truncate runs was given an offset past the new end. Errors: kOutOfRange for
   // `end_offset` outside [first_offset, next_offset]; kFailedPrecondition while appends are
-  // queued (which catches some overlaps, not all); I/O errors, after which the log refuses writes
+  // queued (which catches some overlaps, not all); kDataLoss when a record it must read to find
+  // the cut is damaged; I/O errors. After any error but the first two the log refuses writes
   // (kFailedPrecondition) until reopened, and the next Open finishes the truncation or leaves the
   // log as a crash would have.
   [[nodiscard]] absl::Status Truncate(uint64_t end_offset);
@@ -231,7 +232,8 @@ class Log {
   [[nodiscard]] absl::Status Reset(uint64_t next_offset);
 
   // Deletes whole segments all of whose records are before `offset` (the active segment is
-  // always kept). Returns the new first_offset.
+  // always kept). Returns the new first_offset. This and ApplyRetention still work after a write
+  // error has made the log refuse writes: deleting a prefix cannot lose a record after it.
   [[nodiscard]] absl::StatusOr<uint64_t> DropBefore(uint64_t offset);
 
   // Retention: deletes the oldest segments while the log holds more than `max_bytes`, and every
