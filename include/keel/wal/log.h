@@ -261,7 +261,7 @@ class Log {
                               bool* drop_rest);
   absl::StatusOr<uint64_t> CountIntactRecords(uint64_t first_offset);
   absl::StatusOr<uint64_t> Submit(std::span<const std::string_view> payloads);
-  absl::Status WriteGroup(std::vector<Writer*>& group, bool sync);
+  absl::Status WriteGroup(std::span<Writer* const> group, bool sync);
   absl::Status RollSegment(uint64_t first_offset);
   absl::StatusOr<std::shared_ptr<Segment>> CreateSegment(uint64_t first_offset);
   absl::StatusOr<std::unique_ptr<File>> CreateSegmentFile(const std::string& path,
@@ -296,7 +296,14 @@ class Log {
   // of the queue (the leader), while the others wait.
   mutable std::mutex mu_;
   std::condition_variable durable_cv_;
+  size_t durable_waiters_ = 0;  // threads in WaitDurable waiting on durable_cv_
   std::deque<Writer*> queue_;
+  // Group commit's gathering (see Submit): the last synced group's size and fsync time, and the
+  // queue length a waiting leader wants (SIZE_MAX when none waits).
+  std::condition_variable gather_cv_;
+  size_t gather_target_ = SIZE_MAX;
+  size_t last_group_size_ = 1;
+  int64_t last_sync_duration_ns_ = 0;
   std::map<uint64_t, std::shared_ptr<Segment>> segments_;  // by first offset
   uint64_t next_offset_ = 0;                               // the offset the next record gets
   uint64_t written_offset_ = 0;                            // records before this are in the files
