@@ -12,6 +12,7 @@ packages=(
   libs2-dev                             # Google S2: the oracle for keel::geo::CellId
   doctest-dev libbenchmark-dev          # tests and benchmarks
   libboost-dev                          # Boost.Geometry: the R-tree peer in benchmarks/geo
+  librocksdb-dev                        # RocksDB: the write-ahead-log peer in benchmarks/wal
 )
 
 missing=()
