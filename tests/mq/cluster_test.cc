@@ -2,8 +2,6 @@
 #include "keel/mq/cluster.h"
 
 #include <doctest/doctest.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -540,48 +538,29 @@ TEST_CASE("Acknowledged messages survive the producing process being killed") {
   base::Random rng(seed);
   for (int round = 0; round < 8; ++round) {
     testing::TempDir dir;
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      close(fds[0]);
-      ClusterOptions o;
-      o.segment_bytes = 16 << 10;
-      o.max_message_bytes = 4 << 10;
-      auto cluster = Cluster::Open(dir.path(), o);
-      if (!cluster.ok()) {
-        fprintf(stderr, "child: %s\n", std::string(cluster.status().message()).c_str());
-        _exit(2);
-      }
-      const absl::Status created =
-          (*cluster)->CreateTopic("t", {.partitions = 2, .replication_factor = 3});
-      if (!created.ok()) {
-        fprintf(stderr, "child: %s\n", std::string(created.message()).c_str());
-        _exit(2);
-      }
-      for (uint64_t i = 0;; ++i) {
-        const auto partition = static_cast<uint32_t>(i % 2);
-        const absl::StatusOr<ProduceResult> r =
-            ProduceOne(**cluster, "t", partition, absl::StrCat("m", i), Acks::kAll);
-        if (!r.ok()) _exit(3);
-        const std::string line = absl::StrCat(partition, " ", r->base_offset, " m", i, "\n");
-        if (write(fds[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(4);
-      }
-    }
-    close(fds[1]);
-    usleep(static_cast<useconds_t>(rng.UniformInRange(20'000, 200'000)));
-    kill(pid, SIGKILL);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    std::string reported;
-    char buf[4096];
-    for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;)
-      reported.append(buf, static_cast<size_t>(n));
-    close(fds[0]);
-    reported.erase(reported.find_last_of('\n') + 1);  // a line the kill cut short
-    CAPTURE(WEXITSTATUS(status));
-    CHECK(WIFSIGNALED(status));
+    const testing::KilledChild child = testing::KillChildAfter(
+        [&](int report_fd) {
+          ClusterOptions o;
+          o.segment_bytes = 16 << 10;
+          o.max_message_bytes = 4 << 10;
+          auto cluster = Cluster::Open(dir.path(), o);
+          if (!cluster.ok() ||
+              !(*cluster)->CreateTopic("t", {.partitions = 2, .replication_factor = 3}).ok()) {
+            _exit(2);
+          }
+          for (uint64_t i = 0;; ++i) {
+            const auto partition = static_cast<uint32_t>(i % 2);
+            const absl::StatusOr<ProduceResult> r =
+                ProduceOne(**cluster, "t", partition, absl::StrCat("m", i), Acks::kAll);
+            if (!r.ok()) _exit(3);
+            const std::string line = absl::StrCat(partition, " ", r->base_offset, " m", i, "\n");
+            if (write(report_fd, line.data(), line.size()) < 0) _exit(4);
+          }
+        },
+        rng.UniformInRange(20'000, 200'000));
+    CAPTURE(child.exit_code);
+    CHECK(child.killed);
+    const std::string& reported = child.reports;
     ClusterOptions o;
     o.segment_bytes = 16 << 10;
     o.max_message_bytes = 4 << 10;

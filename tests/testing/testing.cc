@@ -47,6 +47,33 @@ ChildResult RunInChild(const std::function<void()>& fn) {
   return result;
 }
 
+KilledChild KillChildAfter(const std::function<void(int report_fd)>& fn, int64_t delay_us) {
+  int fds[2];
+  KEEL_ASSERT(pipe(fds) == 0);
+  const pid_t pid = fork();
+  KEEL_ASSERT(pid >= 0);
+  if (pid == 0) {
+    close(fds[0]);
+    fn(fds[1]);
+    _exit(0);
+  }
+  close(fds[1]);
+  usleep(static_cast<useconds_t>(delay_us));
+  kill(pid, SIGKILL);
+  KilledChild result;
+  char buf[65536];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof(buf))) > 0;) {
+    result.reports.append(buf, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  result.reports.erase(result.reports.find_last_of('\n') + 1);
+  int status = 0;
+  KEEL_ASSERT(waitpid(pid, &status, 0) == pid);
+  result.killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  return result;
+}
+
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
   std::string pattern =

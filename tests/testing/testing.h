@@ -7,6 +7,10 @@
 //                       with its seed can be replayed. Pass it to CAPTURE() so doctest prints it.
 //   RunInChild(fn)      runs fn in a forked child and reports how the child ended and what it
 //                       wrote to stderr; for testing that KEEL_ASSERT stops the program.
+//   KillChildAfter(fn, delay_us)
+//                       runs fn(report_fd) in a forked child, kills it with SIGKILL after
+//                       delay_us, and returns the complete lines it wrote to report_fd: for crash
+//                       tests, where the child reports what it had acknowledged before it died.
 //   TempDir             a fresh directory under $TMPDIR (or /tmp), removed with everything in
 //                       it when the object goes.
 #ifndef KEEL_TESTS_TESTING_TESTING_H_
@@ -27,6 +31,15 @@ struct ChildResult {
 };
 
 [[nodiscard]] ChildResult RunInChild(const std::function<void()>& fn);
+
+struct KilledChild {
+  bool killed = false;  // ended by the SIGKILL (not by exiting first)
+  int exit_code = -1;   // when it exited before the kill
+  std::string reports;  // the complete lines it wrote (a line the kill cut short is dropped)
+};
+
+[[nodiscard]] KilledChild KillChildAfter(const std::function<void(int report_fd)>& fn,
+                                         int64_t delay_us);
 
 class TempDir {
  public:

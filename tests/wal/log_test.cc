@@ -2,8 +2,6 @@
 #include "keel/wal/log.h"
 
 #include <doctest/doctest.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -667,50 +665,35 @@ TEST_CASE("Log keeps every acknowledged record when its writer process is killed
   base::Random rng(seed);
   for (int round = 0; round < 20; ++round) {
     testing::TempDir dir;
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      close(fds[0]);
-      LogOptions o = SmallSegments();
-      o.sync = SyncPolicy::kEveryAppend;
-      auto log = Log::Open(dir.path(), o);
-      if (!log.ok()) _exit(2);
-      // Four threads append; each acknowledged offset goes to the parent.
-      std::vector<std::thread> threads;
-      std::atomic<bool> stop{false};
-      for (int t = 0; t < 4; ++t) {
-        threads.emplace_back([&, t] {
-          for (uint64_t i = 0; !stop; ++i) {
-            const std::string payload =
-                absl::StrFormat("t%d-%d-%s", t, i, std::string(i % 97, 'z'));
-            absl::StatusOr<uint64_t> offset = (*log)->Append(payload);
-            if (!offset.ok()) _exit(3);
-            const std::string ack = absl::StrFormat("%d %s\n", *offset, payload);
-            if (write(fds[1], ack.data(), ack.size()) < 0) _exit(4);
+    // Four threads append; each acknowledged offset goes to the parent. The child is killed
+    // mid-flight after a random while.
+    const testing::KilledChild child = testing::KillChildAfter(
+        [&](int report_fd) {
+          LogOptions o = SmallSegments();
+          o.sync = SyncPolicy::kEveryAppend;
+          auto log = Log::Open(dir.path(), o);
+          if (!log.ok()) _exit(2);
+          std::vector<std::thread> threads;
+          for (int t = 0; t < 4; ++t) {
+            threads.emplace_back([&, t] {
+              for (uint64_t i = 0;; ++i) {
+                const std::string payload =
+                    absl::StrFormat("t%d-%d-%s", t, i, std::string(i % 97, 'z'));
+                absl::StatusOr<uint64_t> offset = (*log)->Append(payload);
+                if (!offset.ok()) _exit(3);
+                const std::string ack = absl::StrFormat("%d %s\n", *offset, payload);
+                if (write(report_fd, ack.data(), ack.size()) < 0) _exit(4);
+              }
+            });
           }
-        });
-      }
-      for (std::thread& t : threads) t.join();
-      _exit(0);
-    }
-    close(fds[1]);
-    // Let it run for a random while, then kill it mid-flight.
-    usleep(static_cast<useconds_t>(rng.UniformInRange(5'000, 60'000)));
-    kill(pid, SIGKILL);
-    std::string acks;
-    char buf[65536];
-    for (ssize_t n; (n = read(fds[0], buf, sizeof(buf))) > 0;)
-      acks.append(buf, static_cast<size_t>(n));
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    REQUIRE(WIFSIGNALED(status));
+          for (std::thread& t : threads) t.join();
+        },
+        rng.UniformInRange(5'000, 60'000));
+    REQUIRE(child.killed);
     std::map<uint64_t, std::string> acked;
-    for (absl::string_view line : absl::StrSplit(acks, '\n')) {
+    for (absl::string_view line : absl::StrSplit(child.reports, '\n', absl::SkipEmpty())) {
       const size_t space = line.find(' ');
-      if (space == std::string_view::npos) continue;  // a line cut by the kill
+      REQUIRE(space != std::string_view::npos);
       acked[std::stoull(std::string(line.substr(0, space)))] = std::string(line.substr(space + 1));
     }
     auto log = Log::Open(dir.path(), SmallSegments());
