@@ -64,6 +64,22 @@ void ReportLatency(benchmark::State& state, std::vector<int64_t>& latencies_ns, 
   state.counters["p99_us"] = Percentile(latencies_ns, 99) / 1e3;
 }
 
+// Message i of a run that started at `start_ns`, stamped when it leaves. With a `rate`
+// (messages/s) it leaves at its scheduled time, whatever the queue is doing (an open loop);
+// without, at once.
+Message NextMessage(const base::Clock& clock, int64_t start_ns, int64_t i, int64_t rate,
+                    const std::string& value) {
+  if (rate > 0) {
+    const int64_t due_ns = start_ns + i * base::kNanosPerSecond / rate;
+    while (clock.NowNanos() < due_ns) std::this_thread::yield();
+  }
+  Message m;
+  m.key = std::to_string(i % 1000);
+  m.value = value;
+  m.timestamp_ns = clock.NowNanos();
+  return m;
+}
+
 // Args: acks (0 none, 1 leader, 2 all), replication factor, messages per iteration, and the
 // producer's pace in messages per second (0: as fast as it can, a burst).
 void BM_EndToEnd(benchmark::State& state) {
@@ -101,16 +117,9 @@ void BM_EndToEnd(benchmark::State& state) {
     std::thread send([&] {
       const int64_t start_ns = clock.NowNanos();
       for (int64_t i = 0; i < messages; ++i) {
-        if (rate > 0) {
-          // Open loop: message i leaves at its scheduled time, whatever the queue is doing.
-          const int64_t due_ns = start_ns + i * base::kNanosPerSecond / rate;
-          while (clock.NowNanos() < due_ns) std::this_thread::yield();
+        if (!producer->Send("bench", NextMessage(clock, start_ns, i, rate, value)).ok()) {
+          failed = true;
         }
-        Message m;
-        m.key = std::to_string(i % 1000);
-        m.value = value;
-        m.timestamp_ns = clock.NowNanos();
-        if (!producer->Send("bench", std::move(m)).ok()) failed = true;
       }
       producer->Flush();
     });
@@ -166,14 +175,7 @@ void BM_EndToEnd_InMemoryQueue(benchmark::State& state) {
     std::thread send([&] {
       const int64_t start_ns = clock.NowNanos();
       for (int64_t i = 0; i < messages; ++i) {
-        if (rate > 0) {
-          const int64_t due_ns = start_ns + i * base::kNanosPerSecond / rate;
-          while (clock.NowNanos() < due_ns) std::this_thread::yield();
-        }
-        Message m;
-        m.key = std::to_string(i % 1000);
-        m.value = value;
-        m.timestamp_ns = clock.NowNanos();
+        Message m = NextMessage(clock, start_ns, i, rate, value);
         {
           std::lock_guard lock(mu);
           queue.push_back(std::move(m));
