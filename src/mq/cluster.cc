@@ -21,7 +21,6 @@ namespace {
 
 constexpr char kClusterFile[] = "cluster";
 constexpr char kTopicsFile[] = "topics";
-constexpr char kRecoveryFile[] = "recovery";
 constexpr char kLockFile[] = "LOCK";
 constexpr char kOffsetsDir[] = "offsets";
 // The most messages one Produce may carry (a partition log's batch limit).
@@ -88,11 +87,26 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Open(const std::string& dir,
     return absl::InvalidArgumentError(
         base::Cat("brokers is ", options.brokers, ": want 1 to ", kMaxBrokers));
   }
-  if (options.max_replica_fetch < 1 || options.replica_lag_max_ns <= 0 ||
-      options.request_timeout_ns <= 0 || options.session_timeout_ns <= 0 ||
-      options.tick_interval_ns <= 0 || options.retention_check_interval_ns < 0) {
-    return absl::InvalidArgumentError(
-        "max_replica_fetch, the timeouts, the lag limit and the tick interval must be positive");
+  if (options.max_replica_fetch < 1) {
+    return absl::InvalidArgumentError("max_replica_fetch is 0: want at least 1");
+  }
+  // Durations are added to clock readings and to deadlines: bounded, they cannot overflow.
+  struct Duration {
+    const char* name;
+    int64_t value;
+    int64_t min;
+  };
+  const Duration durations[] = {
+      {"replica_lag_max_ns", options.replica_lag_max_ns, 1},
+      {"request_timeout_ns", options.request_timeout_ns, 1},
+      {"session_timeout_ns", options.session_timeout_ns, 1},
+      {"tick_interval_ns", options.tick_interval_ns, 1},
+      {"retention_check_interval_ns", options.retention_check_interval_ns, 0}};
+  for (const Duration& d : durations) {
+    if (d.value < d.min || d.value > kMaxDurationNs) {
+      return absl::InvalidArgumentError(
+          base::Cat(d.name, " is ", d.value, ": want ", d.min, " to ", kMaxDurationNs));
+    }
   }
   if (options.max_message_bytes < 64 || options.max_message_bytes > wal::kMaxRecordBytesLimit ||
       options.segment_bytes < uint64_t{options.max_message_bytes} + 4096) {
@@ -111,7 +125,8 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Open(const std::string& dir,
     for (uint32_t b = 0; b < options.brokers; ++b) {
       cluster->threads_.emplace_back([c = cluster.get(), b] { c->FetcherLoop(b); });
     }
-    cluster->threads_.emplace_back([c = cluster.get()] { c->MaintenanceLoop(); });
+    cluster->threads_.emplace_back([c = cluster.get()] { c->MaintenanceLoop(false); });
+    cluster->threads_.emplace_back([c = cluster.get()] { c->MaintenanceLoop(true); });
   }
   return cluster;
 }
@@ -152,7 +167,7 @@ absl::Status Cluster::Load() {
     KEEL_RETURN_IF_ERROR(fs_.CreateDir(BrokerDir(dir_, b)));
   }
 
-  // Topics, and the recovery points of replicas whose broker was down when the last run ended.
+  // Topics.
   absl::StatusOr<std::string> topics = wal::ReadFileChecked(fs_, base::Cat(dir_, "/", kTopicsFile));
   if (!absl::IsNotFound(topics.status())) {
     KEEL_RETURN_IF_ERROR(topics.status());
@@ -177,42 +192,15 @@ absl::Status Cluster::Load() {
     }
     KEEL_RETURN_IF_ERROR(in.ExpectEnd());
   }
-  std::map<std::pair<std::string, uint32_t>, std::vector<std::optional<uint64_t>>> points;
-  for (uint32_t b = 0; b < options_.brokers; ++b) {
-    absl::StatusOr<std::string> recovery =
-        wal::ReadFileChecked(fs_, base::Cat(BrokerDir(dir_, b), "/", kRecoveryFile));
-    if (absl::IsNotFound(recovery.status())) continue;
-    KEEL_RETURN_IF_ERROR(recovery.status());
-    base::Reader in(*recovery);
-    KEEL_ASSIGN_OR_RETURN(const uint32_t count, in.ReadVarint32());
-    for (uint32_t i = 0; i < count; ++i) {
-      KEEL_ASSIGN_OR_RETURN(const std::string_view topic, in.ReadLengthPrefixed());
-      KEEL_ASSIGN_OR_RETURN(const uint32_t partition, in.ReadVarint32());
-      KEEL_ASSIGN_OR_RETURN(const uint64_t point, in.ReadVarint64());
-      auto it = topics_.find(std::string(topic));
-      if (it == topics_.end() || partition >= it->second->config.partitions) continue;
-      const std::vector<uint32_t>& brokers = it->second->placement[partition];
-      auto& slot = points[{std::string(topic), partition}];
-      slot.resize(brokers.size());
-      for (size_t r = 0; r < brokers.size(); ++r) {
-        if (brokers[r] == b) slot[r] = point;
-      }
-    }
-  }
+  // Every broker is up when the cluster opens; replicas that were down when the last run ended
+  // cut back as their cut files say.
   for (auto& [name, topic] : topics_) {
     for (uint32_t p = 0; p < topic->config.partitions; ++p) {
       auto partition =
           std::make_unique<Partition>(*this, name, p, topic->config, topic->placement[p]);
-      std::vector<std::optional<uint64_t>> recovery = points[{name, p}];
-      recovery.resize(topic->placement[p].size());
-      KEEL_RETURN_IF_ERROR(partition->Open(broker_up_, recovery));
+      KEEL_RETURN_IF_ERROR(partition->Open(broker_up_));
       topic->partitions.push_back(std::move(partition));
     }
-  }
-  // Every broker is up now, and every replica was cut back: the recovery files are done with.
-  for (uint32_t b = 0; b < options_.brokers; ++b) {
-    const absl::Status removed = fs_.Remove(base::Cat(BrokerDir(dir_, b), "/", kRecoveryFile));
-    if (!removed.ok() && !absl::IsNotFound(removed)) return removed;
   }
 
   KEEL_ASSIGN_OR_RETURN(
@@ -269,31 +257,12 @@ absl::Status Cluster::AddTopic(const std::string& name, const TopicConfig& confi
   }
   for (uint32_t p = 0; p < config.partitions; ++p) {
     auto partition = std::make_unique<Partition>(*this, name, p, config, raw->placement[p]);
-    KEEL_RETURN_IF_ERROR(
-        partition->Open(up, std::vector<std::optional<uint64_t>>(config.replication_factor)));
+    KEEL_RETURN_IF_ERROR(partition->Open(up));
     raw->partitions.push_back(std::move(partition));
   }
   Record(base::Cat("topic ", name, " created: partitions ", config.partitions, ", replication ",
                    config.replication_factor));
   return absl::OkStatus();
-}
-
-absl::Status Cluster::SaveBrokerRecovery(uint32_t broker) const {
-  std::string out;
-  std::vector<std::tuple<std::string, uint32_t, uint64_t>> entries;
-  for (Partition* p : AllPartitions()) {
-    if (!p->HasReplicaOn(broker)) continue;
-    std::optional<uint64_t> point = p->RecoveryPoint(broker);
-    if (!point) point = p->Describe().high_watermark;  // still up: the point it would stop at
-    entries.emplace_back(p->topic(), p->index(), *point);
-  }
-  base::PutVarint32(out, static_cast<uint32_t>(entries.size()));
-  for (const auto& [topic, partition, point] : entries) {
-    base::PutLengthPrefixed(out, topic);
-    base::PutVarint32(out, partition);
-    base::PutVarint64(out, point);
-  }
-  return wal::WriteFileAtomically(fs_, BrokerDir(dir_, broker), kRecoveryFile, out);
 }
 
 absl::Status Cluster::Close() {
@@ -303,11 +272,16 @@ absl::Status Cluster::Close() {
     std::lock_guard lock(work_mu_);
     work_cv_.notify_all();
   }
+  // A delivery of delayed messages may be waiting for the ISR; it gives up.
+  for (Partition* p : AllPartitions()) p->Interrupt();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
   absl::Status status;
   for (Partition* p : AllPartitions()) status.Update(p->Close());
-  offsets_.reset();
+  {
+    std::unique_lock lock(offsets_mu_);
+    offsets_.reset();
+  }
   lock_.reset();
   return status;
 }
@@ -341,6 +315,8 @@ absl::Status Cluster::CreateTopic(const std::string& name, const TopicConfig& co
     return absl::InvalidArgumentError(
         base::Cat("topic ", name, ": negative retention_ns ", config.retention_ns));
   }
+  // Not while a broker stops or starts: the new partitions must see every broker as it ends up.
+  std::lock_guard admin(admin_mu_);
   std::unique_lock lock(topics_mu_);
   if (topics_.contains(name)) {
     return absl::AlreadyExistsError(base::Cat("topic ", name, " exists"));
@@ -409,7 +385,10 @@ absl::StatusOr<ProduceResult> Cluster::Produce(const std::string& topic, uint32_
         base::Cat("a batch of ", messages.size(), " messages; want 1 to ", kMaxProduceBatch));
   }
   const int64_t now = clock_.NowNanos();
-  const bool delayed = messages.front().deliver_at_ns > now;
+  // A batch with any message for later waits in the delay queue whole: those already due are
+  // delivered at the next delivery round, in order with the rest.
+  bool delayed = false;
+  for (const Message& m : messages) delayed |= m.deliver_at_ns > now;
   for (size_t i = 0; i < messages.size(); ++i) {
     const Message& m = messages[i];
     if (m.key.size() > kMaxKeyBytes || m.tag.size() > kMaxTagBytes ||
@@ -425,10 +404,6 @@ absl::StatusOr<ProduceResult> Cluster::Produce(const std::string& topic, uint32_
                                                   " bytes encoded, over max_message_bytes ",
                                                   options_.max_message_bytes));
     }
-    if ((m.deliver_at_ns > now) != delayed) {
-      return absl::InvalidArgumentError(
-          "a batch mixes delayed messages with messages for now; send them apart");
-    }
     if (m.producer_id != messages.front().producer_id ||
         (m.producer_id != 0 && m.sequence != messages.front().sequence + i)) {
       return absl::InvalidArgumentError(base::Cat(
@@ -436,13 +411,17 @@ absl::StatusOr<ProduceResult> Cluster::Produce(const std::string& topic, uint32_
           m.sequence, "; a batch needs one producer and consecutive sequence numbers"));
     }
   }
-  if (delayed) return delays_->Add(topic, partition, messages, acks);
+  if (delayed) return delays_->Add(topic, partition, messages);
   return p->Append(messages, acks);
 }
 
 absl::StatusOr<FetchResult> Cluster::Fetch(const std::string& topic, uint32_t partition,
                                            uint64_t from, const FetchOptions& options) const {
   KEEL_RETURN_IF_ERROR(CheckOpen());
+  if (IsInternal(topic)) {
+    return absl::InvalidArgumentError(
+        base::Cat("topic ", base::Quoted(topic), " is the cluster's own"));
+  }
   KEEL_ASSIGN_OR_RETURN(Partition * p, FindPartition(topic, partition));
   return p->Fetch(from, options);
 }
@@ -495,7 +474,13 @@ absl::StatusOr<GroupAssignment> Cluster::JoinGroup(const std::string& group,
     return absl::InvalidArgumentError(base::Cat("bad group name ", base::Quoted(group)));
   }
   if (topics.empty()) return absl::InvalidArgumentError("a member must subscribe to a topic");
-  for (const std::string& t : topics) KEEL_RETURN_IF_ERROR(GetTopic(t).status());
+  for (const std::string& t : topics) {
+    if (IsInternal(t)) {
+      return absl::InvalidArgumentError(
+          base::Cat("topic ", base::Quoted(t), " is the cluster's own"));
+    }
+    KEEL_RETURN_IF_ERROR(GetTopic(t).status());
+  }
   std::lock_guard lock(groups_mu_);
   std::unique_ptr<Group>& slot = groups_[group];
   if (slot == nullptr) {
@@ -555,8 +540,10 @@ absl::Status Cluster::CommitOffsets(const std::string& group, const std::string&
   for (const auto& [tp, offset] : offsets) {
     KEEL_RETURN_IF_ERROR(FindPartition(tp.topic, tp.partition).status());
   }
+  // The group lock is held through the write: a rebalance in between would let a member that no
+  // longer holds a partition overwrite its new owner's offset.
+  std::lock_guard lock(groups_mu_);
   {
-    std::lock_guard lock(groups_mu_);
     auto it = groups_.find(group);
     const bool has_members = it != groups_.end() && !it->second->members.empty();
     if (has_members || !member_id.empty()) {
@@ -580,12 +567,16 @@ absl::Status Cluster::CommitOffsets(const std::string& group, const std::string&
       }
     }
   }
+  std::shared_lock offsets_lock(offsets_mu_);
+  if (offsets_ == nullptr) return absl::FailedPreconditionError("the cluster is closed");
   return offsets_->Commit(group, offsets);
 }
 
 absl::StatusOr<std::optional<uint64_t>> Cluster::CommittedOffset(
     const std::string& group, const TopicPartition& partition) const {
   KEEL_RETURN_IF_ERROR(CheckOpen());
+  std::shared_lock lock(offsets_mu_);
+  if (offsets_ == nullptr) return absl::FailedPreconditionError("the cluster is closed");
   return offsets_->Get(group, partition);
 }
 
@@ -606,18 +597,19 @@ absl::Status Cluster::StopBroker(uint32_t broker) {
     return absl::InvalidArgumentError(
         base::Cat("no broker ", broker, ": there are ", options_.brokers));
   }
+  std::lock_guard admin(admin_mu_);
+  bool was_up;
   {
     std::lock_guard lock(brokers_mu_);
-    if (!broker_up_[broker]) return absl::OkStatus();
+    was_up = broker_up_[broker];
     broker_up_[broker] = false;
   }
-  // First write down where each replica must cut back to, should the process die before the
-  // broker starts again: the high watermarks now. They are at most the ones at the moment each
-  // replica stops, and cutting back further is safe (the replica copies the rest again).
-  KEEL_RETURN_IF_ERROR(SaveBrokerRecovery(broker));
-  Record(base::Cat("broker ", broker, " stopped"));
-  for (Partition* p : AllPartitions()) p->StopReplica(broker);
-  return absl::OkStatus();
+  if (was_up) Record(base::Cat("broker ", broker, " stopped"));
+  // Every replica, even when the broker is already down: a replica that failed to stop last time
+  // (it could not write its cut file) tries again.
+  absl::Status status;
+  for (Partition* p : AllPartitions()) status.Update(p->StopReplica(broker));
+  return status;
 }
 
 absl::Status Cluster::StartBroker(uint32_t broker) {
@@ -626,20 +618,20 @@ absl::Status Cluster::StartBroker(uint32_t broker) {
     return absl::InvalidArgumentError(
         base::Cat("no broker ", broker, ": there are ", options_.brokers));
   }
+  std::lock_guard admin(admin_mu_);
+  // Every replica, even when the broker is already up: one that failed to start last time tries
+  // again. The broker is up even if some fail, so that StopBroker stops those that started.
+  absl::Status status;
+  for (Partition* p : AllPartitions()) status.Update(p->StartReplica(broker));
+  bool was_up;
   {
     std::lock_guard lock(brokers_mu_);
-    if (broker_up_[broker]) return absl::OkStatus();
-  }
-  for (Partition* p : AllPartitions()) KEEL_RETURN_IF_ERROR(p->StartReplica(broker));
-  {
-    std::lock_guard lock(brokers_mu_);
+    was_up = broker_up_[broker];
     broker_up_[broker] = true;
   }
-  const absl::Status removed = fs_.Remove(base::Cat(BrokerDir(dir_, broker), "/", kRecoveryFile));
-  if (!removed.ok() && !absl::IsNotFound(removed)) return removed;
-  Record(base::Cat("broker ", broker, " started"));
+  if (!was_up) Record(base::Cat("broker ", broker, " started"));
   NotifyAppend();
-  return absl::OkStatus();
+  return status;
 }
 
 bool Cluster::broker_up(uint32_t broker) const {
@@ -658,6 +650,12 @@ absl::Status Cluster::Replicate() {
 
 absl::Status Cluster::Tick() {
   KEEL_RETURN_IF_ERROR(CheckOpen());
+  absl::Status status = Maintain();
+  status.Update(delays_->DeliverDue(clock_.NowNanos()).status());
+  return status;
+}
+
+absl::Status Cluster::Maintain() {
   const int64_t now = clock_.NowNanos();
   for (Partition* p : AllPartitions()) p->Maintain(now);
   {
@@ -676,9 +674,9 @@ absl::Status Cluster::Tick() {
       }
     }
   }
-  absl::Status status = delays_->DeliverDue(now).status();
-  if (now - last_retention_ns_ >= options_.retention_check_interval_ns) {
-    last_retention_ns_ = now;
+  absl::Status status;
+  if (now - last_retention_ns_.load() >= options_.retention_check_interval_ns) {
+    last_retention_ns_.store(now);
     for (Partition* p : AllPartitions()) status.Update(p->ApplyRetention());
   }
   return status;
@@ -717,13 +715,15 @@ void Cluster::FetcherLoop(uint32_t broker) {
   }
 }
 
-void Cluster::MaintenanceLoop() {
+// Two loops, so that a delivery waiting for the ISR never holds up the ISR's shrinking.
+void Cluster::MaintenanceLoop(bool deliveries) {
   std::string last_error;
   while (!stopping_.load()) {
-    const absl::Status status = Tick();
+    const absl::Status status =
+        deliveries ? delays_->DeliverDue(clock_.NowNanos()).status() : Maintain();
     if (!status.ok() && status.message() != last_error) {
       last_error = std::string(status.message());
-      Record(base::Cat("maintenance: ", last_error));
+      Record(base::Cat(deliveries ? "delayed delivery: " : "maintenance: ", last_error));
     }
     std::unique_lock lock(work_mu_);
     work_cv_.wait_for(lock, std::chrono::nanoseconds(options_.tick_interval_ns),

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
+#include <set>
 
 #include "keel/base/status.h"
 #include "keel/base/strings.h"
@@ -66,12 +68,14 @@ absl::Status DelayQueue::Load() {
 }
 
 absl::StatusOr<ProduceResult> DelayQueue::Add(const std::string& topic, uint32_t partition,
-                                              std::span<const Message> messages, Acks acks) {
+                                              std::span<const Message> messages) {
   std::vector<Message> wrapped;
   wrapped.reserve(messages.size());
   for (const Message& m : messages) wrapped.push_back(Wrap(topic, partition, m));
   std::lock_guard lock(mu_);
-  KEEL_ASSIGN_OR_RETURN(ProduceResult result, store_.Append(wrapped, acks));
+  // Committed before it is pending: a marker names its message by offset, and only a committed
+  // offset can never come to hold a different record after a change of leader.
+  KEEL_ASSIGN_OR_RETURN(ProduceResult result, store_.Append(wrapped, Acks::kAll));
   for (size_t i = 0; i < messages.size(); ++i) {
     Message inner = messages[i];
     inner.producer_id = 0;
@@ -87,20 +91,33 @@ absl::StatusOr<ProduceResult> DelayQueue::Add(const std::string& topic, uint32_t
 absl::StatusOr<size_t> DelayQueue::DeliverDue(int64_t now_ns) {
   std::lock_guard deliver(deliver_mu_);
   size_t delivered = 0;
+  absl::Status retry_later;
+  // Partitions that cannot take a message now: their later messages wait too (to keep their
+  // order), while other partitions' messages go ahead.
+  std::set<std::pair<std::string, uint32_t>> blocked;
+  auto it_key = std::pair<int64_t, uint64_t>{std::numeric_limits<int64_t>::min(), 0};
   for (;;) {
     std::pair<int64_t, uint64_t> key;
     Pending next;
     {
       std::lock_guard lock(mu_);
-      if (pending_.empty() || pending_.begin()->first.first > now_ns) break;
-      key = pending_.begin()->first;
-      next = pending_.begin()->second;
+      auto it = pending_.lower_bound(it_key);
+      while (it != pending_.end() && it->first.first <= now_ns &&
+             blocked.contains({it->second.topic, it->second.partition})) {
+        ++it;
+      }
+      if (it == pending_.end() || it->first.first > now_ns) break;
+      key = it->first;
+      next = it->second;
     }
+    it_key = key;
     const absl::StatusOr<ProduceResult> result =
         cluster_.Produce(next.topic, next.partition, {&next.message, 1}, Acks::kAll);
     if (!result.ok()) {
       if (absl::IsUnavailable(result.status()) || absl::IsDeadlineExceeded(result.status())) {
-        return result.status();  // try again next round
+        retry_later.Update(result.status());
+        blocked.insert({next.topic, next.partition});
+        continue;
       }
       cluster_.Record(base::Cat("delayed message ", key.second, " for ", next.topic, "-",
                                 next.partition, " is dropped: ", result.status().message()));
@@ -117,6 +134,7 @@ absl::StatusOr<size_t> DelayQueue::DeliverDue(int64_t now_ns) {
     pending_.erase(key);
     ++delivered;
   }
+  if (!retry_later.ok()) return retry_later;
   if (delivered > 0) {
     // Segments holding only delivered messages (and markers) are no longer needed.
     uint64_t keep_from;

@@ -10,8 +10,10 @@
 // whose key names the target topic (origin_partition its partition) and whose value is the
 // encoded message; and a marker (empty key, tag "delivered", value the wrapped record's offset)
 // appended after the message reached its partition. Loading replays both to find what is still
-// pending. A crash between a delivery and its marker delivers that message again on restart:
-// delivery is at least once. Delayed messages are not deduplicated by producer id.
+// pending. Both are appended with Acks::kAll and a message is pending only once committed: a
+// marker names an offset, and only a committed offset is sure to hold the same record after a
+// change of leader. A crash between a delivery and its marker delivers that message again on
+// restart: delivery is at least once. Delayed messages are not deduplicated by producer id.
 // Internal to keel/mq.
 #ifndef KEEL_SRC_MQ_DELAY_QUEUE_H_
 #define KEEL_SRC_MQ_DELAY_QUEUE_H_
@@ -37,12 +39,15 @@ class DelayQueue {
   // Replays the internal topic.
   absl::Status Load();
 
-  // Holds `messages` for `topic`/`partition` until their delivery times.
+  // Holds `messages` for `topic`/`partition` until their delivery times. They are stored with
+  // Acks::kAll whatever the producer asked for (see Load).
   absl::StatusOr<ProduceResult> Add(const std::string& topic, uint32_t partition,
-                                    std::span<const Message> messages, Acks acks);
+                                    std::span<const Message> messages);
 
   // Appends every message due by `now_ns` to its partition (waiting for all in-sync replicas),
-  // oldest delivery time first. Returns how many it delivered.
+  // oldest delivery time first. A partition that is unavailable or slow keeps its messages for the
+  // next round (and says so in the status) while the others' go ahead. Returns how many it
+  // delivered.
   absl::StatusOr<size_t> DeliverDue(int64_t now_ns);
 
   size_t pending() const;

@@ -43,7 +43,9 @@ std::string EncodeMessage(const Message& message) {
   return out;
 }
 
-absl::StatusOr<Message> DecodeMessage(std::string_view record) {
+namespace {
+
+absl::StatusOr<Message> DecodeFields(std::string_view record) {
   base::Reader in(record);
   KEEL_ASSIGN_OR_RETURN(const uint8_t version, in.ReadByte());
   if (version != kVersion) {
@@ -68,6 +70,18 @@ absl::StatusOr<Message> DecodeMessage(std::string_view record) {
   m.tag = tag;
   m.origin_topic = origin;
   m.value = value;
+  return m;
+}
+
+}  // namespace
+
+absl::StatusOr<Message> DecodeMessage(std::string_view record) {
+  absl::StatusOr<Message> m = DecodeFields(record);
+  // The reader calls a short field kOutOfRange; in a stored message it is damage, and callers
+  // (a consumer repositions on kOutOfRange) must not take it for an offset out of range.
+  if (!m.ok() && !absl::IsDataLoss(m.status())) {
+    return absl::DataLossError(base::Cat("damaged message: ", m.status().message()));
+  }
   return m;
 }
 

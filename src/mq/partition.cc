@@ -5,14 +5,21 @@
 #include <chrono>
 
 #include "keel/base/assert.h"
+#include "keel/base/coding.h"
 #include "keel/base/status.h"
 #include "keel/base/strings.h"
+#include "keel/wal/atomic_file.h"
+#include "keel/wal/format.h"
 
 namespace keel::mq::internal {
 namespace {
 
 // A follower copies at most this many bytes per round, so that one round stays short.
 constexpr uint64_t kMaxReplicaFetchBytes = 8 << 20;
+
+std::string BrokerDir(const std::string& cluster_dir, uint32_t broker) {
+  return base::Cat(cluster_dir, "/broker-", broker);
+}
 
 }  // namespace
 
@@ -22,7 +29,7 @@ Partition::Partition(Cluster& cluster, std::string topic, uint32_t index, TopicC
   for (const uint32_t broker : brokers) {
     Replica r;
     r.broker = broker;
-    r.dir = base::Cat(cluster_.dir(), "/broker-", broker, "/", topic_, "-", index_);
+    r.dir = base::Cat(BrokerDir(cluster_.dir(), broker), "/", topic_, "-", index_);
     replicas_.push_back(std::move(r));
     fetch_mu_.push_back(std::make_unique<std::mutex>());
   }
@@ -38,8 +45,7 @@ int Partition::ReplicaOn(uint32_t broker) const {
 }
 
 absl::StatusOr<std::unique_ptr<wal::Log>> Partition::OpenLog(const Replica& replica) const {
-  KEEL_RETURN_IF_ERROR(
-      cluster_.fs_.CreateDir(base::Cat(cluster_.dir(), "/broker-", replica.broker)));
+  KEEL_RETURN_IF_ERROR(cluster_.fs_.CreateDir(BrokerDir(cluster_.dir(), replica.broker)));
   wal::LogOptions o;
   // Syncs are explicit: the leader's when a producer waits for it, a follower's after each copy.
   o.sync = wal::SyncPolicy::kNone;
@@ -60,30 +66,52 @@ absl::StatusOr<std::unique_ptr<wal::Log>> Partition::OpenLog(const Replica& repl
   return log;
 }
 
-absl::Status Partition::Open(const std::vector<bool>& up,
-                             const std::vector<std::optional<uint64_t>>& recovery_points) {
+// A topic name never ends in ".cut-<n>", so no replica directory has a cut file's name.
+std::string Partition::CutFileName() const { return base::Cat(topic_, "-", index_, ".cut"); }
+
+absl::Status Partition::WriteCut(const Replica& replica, uint64_t point) const {
+  std::string contents;
+  base::PutVarint64(contents, point);
+  return wal::WriteFileAtomically(cluster_.fs_, BrokerDir(cluster_.dir(), replica.broker),
+                                  CutFileName(), contents);
+}
+
+absl::Status Partition::ApplyCut(const Replica& replica, wal::Log& log, bool keep) const {
+  const std::string dir = BrokerDir(cluster_.dir(), replica.broker);
+  const std::string path = base::Cat(dir, "/", CutFileName());
+  absl::StatusOr<std::string> contents = wal::ReadFileChecked(cluster_.fs_, path);
+  if (absl::IsNotFound(contents.status())) return absl::OkStatus();
+  KEEL_RETURN_IF_ERROR(contents.status());
+  base::Reader in(*contents);
+  KEEL_ASSIGN_OR_RETURN(const uint64_t cut, in.ReadVarint64());
+  KEEL_RETURN_IF_ERROR(in.ExpectEnd());
+  if (!keep && cut < log.first_offset()) {
+    KEEL_RETURN_IF_ERROR(log.Reset(cut));
+  } else if (!keep && cut < log.next_offset()) {
+    cluster_.Record(base::Cat(Name(), " broker ", replica.broker, " cuts its log from ",
+                              log.next_offset(), " back to the high watermark ", cut,
+                              " it knew when it stopped"));
+    KEEL_RETURN_IF_ERROR(log.Truncate(cut));
+  }
+  // The cut is durable before its file goes, and the file's removal is durable before the
+  // replica takes a single new message: applied twice, a stale cut could remove committed ones.
+  KEEL_RETURN_IF_ERROR(cluster_.fs_.Remove(path));
+  return cluster_.fs_.SyncDir(dir);
+}
+
+absl::Status Partition::Open(const std::vector<bool>& up) {
   std::unique_lock life(life_mu_);
   const int64_t now = cluster_.clock().NowNanos();
   int longest = -1;
   for (size_t r = 0; r < replicas_.size(); ++r) {
     Replica& rep = replicas_[r];
-    rep.recovery_point = recovery_points[r];
     rep.caught_up_ns = now;
     if (!up[rep.broker]) {
       rep.in_sync = false;
       continue;
     }
     KEEL_ASSIGN_OR_RETURN(rep.log, OpenLog(rep));
-    if (rep.recovery_point) {
-      // Down when the last run ended: what it has past that high watermark was never committed.
-      const uint64_t cut = *rep.recovery_point;
-      if (cut < rep.log->first_offset()) {
-        KEEL_RETURN_IF_ERROR(rep.log->Reset(cut));
-      } else if (cut < rep.log->next_offset()) {
-        KEEL_RETURN_IF_ERROR(rep.log->Truncate(cut));
-      }
-      rep.recovery_point.reset();
-    }
+    KEEL_RETURN_IF_ERROR(ApplyCut(rep, *rep.log, /*keep=*/false));
     rep.log_end = rep.log->next_offset();
     rep.in_sync = true;
     if (longest < 0 || rep.log_end > replicas_[longest].log_end) longest = static_cast<int>(r);
@@ -207,26 +235,33 @@ absl::StatusOr<ProduceResult> Partition::Append(std::span<const Message> message
         epoch = epoch_;
         KEEL_ASSIGN_OR_RETURN(const std::optional<ProduceResult> duplicate,
                               CheckSequence(messages));
-        if (duplicate) return *duplicate;
+        if (duplicate) {
+          // A retry of a batch that is already here, but perhaps not yet durable or committed:
+          // it waits for that as the first attempt would have.
+          result = *duplicate;
+          end = result.base_offset + result.count;
+        }
       }
-      std::vector<std::string> records;
-      records.reserve(messages.size());
-      for (const Message& m : messages) records.push_back(EncodeMessage(m));
-      std::vector<std::string_view> views(records.begin(), records.end());
-      KEEL_ASSIGN_OR_RETURN(result.base_offset, log->AppendBatch(views));
-      end = result.base_offset + messages.size();
-      std::lock_guard lock(mu_);
-      replicas_[leader_].log_end = end;
-      const uint64_t producer = messages.front().producer_id;
-      if (producer != 0) {
-        ProducerState& state = producers_[producer];
-        state.next_sequence = messages.front().sequence + messages.size();
-        state.recent.push_back({messages.front().sequence, result.count, result.base_offset});
-        if (state.recent.size() > kRecentBatches) state.recent.pop_front();
+      if (!result.duplicate) {
+        std::vector<std::string> records;
+        records.reserve(messages.size());
+        for (const Message& m : messages) records.push_back(EncodeMessage(m));
+        std::vector<std::string_view> views(records.begin(), records.end());
+        KEEL_ASSIGN_OR_RETURN(result.base_offset, log->AppendBatch(views));
+        end = result.base_offset + messages.size();
+        std::lock_guard lock(mu_);
+        replicas_[leader_].log_end = end;
+        const uint64_t producer = messages.front().producer_id;
+        if (producer != 0) {
+          ProducerState& state = producers_[producer];
+          state.next_sequence = messages.front().sequence + messages.size();
+          state.recent.push_back({messages.front().sequence, result.count, result.base_offset});
+          if (state.recent.size() > kRecentBatches) state.recent.pop_front();
+        }
+        RecomputeHighWatermark();
       }
-      RecomputeHighWatermark();
     }
-    cluster_.NotifyAppend();
+    if (!result.duplicate) cluster_.NotifyAppend();
     if (acks == Acks::kNone) return result;
     KEEL_RETURN_IF_ERROR(log->WaitDurable(end));
   }
@@ -241,6 +276,11 @@ absl::StatusOr<ProduceResult> Partition::Append(std::span<const Message> message
                         std::chrono::nanoseconds(cluster_.options().request_timeout_ns);
   std::unique_lock lock(mu_);
   while (high_watermark_ < end) {
+    if (interrupted_) {
+      return absl::UnavailableError(base::Cat("the cluster is closing: offsets ",
+                                              result.base_offset, " to ", end - 1, " of ", Name(),
+                                              " are on the leader and may still commit"));
+    }
     if (epoch_ != epoch) {
       return absl::UnavailableError(base::Cat("the leader of ", Name(), " changed before offsets ",
                                               result.base_offset, " to ", end - 1,
@@ -345,9 +385,12 @@ absl::StatusOr<bool> Partition::CatchUpReplica(int r) {
     KEEL_ASSIGN_OR_RETURN(rep.cursor, leader_log->NewReader(from));
     rep.cursor_epoch = epoch;
   }
+  // A round is one batch in the follower's log, which must fit in a segment with its framing.
+  const uint64_t max_bytes = std::min<uint64_t>(
+      kMaxReplicaFetchBytes, cluster_.options().segment_bytes - wal::kSegmentHeaderBytes);
   std::vector<std::string> copies;
   uint64_t bytes = 0;
-  while (copies.size() < cluster_.options().max_replica_fetch && bytes < kMaxReplicaFetchBytes &&
+  while (copies.size() < cluster_.options().max_replica_fetch &&
          from + copies.size() < leader_end) {
     KEEL_ASSIGN_OR_RETURN(const std::optional<wal::RecordView> record, rep.cursor->Next());
     if (!record) break;
@@ -355,8 +398,13 @@ absl::StatusOr<bool> Partition::CatchUpReplica(int r) {
       return absl::DataLossError(base::Cat(Name(), ": the leader's log skips from offset ",
                                            from + copies.size(), " to ", record->offset));
     }
+    const uint64_t framed = wal::kRecordHeaderBytes + record->payload.size();
+    if (!copies.empty() && bytes + framed > max_bytes) {
+      rep.cursor.reset();  // it read one record too many; the next round starts afresh
+      break;
+    }
     copies.emplace_back(record->payload);
-    bytes += record->payload.size();
+    bytes += framed;
   }
   if (!copies.empty()) {
     std::vector<std::string_view> views(copies.begin(), copies.end());
@@ -378,6 +426,7 @@ absl::StatusOr<bool> Partition::CatchUpReplica(int r) {
 }
 
 void Partition::Maintain(int64_t now_ns) {
+  std::shared_lock life(life_mu_);
   std::lock_guard lock(mu_);
   if (leader_ < 0) return;
   const uint64_t leader_end = replicas_[leader_].log_end;
@@ -400,13 +449,18 @@ absl::Status Partition::ApplyRetention() {
   std::shared_lock life(life_mu_);
   for (Replica& rep : replicas_) {
     wal::Log* log;
+    uint64_t high_watermark;
     {
       std::lock_guard lock(mu_);
       log = rep.log.get();
+      high_watermark = high_watermark_;
     }
     if (log == nullptr) continue;
-    KEEL_ASSIGN_OR_RETURN(const size_t dropped,
-                          log->ApplyRetention(config_.retention_bytes, config_.retention_ns));
+    // Never past the high watermark: what is above it is not yet on every in-sync replica, and a
+    // leader that deleted it could not give it to them.
+    KEEL_ASSIGN_OR_RETURN(
+        const size_t dropped,
+        log->ApplyRetention(config_.retention_bytes, config_.retention_ns, high_watermark));
     if (dropped > 0) {
       cluster_.Record(base::Cat(Name(), " broker ", rep.broker, ": retention deleted ", dropped,
                                 " segments; the log now starts at offset ", log->first_offset()));
@@ -458,17 +512,32 @@ absl::Status Partition::AlignFollowers() {
   return absl::OkStatus();
 }
 
-std::optional<uint64_t> Partition::StopReplica(uint32_t broker) {
+absl::Status Partition::StopReplica(uint32_t broker) {
   const int r = ReplicaOn(broker);
-  if (r < 0) return std::nullopt;
+  if (r < 0) return absl::OkStatus();
+  // Exclusive: no append, copy or ISR change runs, so the high watermark is that of the moment
+  // the replica goes.
   std::unique_lock life(life_mu_);
   Replica& rep = replicas_[r];
-  if (rep.log == nullptr) return rep.recovery_point;
+  if (rep.log == nullptr) return absl::OkStatus();
+  bool last_in_sync;
+  uint64_t high_watermark;
+  {
+    std::lock_guard lock(mu_);
+    last_in_sync = r == leader_;
+    for (size_t c = 0; c < replicas_.size(); ++c) {
+      if (static_cast<int>(c) != r && replicas_[c].log != nullptr && replicas_[c].in_sync) {
+        last_in_sync = false;
+      }
+    }
+    high_watermark = high_watermark_;
+  }
+  // Before anything changes, so that a crash from here on finds it.
+  if (!last_in_sync) KEEL_RETURN_IF_ERROR(WriteCut(rep, high_watermark));
   bool elected = false;
   {
     std::lock_guard lock(mu_);
     for (Replica& other : replicas_) other.cursor.reset();
-    rep.recovery_point = high_watermark_;
     rep.log.reset();
     const bool was_in_sync = rep.in_sync;
     rep.in_sync = false;
@@ -504,7 +573,7 @@ std::optional<uint64_t> Partition::StopReplica(uint32_t broker) {
           Name(), ": after the election: ", aligned.ok() ? rebuilt.message() : aligned.message()));
     }
   }
-  return rep.recovery_point;
+  return absl::OkStatus();
 }
 
 absl::Status Partition::StartReplica(uint32_t broker) {
@@ -517,28 +586,22 @@ absl::Status Partition::StartReplica(uint32_t broker) {
   bool leads;
   {
     std::lock_guard lock(mu_);
-    leads = leader_ < 0 && rep.in_sync;
+    // The last in-sync replica, or the first replica of a partition that never had a leader (its
+    // brokers were all down when the topic was created).
+    leads = leader_ < 0 && (rep.in_sync || epoch_ == 0);
   }
-  // The last in-sync replica keeps everything it has; any other cuts back to the high watermark
-  // it knew, since a new leader may have written different messages past it.
-  if (!leads && rep.recovery_point) {
-    const uint64_t cut = *rep.recovery_point;
-    if (cut < log->first_offset()) {
-      KEEL_RETURN_IF_ERROR(log->Reset(cut));
-    } else if (cut < log->next_offset()) {
-      cluster_.Record(base::Cat(Name(), " broker ", broker, " cuts its log from ",
-                                log->next_offset(), " back to the high watermark ", cut));
-      KEEL_RETURN_IF_ERROR(log->Truncate(cut));
-    }
-  }
+  // The last in-sync replica keeps everything it has (it wrote no cut file); any other cuts back
+  // to the high watermark it knew, since a new leader may have written different messages past it.
+  KEEL_RETURN_IF_ERROR(ApplyCut(rep, *log, /*keep=*/leads));
   {
     std::lock_guard lock(mu_);
-    rep.recovery_point.reset();
     rep.log = std::move(log);
     rep.log_end = rep.log->next_offset();
     rep.caught_up_ns = cluster_.clock().NowNanos();
     if (leads) {
-      Elect(r, base::Cat("the last in-sync replica, broker ", broker, ", started"));
+      rep.in_sync = true;
+      Elect(r, epoch_ == 0 ? base::Cat("broker ", broker, " started, the first replica up")
+                           : base::Cat("the last in-sync replica, broker ", broker, ", started"));
       high_watermark_ = std::max(high_watermark_, rep.log_end);
     } else {
       rep.in_sync = false;  // until it catches up
@@ -551,11 +614,10 @@ absl::Status Partition::StartReplica(uint32_t broker) {
   return absl::OkStatus();
 }
 
-std::optional<uint64_t> Partition::RecoveryPoint(uint32_t broker) const {
-  const int r = ReplicaOn(broker);
-  if (r < 0) return std::nullopt;
+void Partition::Interrupt() {
   std::lock_guard lock(mu_);
-  return replicas_[r].log == nullptr ? replicas_[r].recovery_point : std::nullopt;
+  interrupted_ = true;
+  hw_cv_.notify_all();
 }
 
 absl::Status Partition::Close() {

@@ -16,14 +16,19 @@
 //     reaches the high watermark rejoins. A stopped broker's replicas leave at once (the cluster
 //     sees the broker go, as Kafka's controller does).
 //   - A new leader comes only from the live ISR (no unclean election). Live followers longer than
-//     it cut back to its end; a replica whose broker was down cuts back to the high watermark it
-//     last knew when it starts. Every replica is then a prefix of the leader's log, and nothing
-//     below a high watermark is ever cut, so no committed message is lost or changed.
+//     it cut back to its end. A replica that stops writes down the high watermark of that moment
+//     in a cut file (broker-<b>/<topic>-<p>.cut) before it goes, and cuts back to it when it
+//     starts, in this run or the next: past it, a new leader may have written different messages.
+//     The one exception is the last in-sync replica: nobody can lead without it, so it keeps
+//     everything and leads again when it starts. Every replica is then a prefix of the leader's
+//     log, and nothing below a high watermark is ever cut, so no committed message is lost or
+//     changed.
 //
 // Locks, in the order they are taken: life_mu_ (shared by anything using a replica's log,
-// exclusive to stop or start a replica, which closes and opens logs); append_mu_ (one leader
-// append at a time, so that offsets and producer state move together); fetch_mu_[r] (replica r's
-// copying); mu_ (the state below, held briefly).
+// exclusive to stop or start a replica, which closes and opens logs, and held shared by whatever
+// changes the ISR, so that a stopping replica sees a high watermark that stays put); append_mu_
+// (one leader append at a time, so that offsets and producer state move together); fetch_mu_[r]
+// (replica r's copying); mu_ (the state below, held briefly).
 #ifndef KEEL_SRC_MQ_PARTITION_H_
 #define KEEL_SRC_MQ_PARTITION_H_
 
@@ -32,6 +37,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -46,18 +52,16 @@ namespace keel::mq::internal {
 
 class Partition {
  public:
-  // `brokers`: where the replicas live, the preferred leader first. `recovery_points`: for each
-  // replica, the high watermark it last knew if its broker went down in an earlier run.
+  // `brokers`: where the replicas live, the preferred leader first.
   Partition(Cluster& cluster, std::string topic, uint32_t index, TopicConfig config,
             std::vector<uint32_t> brokers);
 
   Partition(const Partition&) = delete;
   Partition& operator=(const Partition&) = delete;
 
-  // Opens every replica whose broker is up (`up[b]`), cutting back those with a recovery point,
-  // elects the longest as leader and lets the others catch up.
-  absl::Status Open(const std::vector<bool>& up,
-                    const std::vector<std::optional<uint64_t>>& recovery_points);
+  // Opens every replica whose broker is up (`up[b]`), cutting back those with a cut file, elects
+  // the longest as leader and lets the others catch up.
+  absl::Status Open(const std::vector<bool>& up);
 
   absl::StatusOr<ProduceResult> Append(std::span<const Message> messages, Acks acks);
   absl::StatusOr<FetchResult> Fetch(uint64_t from, const FetchOptions& options) const;
@@ -67,16 +71,19 @@ class Partition {
   absl::StatusOr<bool> CatchUp(uint32_t broker);
   // ISR shrinking by lag.
   void Maintain(int64_t now_ns);
+  // Retention by the topic's limits, never past the high watermark.
   absl::Status ApplyRetention();
   // Deletes every replica's whole segments before `offset` (the delay queue's clean-up).
   absl::Status DropBefore(uint64_t offset);
 
-  // The replica on `broker` stops (as in a crash) or starts. StopReplica returns the high
-  // watermark the replica must cut back to when it starts again.
-  std::optional<uint64_t> StopReplica(uint32_t broker);
+  // The replica on `broker` stops (as in a crash: nothing more is synced) or starts. Both do
+  // nothing for a replica already so. StopReplica fails, leaving the replica up, if it cannot
+  // write its cut file.
+  absl::Status StopReplica(uint32_t broker);
   absl::Status StartReplica(uint32_t broker);
-  // For the broker recovery file: the replica's pending cut, if it is down.
-  std::optional<uint64_t> RecoveryPoint(uint32_t broker) const;
+
+  // Wakes producers waiting for the ISR: they fail with kUnavailable (the cluster is closing).
+  void Interrupt();
 
   // Lets every live follower catch up, then closes the logs.
   absl::Status Close();
@@ -95,7 +102,6 @@ class Partition {
     bool in_sync = true;
     uint64_t log_end = 0;                    // as the leader knows it (durable, for followers)
     int64_t caught_up_ns = 0;                // when it last had everything the leader had
-    std::optional<uint64_t> recovery_point;  // cut back to this when starting
     std::unique_ptr<wal::LogReader> cursor;  // a follower's position in the leader's log
     uint64_t cursor_epoch = 0;
   };
@@ -113,6 +119,11 @@ class Partition {
 
   int ReplicaOn(uint32_t broker) const;
   absl::StatusOr<std::unique_ptr<wal::Log>> OpenLog(const Replica& replica) const;
+  // The cut file: written when a replica stops, applied and removed when it starts.
+  std::string CutFileName() const;
+  absl::Status WriteCut(const Replica& replica, uint64_t point) const;
+  // Applies the replica's cut file to `log` if there is one (unless `keep`), then removes it.
+  absl::Status ApplyCut(const Replica& replica, wal::Log& log, bool keep) const;
   // REQUIRES: mu_ held.
   void RecomputeHighWatermark();
   void Elect(int replica, std::string_view why);
@@ -136,6 +147,7 @@ class Partition {
   int leader_ = -1;  // replica index; -1: offline
   uint64_t epoch_ = 0;
   uint64_t high_watermark_ = 0;
+  bool interrupted_ = false;
   absl::flat_hash_map<uint64_t, ProducerState> producers_;
 };
 

@@ -752,7 +752,8 @@ absl::StatusOr<uint64_t> Log::DropBefore(uint64_t offset) {
   return first_offset();
 }
 
-absl::StatusOr<size_t> Log::ApplyRetention(uint64_t max_bytes, int64_t max_age_ns) {
+absl::StatusOr<size_t> Log::ApplyRetention(uint64_t max_bytes, int64_t max_age_ns,
+                                           uint64_t keep_from) {
   std::lock_guard<std::mutex> write_lock(write_mu_);
   const int64_t now = clock_.NowNanos();
   std::vector<uint64_t> doomed;
@@ -764,7 +765,9 @@ absl::StatusOr<size_t> Log::ApplyRetention(uint64_t max_bytes, int64_t max_age_n
     for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
       const bool too_big = max_bytes > 0 && total > max_bytes;
       const bool too_old = max_age_ns > 0 && it->second->max_timestamp_ns.load() < now - max_age_ns;
-      if (!too_big && !too_old) break;
+      // The next segment's first offset is one past this segment's last record.
+      const bool needed = std::next(it)->first > keep_from;
+      if ((!too_big && !too_old) || needed) break;
       total -= it->second->visible_size.load();
       doomed.push_back(it->first);
     }

@@ -183,6 +183,74 @@ TEST_CASE("A partition whose in-sync replicas are all down is offline until one 
         std::map<uint64_t, std::string>{{0, "x"}, {1, "only on the leader"}});
 }
 
+TEST_CASE("A topic created while all its brokers are down gets a leader when one starts") {
+  testing::TempDir dir;
+  base::ManualClock clock(1'000);
+  auto cluster = *Cluster::Open(dir.path(), Manual(&clock));
+  for (uint32_t b = 0; b < 3; ++b) REQUIRE(cluster->StopBroker(b).ok());
+  REQUIRE(cluster->CreateTopic("t", {.partitions = 1, .replication_factor = 2}).ok());
+  CHECK(!cluster->DescribePartition("t", 0)->leader.has_value());
+  const uint32_t first = cluster->DescribePartition("t", 0)->replicas[1].broker;
+  REQUIRE(cluster->StartBroker(first).ok());
+  CHECK(*cluster->DescribePartition("t", 0)->leader == first);
+  CHECK(ProduceOne(*cluster, "t", 0, "x", Acks::kAll)->base_offset == 0);
+  for (uint32_t b = 0; b < 3; ++b) REQUIRE(cluster->StartBroker(b).ok());
+  REQUIRE(cluster->Replicate().ok());
+  const PartitionState state = *cluster->DescribePartition("t", 0);
+  for (const ReplicaState& r : state.replicas) CHECK(r.in_sync);
+}
+
+TEST_CASE("The last in-sync replica keeps its log through a stop and a reopen") {
+  testing::TempDir dir;
+  base::ManualClock clock(1'000);
+  uint32_t leader = 0;
+  {
+    auto cluster = *Cluster::Open(dir.path(), Manual(&clock));
+    REQUIRE(cluster->CreateTopic("t", {.partitions = 1, .replication_factor = 2}).ok());
+    REQUIRE(ProduceOne(*cluster, "t", 0, "both", Acks::kAll).ok());
+    const PartitionState state = *cluster->DescribePartition("t", 0);
+    leader = *state.leader;
+    const uint32_t follower =
+        state.replicas[0].broker == leader ? state.replicas[1].broker : state.replicas[0].broker;
+    REQUIRE(cluster->StopBroker(follower).ok());
+    REQUIRE(ProduceOne(*cluster, "t", 0, "leader alone", Acks::kAll).ok());
+    REQUIRE(cluster->StopBroker(leader).ok());
+  }
+  // The follower was cut back to the high watermark it knew (1); the leader keeps both.
+  auto cluster = *Cluster::Open(dir.path(), Manual(&clock));
+  CHECK(*cluster->DescribePartition("t", 0)->leader == leader);
+  CHECK(ReadAll(*cluster, "t", 0) ==
+        std::map<uint64_t, std::string>{{0, "both"}, {1, "leader alone"}});
+  const PartitionState state = *cluster->DescribePartition("t", 0);
+  for (const ReplicaState& r : state.replicas) {
+    CHECK(r.in_sync);
+    CHECK(r.log_end == 2);
+  }
+}
+
+TEST_CASE("A follower far behind copies in batches that fit a segment") {
+  testing::TempDir dir;
+  base::ManualClock clock(1'000);
+  auto cluster = *Cluster::Open(dir.path(), Manual(&clock));  // 64 KiB segments
+  REQUIRE(cluster->CreateTopic("t", {.partitions = 1, .replication_factor = 2}).ok());
+  const PartitionState state = *cluster->DescribePartition("t", 0);
+  const uint32_t follower = state.replicas[0].broker == *state.leader ? state.replicas[1].broker
+                                                                      : state.replicas[0].broker;
+  REQUIRE(cluster->StopBroker(follower).ok());
+  for (int i = 0; i < 60; ++i) {
+    REQUIRE(ProduceOne(*cluster, "t", 0, std::string(8 << 10, static_cast<char>('a' + i % 26)),
+                       Acks::kAll)
+                .ok());
+  }
+  REQUIRE(cluster->StartBroker(follower).ok());
+  for (int round = 0; round < 20; ++round) REQUIRE(cluster->Replicate().ok());
+  const PartitionState after = *cluster->DescribePartition("t", 0);
+  for (const ReplicaState& r : after.replicas) {
+    CHECK(r.in_sync);
+    CHECK(r.log_end == 60);
+  }
+}
+
 TEST_CASE("A lagging follower leaves the ISR after replica_lag_max_ns and rejoins") {
   testing::TempDir dir;
   base::ManualClock clock(1'000);
@@ -219,44 +287,103 @@ TEST_CASE("Committed messages survive any sequence of broker failures in random 
     o.segment_bytes = 8 << 10;
     o.max_message_bytes = 2 << 10;
     o.replica_lag_max_ns = 10 * base::kNanosPerMilli;
+    o.retention_check_interval_ns = 0;
+    // Some runs copy a message or a few per round, so followers are often far behind.
+    o.max_replica_fetch = run % 3 == 0 ? 1 + static_cast<uint32_t>(rng.Uniform(4)) : 4096;
+    // Some runs keep only about 16 KiB per replica, so retention races the followers.
+    const uint64_t retention = run % 2 == 0 ? 16 << 10 : 0;
+    CAPTURE(o.max_replica_fetch);
+    CAPTURE(retention);
     auto cluster = std::move(*Cluster::Open(dir.path(), o));
-    REQUIRE(cluster->CreateTopic("t", {.partitions = 2, .replication_factor = 3}).ok());
+    REQUIRE(cluster
+                ->CreateTopic(
+                    "t", {.partitions = 2, .replication_factor = 3, .retention_bytes = retention})
+                .ok());
     // The oracle: what consumers have seen at each offset must never change, and everything
-    // acknowledged with acks=all must be there.
+    // acknowledged with acks=all must be there, unless retention has deleted it.
     std::map<std::pair<uint32_t, uint64_t>, std::string> seen, acked;
+    auto check = [&](uint32_t partition) {
+      const PartitionState state = *cluster->DescribePartition("t", partition);
+      if (!state.leader) return;
+      CHECK(state.log_start <= state.high_watermark);
+      const auto all = ReadAll(*cluster, "t", partition);
+      for (const auto& [offset, value] : all) {
+        auto [it, fresh] = seen.try_emplace({partition, offset}, value);
+        REQUIRE(it->second == value);
+      }
+      for (const auto& [key, value] : acked) {
+        if (key.first == partition && key.second >= state.log_start) {
+          CAPTURE(key.second);
+          REQUIRE(all.contains(key.second));
+          CHECK(all.at(key.second) == value);
+        }
+      }
+    };
+    // An idempotent producer per partition; after an error that is not a plain "no leader" it
+    // takes a new id, as keel::mq::Producer does.
+    uint64_t producer[2] = {*cluster->NewProducerId(), *cluster->NewProducerId()};
+    uint64_t sequence[2] = {0, 0};
     int counter = 0;
     for (int step = 0; step < 300; ++step) {
       const uint64_t dice = rng.Uniform(100);
       const auto partition = static_cast<uint32_t>(rng.Uniform(2));
       if (dice < 55) {
         const Acks acks = static_cast<Acks>(rng.Uniform(3));
-        const std::string value = absl::StrCat("m", counter++);
-        const absl::StatusOr<ProduceResult> r = ProduceOne(*cluster, "t", partition, value, acks);
-        if (r.ok() && acks == Acks::kAll) acked[{partition, r->base_offset}] = value;
-        if (!r.ok()) CHECK(r.status().code() == absl::StatusCode::kUnavailable);
-      } else if (dice < 65) {
+        Message m = Text(absl::StrCat("m", counter++));
+        const bool idempotent = rng.Uniform(2) == 0;
+        if (idempotent) {
+          m.producer_id = producer[partition];
+          m.sequence = sequence[partition];
+        }
+        absl::StatusOr<ProduceResult> r = cluster->Produce("t", partition, {&m, 1}, acks);
+        if (idempotent && r.ok() && rng.Uniform(3) == 0) {
+          // A retry, as after a lost answer: the same offset, nothing appended again.
+          const absl::StatusOr<ProduceResult> retry =
+              cluster->Produce("t", partition, {&m, 1}, acks);
+          REQUIRE_MESSAGE(retry.ok(), retry.status());
+          CHECK(retry->duplicate);
+          CHECK(retry->base_offset == r->base_offset);
+          r = retry;
+        }
+        if (r.ok() && acks == Acks::kAll) {
+          acked[{partition, r->base_offset}] = m.value;
+        }
+        if (r.ok() && idempotent) ++sequence[partition];
+        if (!r.ok()) {
+          // No leader; or (acks all) the ISR did not confirm within this round of copying; or
+          // an idempotent sequence the new leader never saw because its predecessor's copy of an
+          // earlier message was lost.
+          const bool expected = absl::IsUnavailable(r.status()) ||
+                                absl::IsDeadlineExceeded(r.status()) ||
+                                (idempotent && absl::IsFailedPrecondition(r.status()));
+          CHECK_MESSAGE(expected, r.status());
+          // The message may be on some replica: its sequence number is spent, and a new id is
+          // the only way to go on (keel::mq::Producer does the same).
+          if (idempotent) {
+            producer[partition] = *cluster->NewProducerId();
+            sequence[partition] = 0;
+          }
+        }
+      } else if (dice < 64) {
         REQUIRE(cluster->StopBroker(static_cast<uint32_t>(rng.Uniform(3))).ok());
-      } else if (dice < 80) {
+      } else if (dice < 78) {
         REQUIRE(cluster->StartBroker(static_cast<uint32_t>(rng.Uniform(3))).ok());
-      } else if (dice < 92) {
+      } else if (dice < 90) {
         REQUIRE(cluster->Replicate().ok());
-      } else {
+      } else if (dice < 98) {
         clock.Advance(static_cast<int64_t>(rng.Uniform(20)) * base::kNanosPerMilli);
         REQUIRE(cluster->Tick().ok());
+      } else {
+        // The process ends, with whatever brokers are down, and starts again.
+        REQUIRE(cluster->Close().ok());
+        cluster = std::move(*Cluster::Open(dir.path(), o));
       }
-      // Whatever is readable agrees with what was read before.
-      const PartitionState state = *cluster->DescribePartition("t", partition);
-      if (state.leader) {
-        for (const auto& [offset, value] : ReadAll(*cluster, "t", partition)) {
-          auto [it, fresh] = seen.try_emplace({partition, offset}, value);
-          REQUIRE(it->second == value);
-        }
-      }
+      check(partition);
     }
     // Everyone back, caught up, and in agreement; nothing acknowledged is missing. Then the same
     // after reopening the directory.
     for (uint32_t b = 0; b < 3; ++b) REQUIRE(cluster->StartBroker(b).ok());
-    for (int round = 0; round < 3; ++round) REQUIRE(cluster->Replicate().ok());
+    for (int round = 0; round < 400; ++round) REQUIRE(cluster->Replicate().ok());
     for (int reopen = 0; reopen < 2; ++reopen) {
       for (uint32_t p = 0; p < 2; ++p) {
         const PartitionState state = *cluster->DescribePartition("t", p);
@@ -264,13 +391,7 @@ TEST_CASE("Committed messages survive any sequence of broker failures in random 
           CHECK(r.in_sync);
           CHECK(r.log_end == state.log_end);
         }
-        const auto all = ReadAll(*cluster, "t", p);
-        for (const auto& [key, value] : acked) {
-          if (key.first == p) CHECK(all.at(key.second) == value);
-        }
-        for (const auto& [key, value] : seen) {
-          if (key.first == p) CHECK(all.at(key.second) == value);
-        }
+        check(p);
       }
       REQUIRE(cluster->Close().ok());
       cluster = std::move(*Cluster::Open(dir.path(), o));
@@ -348,14 +469,26 @@ TEST_CASE("Cluster refuses bad input with errors naming the bad value") {
   CHECK(absl::StrContains(big.message(), "max_message_bytes"));
   CHECK(ProduceOne(*cluster, "__delayed", 0, "x", Acks::kAll).status().code() ==
         absl::StatusCode::kInvalidArgument);
-  Message now = Text("now"), later = Text("later");
-  later.deliver_at_ns = clock.NowNanos() + 1000;
-  const std::vector<Message> mixed = {now, later};
-  CHECK(cluster->Produce("t", 0, mixed, Acks::kAll).status().code() ==
+  CHECK(cluster->Fetch("__delayed", 0, 0, {}).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(cluster->JoinGroup("g", "", {"__delayed"}, AssignmentStrategy::kRange).status().code() ==
         absl::StatusCode::kInvalidArgument);
   CHECK(cluster->StopBroker(3).code() == absl::StatusCode::kInvalidArgument);
   // Nothing was stored by any of that.
   CHECK(ReadAll(*cluster, "t", 0).empty());
+  // Options out of range are refused before anything is opened.
+  testing::TempDir unused;
+  ClusterOptions bad = Manual(&clock);
+  bad.request_timeout_ns = INT64_MAX;
+  const absl::Status timeout = Cluster::Open(unused.path(), bad).status();
+  CHECK(timeout.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(timeout.message(), "request_timeout_ns"));
+  bad = Manual(&clock);
+  bad.retention_check_interval_ns = -1;
+  CHECK(Cluster::Open(unused.path(), bad).status().code() == absl::StatusCode::kInvalidArgument);
+  bad = Manual(&clock);
+  bad.max_replica_fetch = 0;
+  CHECK(Cluster::Open(unused.path(), bad).status().code() == absl::StatusCode::kInvalidArgument);
   // A directory that is not a cluster's is left alone.
   testing::TempDir other;
   std::ofstream(other.path() + "/precious") << "data";
@@ -393,6 +526,12 @@ TEST_CASE("An idempotent producer's retried batch is appended once") {
   CHECK(again.duplicate);
   CHECK(again.base_offset == 4);
   CHECK(cluster->DescribePartition("t", 0)->log_end == 6);
+  // A retry of a batch appended with acks 1 waits, as the first attempt would have, for the ISR.
+  CHECK(cluster->Produce("t", 0, batch(5, 1), Acks::kLeader)->base_offset == 6);
+  CHECK(cluster->DescribePartition("t", 0)->high_watermark == 6);
+  again = *cluster->Produce("t", 0, batch(5, 1), Acks::kAll);
+  CHECK(again.duplicate);
+  CHECK(cluster->DescribePartition("t", 0)->high_watermark == 7);
   // A gap is an error.
   CHECK(cluster->Produce("t", 0, batch(7, 1), Acks::kAll).status().code() ==
         absl::StatusCode::kFailedPrecondition);
@@ -402,7 +541,7 @@ TEST_CASE("An idempotent producer's retried batch is appended once") {
   cluster.reset();
   cluster = *Cluster::Open(dir.path(), Manual(&clock));
   CHECK(cluster->Produce("t", 0, batch(3, 2), Acks::kAll)->duplicate);
-  CHECK(cluster->Produce("t", 0, batch(5, 1), Acks::kAll)->base_offset == 6);
+  CHECK(cluster->Produce("t", 0, batch(6, 1), Acks::kAll)->base_offset == 7);
   CHECK(*cluster->NewProducerId() == producer + 2);
 }
 
@@ -438,6 +577,42 @@ TEST_CASE("Delayed messages appear in their partition only once due and survive 
   cluster = *Cluster::Open(dir.path(), Manual(&clock));
   REQUIRE(cluster->Tick().ok());
   CHECK(ReadAll(*cluster, "t", 0).size() == 3);
+  // A batch with one message for later waits whole, and arrives in its order.
+  Message due = Text("due now"), after = Text("due in 1 s");
+  after.deliver_at_ns = clock.NowNanos() + base::kNanosPerSecond;
+  const std::vector<Message> mixed = {due, after};
+  CHECK(cluster->Produce("t", 0, mixed, Acks::kNone)->delayed);
+  CHECK(ReadAll(*cluster, "t", 0).size() == 3);
+  REQUIRE(cluster->Tick().ok());
+  CHECK(ReadAll(*cluster, "t", 0).size() == 4);
+  clock.Advance(base::kNanosPerSecond);
+  REQUIRE(cluster->Tick().ok());
+  const auto all = ReadAll(*cluster, "t", 0);
+  CHECK(all.at(3) == "due now");
+  CHECK(all.at(4) == "due in 1 s");
+}
+
+TEST_CASE("A partition that cannot take its delayed message does not hold up the others") {
+  testing::TempDir dir;
+  base::ManualClock clock(base::kNanosPerSecond);
+  auto cluster = *Cluster::Open(dir.path(), Manual(&clock));
+  REQUIRE(cluster->CreateTopic("t", {.partitions = 3, .replication_factor = 1}).ok());
+  const uint32_t down = *cluster->DescribePartition("t", 0)->leader;
+  std::vector<uint32_t> up_partitions;
+  for (uint32_t p = 0; p < 3; ++p) {
+    Message m = Text(absl::StrCat("for ", p));
+    m.deliver_at_ns = clock.NowNanos() + 1;
+    REQUIRE(cluster->Produce("t", p, {&m, 1}, Acks::kAll).ok());
+    if (*cluster->DescribePartition("t", p)->leader != down) up_partitions.push_back(p);
+  }
+  REQUIRE(up_partitions.size() == 2);
+  REQUIRE(cluster->StopBroker(down).ok());
+  clock.Advance(1000);
+  CHECK(cluster->Tick().code() == absl::StatusCode::kUnavailable);
+  for (const uint32_t p : up_partitions) CHECK(ReadAll(*cluster, "t", p).size() == 1);
+  REQUIRE(cluster->StartBroker(down).ok());
+  REQUIRE(cluster->Tick().ok());
+  CHECK(ReadAll(*cluster, "t", 0) == std::map<uint64_t, std::string>{{0, "for 0"}});
 }
 
 TEST_CASE("Tags filter messages at the broker") {
@@ -492,6 +667,31 @@ TEST_CASE("Retention deletes old segments by size and by age") {
   clock.Advance(31 * base::kNanosPerSecond);
   REQUIRE(cluster->Tick().ok());
   CHECK(cluster->DescribePartition("by-age", 0)->log_start > 300);
+}
+
+TEST_CASE("Retention never deletes what is above the high watermark") {
+  testing::TempDir dir;
+  base::ManualClock clock(base::kNanosPerSecond);
+  ClusterOptions o = Manual(&clock);
+  o.segment_bytes = 8 << 10;
+  o.max_message_bytes = 2 << 10;
+  o.retention_check_interval_ns = 0;
+  auto cluster = *Cluster::Open(dir.path(), o);
+  REQUIRE(cluster->CreateTopic("t", {.replication_factor = 2, .retention_bytes = 1}).ok());
+  // The follower is in the ISR but has copied nothing, so nothing is committed.
+  for (int i = 0; i < 100; ++i) {
+    REQUIRE(ProduceOne(*cluster, "t", 0, std::string(200, 'x'), Acks::kLeader).ok());
+  }
+  REQUIRE(cluster->Tick().ok());
+  PartitionState state = *cluster->DescribePartition("t", 0);
+  CHECK(state.high_watermark == 0);
+  CHECK(state.log_start == 0);
+  for (int round = 0; round < 10; ++round) REQUIRE(cluster->Replicate().ok());
+  REQUIRE(cluster->Tick().ok());
+  state = *cluster->DescribePartition("t", 0);
+  CHECK(state.high_watermark == 100);
+  CHECK(state.log_start > 0);
+  CHECK(state.log_start <= state.high_watermark);
 }
 
 TEST_CASE("Groups rebalance on join leave and expiry and refuse stale commits") {

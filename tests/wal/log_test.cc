@@ -381,6 +381,11 @@ TEST_CASE("Log drops old segments by offset by size and by age") {
   CHECK(log->first_offset() == first);
   CHECK(ReadAll(*log, first).begin()->first == first);
   CHECK(log->NewReader(0).status().code() == absl::StatusCode::kOutOfRange);
+  // Retention never deletes a segment holding a record at keep_from (300) or after.
+  CHECK(*log->ApplyRetention(1, 0, 300) > 0);
+  CHECK(log->first_offset() > first);
+  CHECK(log->first_offset() <= 300);
+  CHECK(ReadAll(*log, log->first_offset()).size() == 600 - log->first_offset());
   // By size: down to about 8 KiB.
   CHECK(*log->ApplyRetention(8192, 0) > 0);
   CHECK(log->size_bytes() <= 8192 + 4096);

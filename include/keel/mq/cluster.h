@@ -13,9 +13,11 @@
 // once the leader's log has the messages durably; kAll once every in-sync replica has them
 // durably. If a broker stops, the partitions it led elect a new leader from the live ISR members
 // (never from outside it, so no committed message is lost), and its replicas leave the ISR. When
-// it starts again each of its replicas cuts its log back to the high watermark it last knew
-// (anything past it was never committed and may differ from the new leader's), copies what it
-// missed, and rejoins the ISR once it has caught up with the high watermark.
+// it starts again each of its replicas cuts its log back to the high watermark it knew when it
+// stopped (anything past it was never committed and may differ from the new leader's), copies
+// what it missed, and rejoins the ISR once it has caught up with the high watermark. (A
+// partition's last in-sync replica is the exception: nobody else may lead, so it keeps its log
+// whole, and the partition is offline until it returns.)
 //
 // Consumers in a group share a topic's partitions (keel/mq/assignor.h): the cluster coordinates
 // membership, rebalancing when a member joins, leaves or stops heartbeating, and stores each
@@ -26,10 +28,10 @@
 // their time and are then appended to their own; retention deletes old segments by size and age.
 //
 // Threads. With ClusterOptions::background (the default), each broker runs a replica fetcher
-// thread and a maintenance thread shrinks the ISR, expires group members, delivers delayed
-// messages and applies retention. Without it nothing happens by itself: Replicate() runs one fetch
-// round and Tick() one maintenance round, which makes tests and simulations deterministic (and
-// Produce with kAll replicates inline instead of waiting).
+// thread, a maintenance thread shrinks the ISR, expires group members and applies retention, and
+// another delivers delayed messages. Without it nothing happens by itself: Replicate() runs one
+// fetch round and Tick() one maintenance round, which makes tests and simulations deterministic
+// (and Produce with kAll replicates inline instead of waiting).
 //
 // The data directory holds one write-ahead log per replica (broker-<b>/<topic>-<partition>/),
 // the group offsets (offsets/), and small checksummed metadata files; a LOCK file keeps out a
@@ -93,6 +95,8 @@ struct TopicConfig {
 
 inline constexpr uint32_t kMaxPartitions = 1024;
 inline constexpr uint32_t kMaxBrokers = 64;
+// The longest duration an option may give: about three years.
+inline constexpr int64_t kMaxDurationNs = int64_t{100'000'000} * base::kNanosPerSecond;
 
 struct ClusterOptions {
   uint32_t brokers = 3;                  // fixed when the directory is created
@@ -203,14 +207,16 @@ class Cluster {
   // A new idempotent producer id, never handed out before (it is stored durably).
   [[nodiscard]] absl::StatusOr<uint64_t> NewProducerId();
 
-  // Appends `messages` to one partition, all or none, and waits as `acks` says. Messages whose
-  // deliver_at_ns is in the future go to the delay queue instead (a batch may not mix the two).
-  // An idempotent batch (producer_id != 0) must have consecutive sequence numbers; one already
-  // appended returns its first offset with `duplicate` set. Errors: kNotFound for an unknown
-  // topic; kInvalidArgument for a bad partition, an empty or mixed batch, an oversized message or
-  // an internal topic; kFailedPrecondition for an out-of-order sequence number; kUnavailable
-  // while the partition has no leader; kDeadlineExceeded when the ISR did not confirm in time
-  // (the messages are on the leader and may still commit).
+  // Appends `messages` to one partition, all or none, and waits as `acks` says. A batch with any
+  // message whose deliver_at_ns is in the future goes to the delay queue whole (its messages
+  // reach the partition in order, each when due); the delay queue stores it with kAll whatever
+  // `acks` says, since a delayed message must survive until its time. An idempotent batch
+  // (producer_id != 0) must have consecutive sequence numbers; a retry of one already appended
+  // returns its first offset with `duplicate` set, once it is as durable as `acks` asks. Errors:
+  // kNotFound for an unknown topic; kInvalidArgument for a bad partition, an empty batch, an
+  // oversized message or an internal topic; kFailedPrecondition for an out-of-order sequence
+  // number; kUnavailable while the partition has no leader; kDeadlineExceeded when the ISR did not
+  // confirm in time (the messages are on the leader and may still commit).
   [[nodiscard]] absl::StatusOr<ProduceResult> Produce(const std::string& topic, uint32_t partition,
                                                       std::span<const Message> messages, Acks acks);
 
@@ -244,6 +250,11 @@ class Cluster {
   [[nodiscard]] absl::StatusOr<GroupState> DescribeGroup(const std::string& group) const;
 
   // Failures: a stopped broker's replicas are closed as in a crash (nothing more is synced).
+  // Each first writes down the high watermark of that moment (its cut file), and cuts back to it
+  // when it starts, in this run or the next; the last in-sync replica of a partition keeps
+  // everything instead and leads again when it starts. On an error (a cut file that could not be
+  // written, a log that could not be opened) some replicas may not have changed: calling again
+  // retries them.
   [[nodiscard]] absl::Status StopBroker(uint32_t broker);
   [[nodiscard]] absl::Status StartBroker(uint32_t broker);
   [[nodiscard]] bool broker_up(uint32_t broker) const;
@@ -276,7 +287,6 @@ class Cluster {
 
   absl::Status Load();
   absl::Status SaveTopics() const;  // REQUIRES: topics_mu_ held
-  absl::Status SaveBrokerRecovery(uint32_t broker) const;
   absl::Status AddTopic(const std::string& name, const TopicConfig& config);
   absl::StatusOr<internal::Partition*> FindPartition(const std::string& topic,
                                                      uint32_t partition) const;
@@ -287,7 +297,8 @@ class Cluster {
   void Record(std::string line);
   void NotifyAppend();
   void FetcherLoop(uint32_t broker);
-  void MaintenanceLoop();
+  absl::Status Maintain();  // Tick() but the delayed messages
+  void MaintenanceLoop(bool deliveries);
   absl::Status CheckOpen() const;
 
   const std::string dir_;
@@ -302,12 +313,14 @@ class Cluster {
   std::mutex meta_mu_;  // the cluster file: the next producer id
   uint64_t next_producer_id_ = 1;
 
+  std::mutex admin_mu_;  // one of CreateTopic, StopBroker and StartBroker at a time
   mutable std::mutex brokers_mu_;
   std::vector<bool> broker_up_;
 
   mutable std::mutex groups_mu_;
   std::map<std::string, std::unique_ptr<Group>> groups_;
   uint64_t next_member_ = 1;
+  mutable std::shared_mutex offsets_mu_;  // exclusive only to close the store
   std::unique_ptr<internal::OffsetStore> offsets_;
 
   std::unique_ptr<internal::DelayQueue> delays_;
@@ -322,7 +335,7 @@ class Cluster {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> closed_{false};
   std::vector<std::thread> threads_;
-  int64_t last_retention_ns_ = 0;
+  std::atomic<int64_t> last_retention_ns_{0};
 };
 
 }  // namespace keel::mq

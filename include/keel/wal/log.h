@@ -79,6 +79,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -238,8 +239,12 @@ class Log {
 
   // Retention: deletes the oldest segments while the log holds more than `max_bytes`, and every
   // segment whose newest record is older than `max_age_ns` (by the options' clock). Either limit
-  // may be 0 for none. The active segment is always kept. Returns how many segments went.
-  [[nodiscard]] absl::StatusOr<size_t> ApplyRetention(uint64_t max_bytes, int64_t max_age_ns);
+  // may be 0 for none. The active segment is always kept, and so is every segment with a record
+  // at `keep_from` or after (a replicated log passes the offset its followers still need).
+  // Returns how many segments went.
+  [[nodiscard]] absl::StatusOr<size_t> ApplyRetention(
+      uint64_t max_bytes, int64_t max_age_ns,
+      uint64_t keep_from = std::numeric_limits<uint64_t>::max());
 
   [[nodiscard]] LogStats stats() const;
   [[nodiscard]] uint64_t size_bytes() const;
