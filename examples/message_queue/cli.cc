@@ -17,10 +17,12 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "keel/base/status.h"
+#include "keel/base/strings.h"
 #include "keel/mq/consumer.h"
 #include "keel/mq/producer.h"
 #include "tool.h"
@@ -54,6 +56,50 @@ bool RequireFlags(const Flags& flags, const char* command,
     }
   }
   return true;
+}
+
+// The longest time a flag may give: a year, far from overflowing int64_t once in nanoseconds and
+// added to a clock reading.
+constexpr int64_t kMaxFlagMs = int64_t{365} * 24 * 60 * 60 * 1000;
+
+// The value of the millisecond flag `name`, which must be from `min` to kMaxFlagMs; otherwise
+// prints why and returns nullopt.
+std::optional<int64_t> GetMillis(const Flags& flags, const char* command, const char* name,
+                                 int64_t min) {
+  const int64_t ms = flags.GetInt(name);
+  if (ms < min || ms > kMaxFlagMs) {
+    std::fprintf(stderr, "message_queue %s: --%s %lld is out of range: want %lld to %lld ms\n",
+                 command, name, static_cast<long long>(ms), static_cast<long long>(min),
+                 static_cast<long long>(kMaxFlagMs));
+    return std::nullopt;
+  }
+  return ms;
+}
+
+// A topic name a user may give: one the cluster accepts for a topic of its own, so not one of
+// the cluster's internal "__" topics (whose records are not a user's messages). Checked before
+// the directory is opened, so that consume --follow does not wait for a topic that cannot exist.
+bool CheckTopic(const char* command, const std::string& topic) {
+  absl::Status status = mq::CheckTopicName(topic);
+  if (status.ok() && topic.starts_with("__")) {
+    status = absl::InvalidArgumentError(
+        base::Cat("topic ", base::Quoted(topic),
+                  " is internal: names starting \"__\" are the cluster's own"));
+  }
+  if (!status.ok()) {
+    Fail(command, status);
+    return false;
+  }
+  return true;
+}
+
+// Whether everything printed so far reached standard output; prints why not.
+bool OutputWritten(const char* command) {
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return true;
+  const int error = errno;
+  std::fprintf(stderr, "message_queue %s: cannot write to standard output: %s\n", command,
+               std::strerror(error));
+  return false;
 }
 
 mq::ClusterOptions Options(const Flags& flags, bool background) {
@@ -103,6 +149,10 @@ int Produce(int argc, char** argv) {
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
   if (!RequireFlags(flags, "produce", {"dir", "topic"})) return 2;
+  if (!CheckTopic("produce", flags.Get("topic"))) return 2;
+  const std::optional<int64_t> wait_ms = GetMillis(flags, "produce", "wait-ms", 0);
+  const std::optional<int64_t> linger_ms = GetMillis(flags, "produce", "linger-ms", 0);
+  if (!wait_ms || !linger_ms) return 2;
   const absl::StatusOr<mq::Acks> acks = mq::ParseAcks(flags.Get("acks"));
   if (!acks.ok()) {
     Fail("produce", acks.status());
@@ -127,7 +177,7 @@ int Produce(int argc, char** argv) {
   mq::ProducerOptions producer_options;
   producer_options.acks = *acks;
   producer_options.idempotent = *acks != mq::Acks::kNone;  // retries append once
-  producer_options.linger_ns = flags.GetInt("linger-ms") * base::kNanosPerMilli;
+  producer_options.linger_ns = *linger_ms * base::kNanosPerMilli;
 
   std::mutex out_mu;
   std::atomic<int> failures{0};
@@ -136,8 +186,7 @@ int Produce(int argc, char** argv) {
   uint64_t next_partition = 0;
   // Opens the directory (creating or checking the topic) and a producer on it.
   auto open = [&]() -> absl::Status {
-    KEEL_ASSIGN_OR_RETURN(session.cluster,
-                          OpenWaiting(dir, cluster_options, flags.GetInt("wait-ms")));
+    KEEL_ASSIGN_OR_RETURN(session.cluster, OpenWaiting(dir, cluster_options, *wait_ms));
     const absl::StatusOr<mq::TopicConfig> existing = session.cluster->GetTopic(topic);
     if (absl::IsNotFound(existing.status())) {
       mq::TopicConfig config;
@@ -255,6 +304,9 @@ int Produce(int argc, char** argv) {
     Fail("produce", closed);
     return 1;
   }
+  // The acknowledgements are the contract: if some were not written out, a script reading them
+  // would take those messages for lost, so fail rather than exit 0 with them missing.
+  if (!OutputWritten("produce")) return 1;
   return failures.load() == 0 ? 0 : 1;
 }
 
@@ -278,12 +330,13 @@ int Consume(int argc, char** argv) {
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
   if (!RequireFlags(flags, "consume", {"dir", "topic", "group"})) return 2;
+  if (!CheckTopic("consume", flags.Get("topic"))) return 2;
+  const std::optional<int64_t> wait_ms = GetMillis(flags, "consume", "wait-ms", 0);
+  const std::optional<int64_t> poll_ms = GetMillis(flags, "consume", "poll-ms", 1);
+  if (!wait_ms || !poll_ms) return 2;
   const int64_t max = flags.GetInt("max");
-  const int64_t poll_ms = flags.GetInt("poll-ms");
-  if (max < 0 || poll_ms < 1 || flags.GetInt("brokers") < 1 ||
-      flags.GetInt("brokers") > mq::kMaxBrokers) {
-    std::fprintf(stderr,
-                 "message_queue consume: want --max >= 0, --poll-ms >= 1 and 1 to %u brokers\n",
+  if (max < 0 || flags.GetInt("brokers") < 1 || flags.GetInt("brokers") > mq::kMaxBrokers) {
+    std::fprintf(stderr, "message_queue consume: want --max >= 0 and 1 to %u brokers\n",
                  mq::kMaxBrokers);
     return 2;
   }
@@ -305,7 +358,7 @@ int Consume(int argc, char** argv) {
   int64_t printed = 0;
   for (;;) {
     absl::StatusOr<std::unique_ptr<mq::Cluster>> cluster =
-        OpenWaiting(flags.Get("dir"), cluster_options, flags.GetInt("wait-ms"));
+        OpenWaiting(flags.Get("dir"), cluster_options, *wait_ms);
     if (!cluster.ok()) {
       Fail("consume", cluster.status());
       return 1;
@@ -319,7 +372,12 @@ int Consume(int argc, char** argv) {
     } else if (!follow || !absl::IsNotFound(joined.status())) {
       Fail("consume", joined.status());
       return 1;
-    }  // else the topic does not exist yet: wait for it
+    } else {
+      // The topic does not exist yet: wait for it. Whatever it will hold is produced after this
+      // run began, and a producer may create it and write to it between two polls, so once it
+      // appears read it from its first message, with or without --from-beginning.
+      consumer_options.reset = mq::OffsetReset::kEarliest;
+    }
     bool done = false;
     while (status.ok() && consumer != nullptr) {
       const uint32_t budget =
@@ -336,7 +394,13 @@ int Consume(int argc, char** argv) {
       }
       printed += static_cast<int64_t>(got->size());
       // Printed, so processed: commit (at least once: a crash before this prints them again).
-      std::fflush(stdout);
+      // Output that did not reach standard output was not processed: leave the group without
+      // committing (the consumer's destructor does), so that the next run prints it again.
+      if (!OutputWritten("consume")) {
+        consumer.reset();
+        (void)(*cluster)->Close();
+        return 1;
+      }
       status = consumer->Commit();
       if (max > 0 && printed >= max) done = true;
       if (got->empty() || done) break;
@@ -348,7 +412,7 @@ int Consume(int argc, char** argv) {
       return 1;
     }
     if (!follow || done) return 0;
-    for (int64_t waited = 0; waited < poll_ms && !stop_requested.load(); waited += 10) {
+    for (int64_t waited = 0; waited < *poll_ms && !stop_requested.load(); waited += 10) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     if (stop_requested.load()) return 0;

@@ -72,4 +72,71 @@ kill -INT "$follower"
 wait "$follower" || fail "consume --follow did not exit 0 on SIGINT"
 [[ $(grep -c '^[0-2] [0-9]* live' "$dir/followed") -eq 2 ]] || fail "--follow missed: $(cat "$dir/followed")"
 
+# --follow on a topic that does not exist yet waits for it, then reads it from its first message:
+# the producer creates the topic and writes to it between two of the follower's polls.
+"$mq" consume --dir "$dir/d" --topic fresh --group early --follow --poll-ms 20 >"$dir/fresh" &
+early=$!
+sleep 0.3
+printf 'born one\nborn two\n' | "$mq" produce --dir "$dir/d" --topic fresh >/dev/null
+for _ in $(seq 100); do
+  [[ $(grep -c '^0 [0-9]* born' "$dir/fresh" || true) -eq 2 ]] && break
+  sleep 0.1
+done
+kill -INT "$early"
+wait "$early" || fail "consume --follow of a new topic did not exit 0 on SIGINT"
+[[ $(grep -c '^0 [0-9]* born' "$dir/fresh") -eq 2 ]] ||
+  fail "--follow missed a new topic's first messages: $(cat "$dir/fresh")"
+
+# Output that cannot be written is not committed: the group gets it again on the next run.
+if [[ -w /dev/full ]]; then
+  set +e
+  "$mq" consume --dir "$dir/d" --topic t --group full --from-beginning >/dev/full 2>"$dir/full.err"
+  code=$?
+  set -e
+  [[ $code -ne 0 ]] || fail "consume to a full disk exited 0"
+  grep -q 'cannot write to standard output' "$dir/full.err" || fail "no error: $(cat "$dir/full.err")"
+  "$mq" consume --dir "$dir/d" --topic t --group full --from-beginning >"$dir/full.out"
+  "$mq" consume --dir "$dir/d" --topic t --group whole --from-beginning >"$dir/whole.out"
+  [[ -s "$dir/whole.out" ]] || fail "topic t is empty"
+  diff <(sort "$dir/whole.out") <(sort "$dir/full.out") || fail "the unwritten messages were committed"
+fi
+
+# refused <exit code> <text of the error> <command...>: the command fails with that code and says so.
+refused() {
+  local want="$1" text="$2"
+  shift 2
+  set +e
+  timeout 20 "$@" </dev/null >/dev/null 2>"$dir/refused.err"
+  local code=$?
+  set -e
+  [[ $code -eq $want ]] || fail "exit $code, not $want: $* ($(cat "$dir/refused.err"))"
+  grep -qF -- "$text" "$dir/refused.err" || fail "no \"$text\" in: $(cat "$dir/refused.err")"
+}
+
+# Times in milliseconds are range-checked, so that none overflows in nanoseconds.
+refused 2 "--linger-ms 9223372036854775 is out of range" \
+  "$mq" produce --dir "$dir/d" --topic t --linger-ms 9223372036854775
+refused 2 "--linger-ms -1 is out of range" "$mq" produce --dir "$dir/d" --topic t --linger-ms -1
+refused 2 "--wait-ms 9223372036854775807 is out of range" \
+  "$mq" produce --dir "$dir/d" --topic t --wait-ms 9223372036854775807
+refused 2 "--wait-ms -5 is out of range" "$mq" consume --dir "$dir/d" --topic t --group g --wait-ms -5
+refused 2 "--poll-ms 0 is out of range" "$mq" consume --dir "$dir/d" --topic t --group g --poll-ms 0
+refused 2 "--poll-ms 99999999999999 is out of range" \
+  "$mq" consume --dir "$dir/d" --topic t --group g --follow --poll-ms 99999999999999
+
+# Topic names: empty, the cluster's own ("__"), and names the cluster would never create are
+# refused at once (consume --follow would otherwise wait for them forever).
+refused 2 "--topic is required" "$mq" produce --dir "$dir/d" --topic ''
+refused 2 "--topic is required" "$mq" consume --dir "$dir/d" --topic '' --group g
+for internal in __delayed __mine; do
+  refused 2 "is internal" "$mq" produce --dir "$dir/d" --topic "$internal"
+  refused 2 "is internal" "$mq" consume --dir "$dir/d" --topic "$internal" --group g --from-beginning
+  refused 2 "is internal" "$mq" consume --dir "$dir/d" --topic "$internal" --group g --follow
+done
+long="$(printf 'x%.0s' $(seq 201))"
+for bad in 'a/b' 'two words' '..' "$long"; do
+  refused 2 "bad topic name" "$mq" produce --dir "$dir/d" --topic "$bad"
+  refused 2 "bad topic name" "$mq" consume --dir "$dir/d" --topic "$bad" --group g --follow
+done
+
 echo "cli_test: the produce and consume contract holds"

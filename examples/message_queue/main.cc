@@ -8,7 +8,12 @@
 //       every acknowledged message (none with --acks 0: fire and forget).
 //   message_queue consume --dir D --topic T --group G [--from-beginning] [--max N] [--follow]
 //       Prints "<partition> <offset> <payload>" for every message up to the current end of the
-//       log (then exits, unless --follow) and commits the group's offsets.
+//       log (then exits, unless --follow) and commits the group's offsets once they are written
+//       out. With --follow, a topic that does not exist yet is waited for and read from its first
+//       message.
+//
+// Topic names are those the cluster accepts (1 to 200 of A-Z a-z 0-9 . _ -), except that names
+// starting "__" belong to the cluster itself. Times are given in milliseconds, up to a year.
 //   message_queue demo [--short]
 //       A three-broker cluster narrated step by step: acks levels, a consumer group rebalancing,
 //       a broker crash and catch-up, a consumer restarting, retry and dead-letter topics, delayed
@@ -18,6 +23,7 @@
 // program only reads lines and prints them.
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <string_view>
 #include <thread>
 
@@ -29,6 +35,11 @@ namespace keel::examples {
 absl::StatusOr<std::unique_ptr<mq::Cluster>> OpenWaiting(const std::string& dir,
                                                          const mq::ClusterOptions& options,
                                                          int64_t wait_ms) {
+  // The commands check their flags' ranges; this keeps the deadline below from overflowing
+  // whoever calls.
+  if (wait_ms < 0 || wait_ms > std::numeric_limits<int64_t>::max() / base::kNanosPerMilli / 2) {
+    return absl::InvalidArgumentError(base::Cat("a wait of ", wait_ms, " ms is out of range"));
+  }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   for (;;) {
     absl::StatusOr<std::unique_ptr<mq::Cluster>> cluster = mq::Cluster::Open(dir, options);
@@ -52,7 +63,8 @@ void Usage(FILE* out) {
                "      \"acked <partition> <offset> <payload>\" for each acknowledged message\n"
                "  consume --dir D --topic T --group G [--from-beginning] [--max N] [--follow]\n"
                "      prints \"<partition> <offset> <payload>\" up to the end of the log and\n"
-               "      commits the group's offsets\n"
+               "      commits the group's offsets once they are written out; with --follow, a\n"
+               "      topic that does not exist yet is waited for and read from its start\n"
                "  demo [--short]\n"
                "      a narrated tour of the case study\n\n"
                "Run \"message_queue <command> --help\" for every flag of a command.\n");

@@ -10,9 +10,11 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "keel/base/clock.h"
 #include "keel/base/random.h"
+#include "keel/wal/file_system.h"
 #include "testing/testing.h"
 
 namespace keel::mq {
@@ -50,6 +52,80 @@ ClusterOptions Manual(const base::Clock* clock) {
   o.background = false;
   o.clock = clock;
   return o;
+}
+
+// The operating system's file system, except that Sync() of files and SyncDir() of directories
+// whose path contains a chosen string fail: a disk that stops taking writes under one directory.
+class FlakySyncs final : public wal::FileSystem {
+ public:
+  // Fails syncs under paths containing `part` from now on; an empty `part` fails none.
+  void FailSyncsUnder(std::string part) {
+    std::lock_guard lock(mu_);
+    part_ = std::move(part);
+  }
+
+  absl::Status CheckSync(const std::string& path) const {
+    std::lock_guard lock(mu_);
+    if (part_.empty() || path.find(part_) == std::string::npos) return absl::OkStatus();
+    return absl::InternalError(absl::StrCat("injected failure to sync ", path));
+  }
+
+  absl::StatusOr<std::unique_ptr<wal::File>> Open(const std::string& path,
+                                                  wal::OpenMode mode) override {
+    absl::StatusOr<std::unique_ptr<wal::File>> file = base_.Open(path, mode);
+    if (!file.ok()) return file.status();
+    return std::make_unique<File>(*this, path, std::move(*file));
+  }
+  absl::Status Remove(const std::string& path) override { return base_.Remove(path); }
+  absl::Status Rename(const std::string& from, const std::string& to) override {
+    return base_.Rename(from, to);
+  }
+  absl::StatusOr<std::vector<std::string>> List(const std::string& dir) override {
+    return base_.List(dir);
+  }
+  absl::Status CreateDir(const std::string& dir) override { return base_.CreateDir(dir); }
+  absl::Status SyncDir(const std::string& dir) override {
+    if (absl::Status status = CheckSync(dir); !status.ok()) return status;
+    return base_.SyncDir(dir);
+  }
+  absl::StatusOr<std::unique_ptr<wal::FileLock>> Lock(const std::string& path) override {
+    return base_.Lock(path);
+  }
+
+ private:
+  class File final : public wal::File {
+   public:
+    File(const FlakySyncs& fs, std::string path, std::unique_ptr<wal::File> base)
+        : fs_(fs), path_(std::move(path)), base_(std::move(base)) {}
+    absl::Status Append(std::string_view data) override { return base_->Append(data); }
+    absl::Status WriteAt(uint64_t offset, std::string_view data) override {
+      return base_->WriteAt(offset, data);
+    }
+    absl::Status Sync() override {
+      if (absl::Status status = fs_.CheckSync(path_); !status.ok()) return status;
+      return base_->Sync();
+    }
+    absl::Status Truncate(uint64_t size) override { return base_->Truncate(size); }
+    absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t n) const override {
+      return base_->ReadAt(offset, buf, n);
+    }
+    uint64_t size() const override { return base_->size(); }
+
+   private:
+    const FlakySyncs& fs_;
+    const std::string path_;
+    std::unique_ptr<wal::File> base_;
+  };
+
+  wal::FileSystem& base_ = wal::FileSystem::Posix();
+  mutable std::mutex mu_;
+  std::string part_;
+};
+
+std::vector<std::string> Values(const std::vector<FetchedMessage>& messages) {
+  std::vector<std::string> out;
+  for (const FetchedMessage& f : messages) out.push_back(f.message.value);
+  return out;
 }
 
 TEST_CASE("Producer keeps each key's messages in one partition in order") {
@@ -150,6 +226,141 @@ TEST_CASE("Producer sends a lingering batch without a flush and refuses bad mess
   CHECK(held->Send("t", m).code() == absl::StatusCode::kResourceExhausted);
   held->Flush();
   REQUIRE(held->Send("t", m).ok());
+}
+
+TEST_CASE("Producer cuts batches by bytes so that each fits in a partition log segment") {
+  testing::TempDir dir;
+  base::ManualClock clock(1'000);
+  ClusterOptions co = Manual(&clock);
+  co.segment_bytes = 64 << 10;      // batches of at most 32 KiB
+  co.max_message_bytes = 48 << 10;  // so one message may be larger than a batch
+  auto cluster = *Cluster::Open(dir.path(), co);
+  REQUIRE(cluster->CreateTopic("t", {.partitions = 1, .replication_factor = 1}).ok());
+  Acks acks;
+  std::vector<std::string> sent;
+  for (const bool idempotent : {false, true}) {
+    CAPTURE(idempotent);
+    ProducerOptions o;
+    o.idempotent = idempotent;
+    o.batch_bytes = 1 << 30;  // only the segment limit cuts
+    o.linger_ns = 60 * base::kNanosPerSecond;
+    auto producer = *Producer::Create(*cluster, o);
+    // Several segments' worth in one flush, with messages of 40 KiB among them that are each a
+    // batch of their own.
+    for (int i = 0; i < 60; ++i) {
+      Message m;
+      m.value = absl::StrCat(sent.size(), ":", std::string(i % 10 == 3 ? 40 << 10 : 3000, 'x'));
+      sent.push_back(m.value);
+      REQUIRE(producer->Send("t", std::move(m), acks.Callback()).ok());
+    }
+    producer->Flush();
+  }
+  REQUIRE(acks.got.size() == sent.size());
+  for (size_t i = 0; i < acks.got.size(); ++i) {
+    CAPTURE(i);
+    REQUIRE(acks.got[i].ok());
+    CHECK(acks.got[i]->offset == i);
+  }
+  CHECK(Values(ReadAll(*cluster, "t", 0)) == sent);
+}
+
+TEST_CASE("An idempotent producer takes a new id after a failed send so later sends are kept") {
+  testing::TempDir dir;
+  base::ManualClock clock(1'000);
+  FlakySyncs fs;
+  ClusterOptions co = Manual(&clock);
+  co.brokers = 1;
+  co.file_system = &fs;
+  auto cluster = *Cluster::Open(dir.path(), co);
+  REQUIRE(cluster->CreateTopic("t", {.partitions = 2, .replication_factor = 1}).ok());
+  ProducerOptions o;
+  o.idempotent = true;
+  o.acks = keel::mq::Acks::kLeader;
+  auto producer = *Producer::Create(*cluster, o);
+  const uint64_t first_id = producer->producer_id();
+  Acks acks;
+  Message m;
+  m.value = "before";
+  REQUIRE(producer->SendTo("t", 1, m, acks.Callback()).ok());
+  producer->Flush();
+  // The leader writes "one" to its log, but the sync fails: the broker has the batch (and its
+  // sequence number) while the producer hears an error.
+  fs.FailSyncsUnder("/broker-0/t-0/");
+  m.value = "one";
+  REQUIRE(producer->SendTo("t", 0, m, acks.Callback()).ok());
+  producer->Flush();
+  fs.FailSyncsUnder("");
+  REQUIRE(acks.got.size() == 2);
+  CHECK(acks.got[0].ok());
+  CHECK(!acks.got[1].ok());
+  CHECK(producer->producer_id() != first_id);
+  // The log refuses writes after a failed sync until it is opened again.
+  REQUIRE(cluster->StopBroker(0).ok());
+  REQUIRE(cluster->StartBroker(0).ok());
+  // Numbered like "one" under the old id, "two" would be dropped as its duplicate; and every
+  // partition starts again at 0 under the new id.
+  m.value = "two";
+  REQUIRE(producer->SendTo("t", 0, m, acks.Callback()).ok());
+  m.value = "after";
+  REQUIRE(producer->SendTo("t", 1, m, acks.Callback()).ok());
+  producer->Flush();
+  REQUIRE(acks.got.size() == 4);
+  for (size_t i = 2; i < 4; ++i) {
+    CAPTURE(i);
+    REQUIRE(acks.got[i].ok());
+    CHECK(!acks.got[i]->duplicate);
+  }
+  CHECK(Values(ReadAll(*cluster, "t", 0)) == std::vector<std::string>{"one", "two"});
+  CHECK(Values(ReadAll(*cluster, "t", 1)) == std::vector<std::string>{"before", "after"});
+  for (uint32_t p = 0; p < 2; ++p) {
+    const std::vector<FetchedMessage> all = ReadAll(*cluster, "t", p);
+    CHECK(all.back().message.producer_id == producer->producer_id());
+    CHECK(all.back().message.sequence == 0);
+  }
+}
+
+TEST_CASE(
+    "An idempotent producer refuses sends while it cannot get a new id and resumes once it can") {
+  testing::TempDir dir;
+  base::ManualClock clock(1'000);
+  FlakySyncs fs;
+  ClusterOptions co = Manual(&clock);
+  co.brokers = 1;
+  co.file_system = &fs;
+  auto cluster = *Cluster::Open(dir.path(), co);
+  REQUIRE(cluster->CreateTopic("t", {.partitions = 1, .replication_factor = 1}).ok());
+  ProducerOptions o;
+  o.idempotent = true;
+  o.acks = keel::mq::Acks::kLeader;
+  auto producer = *Producer::Create(*cluster, o);
+  const uint64_t first_id = producer->producer_id();
+  // Every sync fails: the send, and the new producer id the cluster would have to store.
+  fs.FailSyncsUnder(dir.path());
+  Acks acks;
+  Message m;
+  m.value = "one";
+  REQUIRE(producer->Send("t", m, acks.Callback()).ok());
+  producer->Flush();
+  REQUIRE(acks.got.size() == 1);
+  CHECK(!acks.got[0].ok());
+  m.value = "refused";
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const absl::Status refused = producer->Send("t", m, acks.Callback());
+    CAPTURE(refused);
+    CHECK(!refused.ok());
+    CHECK(absl::StrContains(refused.message(), "cannot get a new id"));
+  }
+  fs.FailSyncsUnder("");
+  REQUIRE(cluster->StopBroker(0).ok());
+  REQUIRE(cluster->StartBroker(0).ok());
+  m.value = "two";
+  REQUIRE(producer->Send("t", m, acks.Callback()).ok());
+  producer->Flush();
+  REQUIRE(acks.got.size() == 2);
+  REQUIRE(acks.got[1].ok());
+  CHECK(!acks.got[1]->duplicate);
+  CHECK(producer->producer_id() != first_id);
+  CHECK(Values(ReadAll(*cluster, "t", 0)) == std::vector<std::string>{"one", "two"});
 }
 
 // With background replication and real time: brokers stop and start while an idempotent

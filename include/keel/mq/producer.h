@@ -9,12 +9,29 @@
 // (throughput) at the price of waiting (latency). Each message's callback runs once, on the sender
 // thread, with its partition and offset or an error.
 //
+// Whatever the options, a batch is cut so that one Produce carries at most kMaxBatchMessages
+// messages and at most min(kMaxBatchBytes, ClusterOptions::segment_bytes / 2) bytes, counting
+// each message as Cluster::Produce does (48 bytes plus its key, value, tag and origin topic): the
+// cluster appends a batch to a partition log in one piece, which must fit in one segment. A
+// message larger than that on its own goes in a batch of its own.
+//
 // Acks choose the delivery guarantee: kNone is at-most-once (fire and forget: no offset comes
 // back); kLeader and kAll are at-least-once, since a send that times out is retried and may land
 // twice. With `idempotent`, the producer gets an id from the cluster and numbers its messages per
 // partition; the broker drops a retried batch it already has and answers with the original
-// offsets, so retries append exactly once. If a retried send still has an unknown outcome, the
-// producer takes a new id, so that later batches are never mistaken for that one.
+// offsets, so retries append exactly once.
+//
+// The idempotent producer's numbering rule. A batch is numbered once and every retry of it
+// (after kUnavailable or kDeadlineExceeded, up to `retries` times) carries the same numbers, so
+// the broker can tell a retry from a new batch. A batch that finally fails with kInvalidArgument
+// or kNotFound was refused before anything was appended, and its numbers are used again by the
+// next batch. Any other failure leaves the outcome unknown: the broker may have appended the batch
+// (or noted its numbers) without answering. Reusing its numbers would then make the broker drop
+// the next batch as a duplicate of it, and skipping them would look like a gap, so the producer
+// takes a new producer id (Cluster::NewProducerId) and numbers every partition from 0 again. If
+// no new id can be had, the sends that would carry one fail (Send and SendTo return the error;
+// batches already queued get it in their callbacks), each trying again to get one, until one
+// does. Delayed messages are never numbered (the delay queue does not deduplicate) and go on.
 //
 // Example:
 //
@@ -33,6 +50,8 @@
 #ifndef KEEL_MQ_PRODUCER_H_
 #define KEEL_MQ_PRODUCER_H_
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -40,6 +59,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +70,11 @@
 namespace keel::mq {
 
 enum class Partitioner { kKeyHash, kRoundRobin };
+
+// The most messages, and bytes (as Cluster::Produce counts them), one batch carries; a cluster
+// whose segments are smaller than 2 * kMaxBatchBytes gets batches of at most half a segment.
+inline constexpr size_t kMaxBatchMessages = 1 << 16;
+inline constexpr size_t kMaxBatchBytes = 1 << 20;
 
 struct ProducerOptions {
   Acks acks = Acks::kAll;
@@ -89,7 +114,8 @@ class Producer {
 
   // Queues `message` for `topic`; the partition is chosen as described above. The timestamp is
   // set if zero. Errors (and then the callback never runs): kNotFound for an unknown topic;
-  // kInvalidArgument for an oversized message; kResourceExhausted when the queue is full.
+  // kInvalidArgument for an oversized message; kResourceExhausted when the queue is full; the
+  // cluster's error while an idempotent producer has given up its id and cannot get a new one.
   [[nodiscard]] absl::Status Send(const std::string& topic, Message message,
                                   SendCallback callback = nullptr);
   // The same, to a partition of the caller's choosing.
@@ -102,14 +128,15 @@ class Producer {
   // The partition Send would choose for `key` in a topic of `partitions` partitions.
   [[nodiscard]] static uint32_t PartitionForKey(std::string_view key, uint32_t partitions);
 
-  // 0 unless idempotent.
+  // 0 unless idempotent. After a failure it is the id given up until a new one is had.
   [[nodiscard]] uint64_t producer_id() const;
 
  private:
   struct Batch {
     std::vector<Message> messages;
     std::vector<SendCallback> callbacks;
-    size_t bytes = 0;
+    size_t bytes = 0;          // keys and values, for batch_bytes
+    size_t encoded_bytes = 0;  // as Cluster::Produce counts them, for max_batch_bytes_
     std::chrono::steady_clock::time_point opened;
   };
   struct Key {
@@ -122,11 +149,17 @@ class Producer {
   Producer(Cluster& cluster, const ProducerOptions& options);
   absl::StatusOr<uint32_t> ChoosePartition(const std::string& topic, const Message& message);
   void SenderLoop();
-  void SendBatch(const Key& key, Batch batch);
+  void SendBatches(const Key& key, Batch& batch);
+  void SendBatch(const Key& key, std::span<Message> messages, std::span<SendCallback> callbacks);
+  void GiveUpProducerId(uint64_t id, const absl::Status& why);
+  absl::Status RenewProducerIdIfGivenUp();
 
   Cluster& cluster_;
   const ProducerOptions options_;
+  const size_t max_batch_bytes_;
 
+  // Taken before mu_, by whoever asks the cluster for a new producer id, so only one thread does.
+  std::mutex renew_mu_;
   mutable std::mutex mu_;
   std::condition_variable work_cv_;  // the sender waits here
   std::condition_variable idle_cv_;  // Flush waits here
@@ -134,7 +167,11 @@ class Producer {
   std::map<std::string, uint32_t> round_robin_;
   std::map<std::pair<std::string, uint32_t>, uint64_t> next_sequence_;
   uint64_t producer_id_ = 0;
-  size_t queued_ = 0;     // messages in batches_ or being sent
+  // Set (under mu_) when producer_id_ was given up and no new one could be had yet; read without
+  // the lock on Send's path, which only needs to know whether to look closer.
+  std::atomic<bool> id_given_up_{false};
+  std::string given_up_because_;  // the failure that made it give up
+  size_t queued_ = 0;             // messages in batches_ or being sent
   uint64_t flushes_ = 0;  // Flush requests; the sender sends everything while flushed_ < flushes_
   uint64_t flushed_ = 0;
   bool stopping_ = false;
