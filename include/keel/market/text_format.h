@@ -1,0 +1,54 @@
+// Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
+//
+// The stock exchange's text formats (docs/market.md has the full grammar): one command per line in,
+// one sequenced event per line out. Scripts drive the exchange with them, so they are exact.
+//
+// Commands:
+//   N,<order_id>,<client_id>,<symbol>,<B|S>,<L|M>,<GTC|IOC|FOK|PO>,<price>,<qty>   new order
+//   C,<order_id>                                                                  cancel
+//   R,<order_id>,<new_price>,<new_qty>                                            modify
+// A market order's price field is not read. Numbers are decimal integers (prices and quantities
+// may be negative or zero here: the engine rejects them with a reason).
+//
+// Events, `<seq>,<kind>,...`:
+//   <seq>,A,<symbol>,<order_id>,<B|S>,<price>,<qty>                 accepted
+//   <seq>,J,<line>,<order_id>,<reason>                              rejected (id empty if unread)
+//   <seq>,T,<symbol>,<maker_order_id>,<taker_order_id>,<price>,<qty> trade
+//   <seq>,M,<symbol>,<order_id>,<price>,<qty>                       modified
+//   <seq>,X,<symbol>,<order_id>,<remaining_qty>,<reason>            cancelled
+//   <seq>,D,<symbol>,<order_id>                                     done (filled)
+//   <seq>,B,<symbol>,<bid>,<bid_qty>,<ask>,<ask_qty>                best bid and offer (0,0: none)
+//
+// Example:
+//
+//   std::string detail;
+//   keel::market::Command command = keel::market::ParseCommand("C,42", &detail);
+//   engine.Apply(command, events);
+//   for (const auto& e : events) out += keel::market::FormatEvent(e, engine, line, detail);
+#ifndef KEEL_MARKET_TEXT_FORMAT_H_
+#define KEEL_MARKET_TEXT_FORMAT_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "keel/market/matching_engine.h"
+
+namespace keel::market {
+
+// The command on `line` (without its line break; a trailing '\r' is ignored). A line that is not
+// a command gives CommandKind::kInvalid, with what is wrong in `*error` (cleared otherwise). The
+// command's symbol points into `line`.
+[[nodiscard]] Command ParseCommand(std::string_view line, std::string* error);
+
+// Appends one event's line (with '\n'). `line` is the input line of the command the event answers
+// and `error` its parse error, both used by rejections only.
+void AppendEvent(const EngineEvent& event, const MatchingEngine& engine, uint64_t line,
+                 std::string_view error, std::string& out);
+
+// A side as the formats write it: "B" or "S".
+[[nodiscard]] std::string_view SideLetter(Side side);
+
+}  // namespace keel::market
+
+#endif  // KEEL_MARKET_TEXT_FORMAT_H_

@@ -1,0 +1,152 @@
+// Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
+#include "keel/market/text_format.h"
+
+#include <charconv>
+#include <vector>
+
+#include "keel/base/strings.h"
+
+namespace keel::market {
+namespace {
+
+// Splits on commas, keeping empty fields.
+std::vector<std::string_view> Fields(std::string_view line) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = line.find(',', start);
+    out.push_back(line.substr(start, comma == std::string_view::npos ? comma : comma - start));
+    if (comma == std::string_view::npos) return out;
+    start = comma + 1;
+  }
+}
+
+// A whole field as a decimal integer: no sign for unsigned, no spaces, no trailing bytes.
+template <typename Int>
+bool ParseInt(std::string_view field, Int& out) {
+  if (field.empty()) return false;
+  const auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), out);
+  return error == std::errc() && end == field.data() + field.size();
+}
+
+Command Invalid(std::string* error, std::string message) {
+  *error = std::move(message);
+  Command c;
+  c.kind = CommandKind::kInvalid;
+  return c;
+}
+
+std::string Bad(std::string_view what, std::string_view field) {
+  return base::Cat("bad ", what, " ", base::Quoted(field, 40));
+}
+
+}  // namespace
+
+std::string_view SideLetter(Side side) { return side == Side::kBuy ? "B" : "S"; }
+
+Command ParseCommand(std::string_view line, std::string* error) {
+  error->clear();
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  const std::vector<std::string_view> f = Fields(line);
+  Command c;
+  const std::string_view kind = f[0];
+  size_t want;
+  if (kind == "N") {
+    c.kind = CommandKind::kNew;
+    want = 9;
+  } else if (kind == "C") {
+    c.kind = CommandKind::kCancel;
+    want = 2;
+  } else if (kind == "R") {
+    c.kind = CommandKind::kModify;
+    want = 4;
+  } else {
+    return Invalid(error,
+                   base::Cat("unknown command ", base::Quoted(kind, 40), " (want N, C or R)"));
+  }
+  if (f.size() != want) {
+    return Invalid(error, base::Cat(kind, " has ", f.size(), " fields; want ", want));
+  }
+  if (!ParseInt(f[1], c.order.id)) return Invalid(error, Bad("order id", f[1]));
+  if (c.kind == CommandKind::kCancel) return c;
+  if (c.kind == CommandKind::kModify) {
+    if (!ParseInt(f[2], c.order.price)) return Invalid(error, Bad("price", f[2]));
+    if (!ParseInt(f[3], c.order.quantity)) return Invalid(error, Bad("quantity", f[3]));
+    return c;
+  }
+  if (!ParseInt(f[2], c.order.client)) return Invalid(error, Bad("client id", f[2]));
+  c.symbol = f[3];
+  if (f[4] == "B") {
+    c.order.side = Side::kBuy;
+  } else if (f[4] == "S") {
+    c.order.side = Side::kSell;
+  } else {
+    return Invalid(error, Bad("side (want B or S)", f[4]));
+  }
+  if (f[5] == "L") {
+    c.order.type = OrderType::kLimit;
+  } else if (f[5] == "M") {
+    c.order.type = OrderType::kMarket;
+  } else {
+    return Invalid(error, Bad("order type (want L or M)", f[5]));
+  }
+  if (f[6] == "GTC") {
+    c.order.tif = TimeInForce::kGoodTillCancel;
+  } else if (f[6] == "IOC") {
+    c.order.tif = TimeInForce::kImmediateOrCancel;
+  } else if (f[6] == "FOK") {
+    c.order.tif = TimeInForce::kFillOrKill;
+  } else if (f[6] == "PO") {
+    c.order.tif = TimeInForce::kPostOnly;
+  } else {
+    return Invalid(error, Bad("time in force (want GTC, IOC, FOK or PO)", f[6]));
+  }
+  if (c.order.type == OrderType::kLimit && !ParseInt(f[7], c.order.price)) {
+    return Invalid(error, Bad("price", f[7]));
+  }
+  if (!ParseInt(f[8], c.order.quantity)) return Invalid(error, Bad("quantity", f[8]));
+  return c;
+}
+
+void AppendEvent(const EngineEvent& ev, const MatchingEngine& engine, uint64_t line,
+                 std::string_view error, std::string& out) {
+  const Event& e = ev.event;
+  const std::string_view symbol =
+      ev.symbol == kNoSymbol ? std::string_view() : std::string_view(engine.symbol_name(ev.symbol));
+  switch (e.kind) {
+    case EventKind::kAccepted:
+      out += base::Cat(ev.sequence, ",A,", symbol, ",", e.order_id, ",", SideLetter(e.side), ",",
+                       e.price, ",", e.quantity, "\n");
+      return;
+    case EventKind::kRejected:
+      if (e.reject == RejectReason::kMalformed) {
+        out += base::Cat(ev.sequence, ",J,", line, ",,", RejectReasonName(e.reject), ": ", error,
+                         "\n");
+      } else {
+        out += base::Cat(ev.sequence, ",J,", line, ",", e.order_id, ",", RejectReasonName(e.reject),
+                         "\n");
+      }
+      return;
+    case EventKind::kTrade:
+      out += base::Cat(ev.sequence, ",T,", symbol, ",", e.maker_id, ",", e.order_id, ",", e.price,
+                       ",", e.quantity, "\n");
+      return;
+    case EventKind::kModified:
+      out += base::Cat(ev.sequence, ",M,", symbol, ",", e.order_id, ",", e.price, ",", e.quantity,
+                       "\n");
+      return;
+    case EventKind::kCancelled:
+      out += base::Cat(ev.sequence, ",X,", symbol, ",", e.order_id, ",", e.quantity, ",",
+                       CancelReasonName(e.cancel), "\n");
+      return;
+    case EventKind::kDone:
+      out += base::Cat(ev.sequence, ",D,", symbol, ",", e.order_id, "\n");
+      return;
+    case EventKind::kBestBidOffer:
+      out += base::Cat(ev.sequence, ",B,", symbol, ",", e.bid.price, ",", e.bid.quantity, ",",
+                       e.ask.price, ",", e.ask.quantity, "\n");
+      return;
+  }
+}
+
+}  // namespace keel::market

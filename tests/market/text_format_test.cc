@@ -1,0 +1,119 @@
+// Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
+#include "keel/market/text_format.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "keel/base/random.h"
+#include "testing/testing.h"
+
+namespace keel::market {
+namespace {
+
+TEST_CASE("ParseCommand reads the three commands of the replay format") {
+  std::string error;
+  Command c = ParseCommand("N,42,7,ACME,S,L,IOC,10100,25", &error);
+  CHECK(error.empty());
+  CHECK(c.kind == CommandKind::kNew);
+  CHECK(c.order.id == 42);
+  CHECK(c.order.client == 7);
+  CHECK(c.symbol == "ACME");
+  CHECK(c.order.side == Side::kSell);
+  CHECK(c.order.type == OrderType::kLimit);
+  CHECK(c.order.tif == TimeInForce::kImmediateOrCancel);
+  CHECK(c.order.price == 10100);
+  CHECK(c.order.quantity == 25);
+
+  c = ParseCommand("N,1,2,X,B,M,FOK,ignored,3\r", &error);
+  CHECK(error.empty());
+  CHECK(c.order.type == OrderType::kMarket);
+  CHECK(c.order.tif == TimeInForce::kFillOrKill);
+  CHECK(c.order.quantity == 3);
+  CHECK(ParseCommand("N,1,2,X,B,L,PO,5,3", &error).order.tif == TimeInForce::kPostOnly);
+  CHECK(ParseCommand("N,1,2,X,B,L,GTC,5,3", &error).order.tif == TimeInForce::kGoodTillCancel);
+
+  c = ParseCommand("C,18446744073709551615", &error);
+  CHECK(c.kind == CommandKind::kCancel);
+  CHECK(c.order.id == UINT64_MAX);
+
+  c = ParseCommand("R,9,-5,0", &error);  // read as given; the engine rejects them
+  CHECK(c.kind == CommandKind::kModify);
+  CHECK(c.order.price == -5);
+  CHECK(c.order.quantity == 0);
+}
+
+TEST_CASE("ParseCommand names what is wrong with a malformed line") {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", "unknown command"},
+      {"X,1", "unknown command"},
+      {"n,1,2,X,B,L,GTC,5,3", "unknown command"},
+      {"C", "C has 1 fields; want 2"},
+      {"C,1,2", "C has 3 fields; want 2"},
+      {"C,", "bad order id"},
+      {"C,-1", "bad order id"},
+      {"C,+1", "bad order id"},
+      {"C, 1", "bad order id"},
+      {"C,18446744073709551616", "bad order id"},
+      {"R,1,2", "R has 3 fields"},
+      {"R,1,x,2", "bad price"},
+      {"R,1,2,9223372036854775808", "bad quantity"},
+      {"N,1,2,X,B,L,GTC,5", "N has 8 fields"},
+      {"N,1,-2,X,B,L,GTC,5,3", "bad client id"},
+      {"N,1,2,X,Buy,L,GTC,5,3", "bad side"},
+      {"N,1,2,X,B,Limit,GTC,5,3", "bad order type"},
+      {"N,1,2,X,B,L,DAY,5,3", "bad time in force"},
+      {"N,1,2,X,B,L,GTC,5.5,3", "bad price"},
+      {"N,1,2,X,B,L,GTC,5,", "bad quantity"},
+  };
+  for (const auto& [line, want] : cases) {
+    CAPTURE(line);
+    std::string error;
+    const Command c = ParseCommand(line, &error);
+    CHECK(c.kind == CommandKind::kInvalid);
+    CHECK_MESSAGE(absl::StrContains(error, want), error);
+  }
+  // Random bytes never crash it, and a line is either a command or has an error.
+  base::Random rng(keel::testing::TestSeed(508));
+  for (int i = 0; i < 20000; ++i) {
+    std::string line(rng.Uniform(30), '\0');
+    const char alphabet[] = "NCR,0123456789-BSLMGTCIOFKP\r ";
+    for (char& ch : line) ch = alphabet[rng.Uniform(sizeof(alphabet) - 1)];
+    std::string error;
+    const Command c = ParseCommand(line, &error);
+    CHECK((c.kind == CommandKind::kInvalid) == !error.empty());
+  }
+}
+
+TEST_CASE("AppendEvent writes each kind of event in the documented form") {
+  MatchingEngine engine({});
+  std::vector<EngineEvent> events;
+  std::string error;
+  const std::vector<std::string> lines = {
+      "N,1,1,AAA,S,L,GTC,105,10", "N,2,2,AAA,B,L,GTC,106,4", "R,1,105,5", "C,1", "C,1", "bad",
+  };
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    events.clear();
+    engine.Apply(ParseCommand(lines[i], &error), events);
+    for (const EngineEvent& e : events) AppendEvent(e, engine, i + 1, error, out);
+  }
+  CHECK(out ==
+        "1,A,AAA,1,S,105,10\n"
+        "2,B,AAA,0,0,105,10\n"
+        "3,A,AAA,2,B,106,4\n"
+        "4,T,AAA,1,2,105,4\n"
+        "5,D,AAA,2\n"
+        "6,B,AAA,0,0,105,6\n"
+        "7,M,AAA,1,105,5\n"
+        "8,B,AAA,0,0,105,5\n"
+        "9,X,AAA,1,5,requested\n"
+        "10,B,AAA,0,0,0,0\n"
+        "11,J,5,1,unknown_order\n"
+        "12,J,6,,malformed: unknown command \"bad\" (want N, C or R)\n");
+}
+
+}  // namespace
+}  // namespace keel::market
