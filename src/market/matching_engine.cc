@@ -35,7 +35,9 @@ void AppendEncodedCommand(const Command& c, std::string& out) {
   base::PutVarint64(out, c.order.id);
   switch (c.kind) {
     case CommandKind::kNew:
-      base::PutLengthPrefixed(out, c.symbol);
+      // A symbol too long to be valid is stored cut to one byte over the limit: the engine rejects
+      // it all the same (bad_symbol), and a flood of bytes cannot make the record too big to log.
+      base::PutLengthPrefixed(out, c.symbol.substr(0, kMaxSymbolBytes + 1));
       base::PutVarint64(out, c.order.client);
       out.push_back(static_cast<char>(c.order.side));
       out.push_back(static_cast<char>(c.order.type));
@@ -143,6 +145,12 @@ void MatchingEngine::Apply(const Command& command, std::vector<EngineEvent>& eve
     return Reject(command, RejectReason::kMalformed, events);
   if (command.kind == CommandKind::kNew) {
     if (!IsValidSymbol(command.symbol)) return Reject(command, RejectReason::kBadSymbol, events);
+    // What the order alone gets wrong is rejected before its symbol gets a book: a rejected order
+    // never existed, and must not use up one of the max_symbols.
+    if (const RejectReason bad = OrderBook::CheckNewOrder(command.order);
+        bad != RejectReason::kNone) {
+      return Reject(command, bad, events);
+    }
     // A book knows the ids it holds; only the engine remembers every id of the run.
     if (ids_.contains(id)) return Reject(command, RejectReason::kDuplicateOrderId, events);
     symbol = FindSymbol(command.symbol);
@@ -171,6 +179,7 @@ void MatchingEngine::Apply(const Command& command, std::vector<EngineEvent>& eve
   for (const Event& e : scratch_) {
     if (e.kind == EventKind::kAccepted) {
       ids_[e.order_id] = symbol;
+      used_ids_hash_ ^= base::HashInt(e.order_id);
     } else if (e.kind == EventKind::kDone || e.kind == EventKind::kCancelled) {
       ids_[e.order_id] = kFinished;
     }
@@ -184,7 +193,8 @@ uint64_t MatchingEngine::StateHash() const {
     h = base::Hash64(names_[s], h);
     h = base::HashInt(books_[s]->StateHash(), h);
   }
-  return base::HashInt(static_cast<uint64_t>(ids_.size()), h);
+  // The used ids, whatever their order (resting ones are in the books' hashes already).
+  return base::HashInt(used_ids_hash_, base::HashInt(static_cast<uint64_t>(ids_.size()), h));
 }
 
 }  // namespace keel::market

@@ -24,6 +24,8 @@ std::string_view EventKindName(EventKind kind) {
       return "done";
     case EventKind::kBestBidOffer:
       return "best_bid_offer";
+    case EventKind::kReduced:
+      return "reduced";
   }
   return "?";
 }
@@ -105,25 +107,31 @@ OrderBook::OrderBook(const BookOptions& options) : max_orders_(options.max_order
 // Commands.
 // ---------------------------------------------------------------------------------------------
 
+RejectReason OrderBook::CheckNewOrder(const NewOrder& in) {
+  const bool market = in.type == OrderType::kMarket;
+  if (!ValidQuantity(in.quantity)) return RejectReason::kBadQuantity;
+  if (!market && !ValidPrice(in.price)) return RejectReason::kBadPrice;
+  if (market && in.tif == TimeInForce::kPostOnly) return RejectReason::kBadOrderType;
+  return RejectReason::kNone;
+}
+
+RejectReason OrderBook::CheckAgainstBook(const NewOrder& in) const {
+  if (ids_.contains(in.id)) return RejectReason::kDuplicateOrderId;
+  const bool rests = in.tif == TimeInForce::kGoodTillCancel || in.tif == TimeInForce::kPostOnly;
+  if (in.type == OrderType::kLimit && rests && ids_.size() >= max_orders_) {
+    return RejectReason::kBookFull;
+  }
+  if (in.tif == TimeInForce::kPostOnly && Crosses(in.side, in.price)) {
+    return RejectReason::kWouldCross;
+  }
+  return RejectReason::kNone;
+}
+
 void OrderBook::Submit(const NewOrder& in, std::vector<Event>& events) {
   const bool market = in.type == OrderType::kMarket;
-  // Checked in this order, so that the first problem is the one reported.
-  RejectReason reason = RejectReason::kNone;
-  if (!ValidQuantity(in.quantity)) {
-    reason = RejectReason::kBadQuantity;
-  } else if (!market && !ValidPrice(in.price)) {
-    reason = RejectReason::kBadPrice;
-  } else if (market && in.tif == TimeInForce::kPostOnly) {
-    reason = RejectReason::kBadOrderType;
-  } else if (ids_.contains(in.id)) {
-    reason = RejectReason::kDuplicateOrderId;
-  } else if (!market &&
-             (in.tif == TimeInForce::kGoodTillCancel || in.tif == TimeInForce::kPostOnly) &&
-             ids_.size() >= max_orders_) {
-    reason = RejectReason::kBookFull;
-  } else if (in.tif == TimeInForce::kPostOnly && Crosses(in.side, in.price)) {
-    reason = RejectReason::kWouldCross;
-  }
+  // The order alone, then against the book: the first problem found is the one reported.
+  RejectReason reason = CheckNewOrder(in);
+  if (reason == RejectReason::kNone) reason = CheckAgainstBook(in);
   if (reason != RejectReason::kNone) {
     events.push_back(Rejected(in.id, in.side, reason));
     return;
@@ -237,64 +245,75 @@ bool OrderBook::Crosses(Side taker_side, Price taker_price) const {
 }
 
 bool OrderBook::Match(Order& taker, bool market, std::vector<Event>& events) {
-  BookSide& other = opposite(taker.side);
+  const BookSide& other = opposite(taker.side);
   while (taker.quantity > 0 && other.best != kNil) {
-    Level& level = levels_[other.best];
     if (!market && !Crosses(taker.side, taker.price)) break;
-    const uint32_t m = level.head;
-    Order& maker = orders_[m];
-    if (maker.client == taker.client) {
-      const Quantity taker_left = taker.quantity;
-      switch (taker.stp) {
-        case SelfTradePrevention::kCancelNewest:
-          return false;  // Finish reports the taker's cancellation
-        case SelfTradePrevention::kCancelOldest:
-          Cancelled(m, CancelReason::kSelfTrade, events);
-          Unlink(m);
-          Release(m);
-          continue;
-        case SelfTradePrevention::kCancelBoth:
-          Cancelled(m, CancelReason::kSelfTrade, events);
-          Unlink(m);
-          Release(m);
-          return false;
-        case SelfTradePrevention::kDecrement: {
-          const Quantity by = std::min(taker_left, maker.quantity);
-          if (by == maker.quantity) {
-            Cancelled(m, CancelReason::kSelfTrade, events);
-            Unlink(m);
-            Release(m);
-          } else {
-            Reduce(m, by);
-          }
-          if (by == taker_left) return false;  // Finish reports it with what it had before
-          taker.quantity -= by;
-          continue;
-        }
-      }
-    }
-    const Quantity traded = std::min(taker.quantity, maker.quantity);
-    Event trade;
-    trade.kind = EventKind::kTrade;
-    trade.side = taker.side;
-    trade.order_id = taker.id;
-    trade.maker_id = maker.id;
-    trade.price = maker.price;
-    trade.quantity = traded;
-    events.push_back(trade);
-    taker.quantity -= traded;
-    if (traded == maker.quantity) {
-      Event done;
-      done.kind = EventKind::kDone;
-      done.side = maker.side;
-      done.order_id = maker.id;
-      events.push_back(done);
-      Unlink(m);
-      Release(m);
+    const uint32_t maker = levels_[other.best].head;
+    if (orders_[maker].client == taker.client) {
+      if (!PreventSelfTrade(taker, maker, events)) return false;
     } else {
-      Reduce(m, traded);
+      Trade(taker, maker, events);
     }
   }
+  return true;
+}
+
+void OrderBook::Trade(Order& taker, uint32_t m, std::vector<Event>& events) {
+  Order& maker = orders_[m];
+  const Quantity traded = std::min(taker.quantity, maker.quantity);
+  Event trade;
+  trade.kind = EventKind::kTrade;
+  trade.side = taker.side;
+  trade.order_id = taker.id;
+  trade.maker_id = maker.id;
+  trade.price = maker.price;
+  trade.quantity = traded;
+  events.push_back(trade);
+  taker.quantity -= traded;
+  if (traded < maker.quantity) {
+    Reduce(m, traded);
+    return;
+  }
+  Event done;
+  done.kind = EventKind::kDone;
+  done.side = maker.side;
+  done.order_id = maker.id;
+  events.push_back(done);
+  Unlink(m);
+  Release(m);
+}
+
+// The taker meets its own client's order `m`: the taker's mode says what happens (see
+// SelfTradePrevention). Returns false if the taker is cancelled; Finish then reports it, with the
+// quantity it had.
+bool OrderBook::PreventSelfTrade(Order& taker, uint32_t m, std::vector<Event>& events) {
+  const auto cancel_maker = [&] {
+    Cancelled(m, CancelReason::kSelfTrade, events);
+    Unlink(m);
+    Release(m);
+  };
+  switch (taker.stp) {
+    case SelfTradePrevention::kCancelNewest:
+      return false;
+    case SelfTradePrevention::kCancelOldest:
+      cancel_maker();
+      return true;
+    case SelfTradePrevention::kCancelBoth:
+      cancel_maker();
+      return false;
+    case SelfTradePrevention::kDecrement:
+      break;
+  }
+  const Quantity by = std::min(taker.quantity, orders_[m].quantity);
+  if (by == orders_[m].quantity) {
+    cancel_maker();
+  } else {
+    Reduce(m, by);
+    Reduced(orders_[m], by, events);
+  }
+  if (by == taker.quantity) return false;
+  taker.quantity -= by;
+  Reduced(taker, by, events);
   return true;
 }
 
@@ -318,9 +337,7 @@ bool OrderBook::CanFillWhole(const Order& taker, bool market) const {
       available += maker.quantity;
       if (available >= taker.quantity) return true;
     }
-    const std::optional<uint64_t> next =
-        other.bids ? other.ladder.Below(l.price) : other.ladder.Above(l.price);
-    level = next ? other.ladder.Find(*next) : kNil;
+    level = NextLevel(other, level);
   }
   return false;
 }
@@ -434,6 +451,16 @@ void OrderBook::Reduce(uint32_t index, Quantity by) {
   levels_[order.level].quantity -= by;
 }
 
+void OrderBook::Reduced(const Order& order, Quantity by, std::vector<Event>& events) {
+  Event e;
+  e.kind = EventKind::kReduced;
+  e.side = order.side;
+  e.cancel = CancelReason::kSelfTrade;
+  e.order_id = order.id;
+  e.quantity = by;
+  events.push_back(e);
+}
+
 void OrderBook::Cancelled(uint32_t index, CancelReason reason, std::vector<Event>& events) {
   const Order& order = orders_[index];
   Event e;
@@ -445,12 +472,15 @@ void OrderBook::Cancelled(uint32_t index, CancelReason reason, std::vector<Event
   events.push_back(e);
 }
 
-void OrderBook::EraseLevel(BookSide& side, uint32_t level) {
+uint32_t OrderBook::NextLevel(const BookSide& side, uint32_t level) const {
   const auto key = static_cast<uint64_t>(levels_[level].price);
-  side.ladder.Erase(key);
-  if (side.best != level) return;
   const std::optional<uint64_t> next = side.bids ? side.ladder.Below(key) : side.ladder.Above(key);
-  side.best = next ? side.ladder.Find(*next) : kNil;
+  return next ? side.ladder.Find(*next) : kNil;
+}
+
+void OrderBook::EraseLevel(BookSide& side, uint32_t level) {
+  if (side.best == level) side.best = NextLevel(side, level);
+  side.ladder.Erase(static_cast<uint64_t>(levels_[level].price));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -486,26 +516,26 @@ void OrderBook::Depth(Side side, size_t max_levels, std::vector<LevelView>& out)
   while (level != kNil && out.size() < max_levels) {
     const Level& l = levels_[level];
     out.push_back({l.price, l.quantity, l.orders});
-    const auto key = static_cast<uint64_t>(l.price);
-    const std::optional<uint64_t> next = s.bids ? s.ladder.Below(key) : s.ladder.Above(key);
-    level = next ? s.ladder.Find(*next) : kNil;
+    level = NextLevel(s, level);
+  }
+}
+
+template <typename Fn>
+void OrderBook::ForEachResting(Side side, Fn&& fn) const {
+  const BookSide& s = side_of(side);
+  uint32_t level = s.best;
+  while (level != kNil) {
+    const Level& l = levels_[level];
+    for (uint32_t o = l.head; o != kNil; o = orders_[o].next) fn(orders_[o]);
+    level = NextLevel(s, level);
   }
 }
 
 std::vector<RestingOrder> OrderBook::Orders(Side side) const {
   std::vector<RestingOrder> out;
-  const BookSide& s = side_of(side);
-  uint32_t level = s.best;
-  while (level != kNil) {
-    const Level& l = levels_[level];
-    for (uint32_t o = l.head; o != kNil; o = orders_[o].next) {
-      const Order& order = orders_[o];
-      out.push_back({order.id, order.client, order.side, order.tif, order.price, order.quantity});
-    }
-    const auto key = static_cast<uint64_t>(l.price);
-    const std::optional<uint64_t> next = s.bids ? s.ladder.Below(key) : s.ladder.Above(key);
-    level = next ? s.ladder.Find(*next) : kNil;
-  }
+  ForEachResting(side, [&](const Order& o) {
+    out.push_back({o.id, o.client, o.side, o.tif, o.price, o.quantity, o.stp});
+  });
   return out;
 }
 
@@ -513,7 +543,7 @@ std::optional<RestingOrder> OrderBook::Find(OrderId id) const {
   const auto it = ids_.find(id);
   if (it == ids_.end()) return std::nullopt;
   const Order& o = orders_[it->second];
-  return RestingOrder{o.id, o.client, o.side, o.tif, o.price, o.quantity};
+  return RestingOrder{o.id, o.client, o.side, o.tif, o.price, o.quantity, o.stp};
 }
 
 size_t OrderBook::level_count(Side side) const { return side_of(side).ladder.size(); }
@@ -521,13 +551,13 @@ size_t OrderBook::level_count(Side side) const { return side_of(side).ladder.siz
 uint64_t OrderBook::StateHash() const {
   uint64_t h = 0;
   for (const Side side : {Side::kBuy, Side::kSell}) {
-    for (const RestingOrder& o : Orders(side)) {
-      for (const uint64_t field :
-           {o.id, o.client, static_cast<uint64_t>(o.price), static_cast<uint64_t>(o.quantity),
-            static_cast<uint64_t>(o.side), static_cast<uint64_t>(o.tif)}) {
+    ForEachResting(side, [&](const Order& o) {
+      for (const uint64_t field : {o.id, o.client, static_cast<uint64_t>(o.price),
+                                   static_cast<uint64_t>(o.quantity), static_cast<uint64_t>(o.side),
+                                   static_cast<uint64_t>(o.tif), static_cast<uint64_t>(o.stp)}) {
         h = base::HashInt(field, h);
       }
-    }
+    });
     h = base::HashInt(uint64_t{0xfeed}, h);  // the boundary between the sides
   }
   return h;

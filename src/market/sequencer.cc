@@ -1,6 +1,8 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 #include "keel/market/sequencer.h"
 
+#include <algorithm>
+
 #include "keel/base/assert.h"
 #include "keel/base/status.h"
 #include "keel/base/strings.h"
@@ -19,9 +21,9 @@ Sequencer::Sequencer(std::unique_ptr<wal::Log> log, std::unique_ptr<MatchingEngi
     : log_(std::move(log)), engine_(std::move(engine)) {}
 
 absl::Status Sequencer::CatchUp(wal::LogReader& reader, MatchingEngine& engine,
-                                std::vector<EngineEvent>* events) {
+                                std::vector<EngineEvent>* events, uint64_t end) {
   std::vector<EngineEvent> discard;
-  for (;;) {
+  while (reader.position() < end) {
     KEEL_ASSIGN_OR_RETURN(const std::optional<wal::RecordView> record, reader.Next());
     if (!record) return absl::OkStatus();
     // Command n is at offset n - 1: the engine must be exactly there.
@@ -38,6 +40,7 @@ absl::Status Sequencer::CatchUp(wal::LogReader& reader, MatchingEngine& engine,
     discard.clear();
     engine.Apply(*command, events != nullptr ? *events : discard);
   }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<Sequencer>> Sequencer::Open(const std::string& dir,
@@ -68,15 +71,14 @@ absl::StatusOr<uint64_t> Sequencer::Submit(const Command& command,
 absl::StatusOr<uint64_t> Sequencer::SubmitBatch(std::span<const Command> commands,
                                                 std::vector<EngineEvent>& events) {
   if (commands.empty()) return absl::InvalidArgumentError("an empty batch of commands");
-  batch_.resize(commands.size());
-  std::vector<std::string_view> views;
-  views.reserve(commands.size());
+  batch_.resize(std::max(batch_.size(), commands.size()));
+  batch_views_.clear();
   for (size_t i = 0; i < commands.size(); ++i) {
     batch_[i].clear();
     AppendEncodedCommand(commands[i], batch_[i]);
-    views.push_back(batch_[i]);
+    batch_views_.push_back(batch_[i]);
   }
-  KEEL_ASSIGN_OR_RETURN(const uint64_t first, log_->AppendBatch(views));
+  KEEL_ASSIGN_OR_RETURN(const uint64_t first, log_->AppendBatch(batch_views_));
   KEEL_ASSERT(first == engine_->commands(), "the command log and the engine disagree");
   for (const Command& c : commands) engine_->Apply(c, events);
   return first + 1;
@@ -93,35 +95,42 @@ absl::StatusOr<std::unique_ptr<Standby>> Standby::Follow(const wal::Log& log,
   }
   KEEL_ASSIGN_OR_RETURN(std::unique_ptr<wal::LogReader> reader, log.NewReader(0));
   return std::unique_ptr<Standby>(
-      new Standby(std::move(reader), std::make_unique<MatchingEngine>(options)));
+      new Standby(log, std::move(reader), std::make_unique<MatchingEngine>(options)));
 }
 
 absl::StatusOr<uint64_t> Standby::CatchUp() {
   const uint64_t before = engine_->commands();
-  events_.clear();
-  KEEL_RETURN_IF_ERROR(Sequencer::CatchUp(*reader_, *engine_, &events_));
+  const uint64_t end =
+      log_.options().sync == wal::SyncPolicy::kNone ? log_.next_offset() : log_.durable_offset();
+  KEEL_RETURN_IF_ERROR(Sequencer::CatchUp(*reader_, *engine_, nullptr, end));
   return engine_->commands() - before;
 }
 
-absl::StatusOr<std::unique_ptr<Sequencer>> Standby::TakeOver(std::unique_ptr<Standby> standby,
+absl::StatusOr<std::unique_ptr<Sequencer>> Standby::TakeOver(std::unique_ptr<Standby>& standby,
                                                              const std::string& dir,
                                                              const SequencerOptions& options,
                                                              std::vector<EngineEvent>& events) {
-  std::unique_ptr<MatchingEngine> engine = std::move(standby->engine_);
-  standby.reset();  // its reader belonged to the primary's log
+  KEEL_ASSERT(standby != nullptr, "TakeOver needs a standby");
+  // Nothing is taken from the standby until the log is open and agrees with it.
   KEEL_ASSIGN_OR_RETURN(std::unique_ptr<wal::Log> log,
                         wal::Log::Open(dir, Sequencer::LogOptionsFor(options)));
+  MatchingEngine& engine = *standby->engine_;
   // The primary may have logged commands the standby never read (or, if the log lost an
   // unsynced tail in a crash, fewer than it read: then the standby is ahead of the truth).
-  if (log->next_offset() < engine->commands()) {
+  if (log->next_offset() < engine.commands()) {
     return absl::DataLossError(base::Cat("the command log in ", base::Quoted(dir, 256), " ends at ",
                                          log->next_offset(), " commands but the standby applied ",
-                                         engine->commands(), ": replay it from the start"));
+                                         engine.commands(), ": replay it from the start"));
   }
-  KEEL_ASSIGN_OR_RETURN(std::unique_ptr<wal::LogReader> reader, log->NewReader(engine->commands()));
-  KEEL_RETURN_IF_ERROR(Sequencer::CatchUp(*reader, *engine, &events));
+  KEEL_ASSIGN_OR_RETURN(std::unique_ptr<wal::LogReader> reader, log->NewReader(engine.commands()));
+  // Applying the tail changes the standby's engine; should it fail (damage in the log), the
+  // standby is no longer a copy of anything and is dropped.
+  const absl::Status caught_up = Sequencer::CatchUp(*reader, engine, &events);
   reader.reset();
-  return std::unique_ptr<Sequencer>(new Sequencer(std::move(log), std::move(engine)));
+  std::unique_ptr<MatchingEngine> taken = std::move(standby->engine_);
+  standby.reset();  // its reader belonged to the primary's log
+  KEEL_RETURN_IF_ERROR(caught_up);
+  return std::unique_ptr<Sequencer>(new Sequencer(std::move(log), std::move(taken)));
 }
 
 }  // namespace keel::market

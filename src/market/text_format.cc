@@ -9,12 +9,15 @@
 namespace keel::market {
 namespace {
 
-// Splits on commas, keeping empty fields.
+// Splits on commas, keeping empty fields, into at most kMaxFields (the last holds the rest): no
+// command has more than 9, so a line of a million commas costs no more than a short one.
+constexpr size_t kMaxFields = 10;
 std::vector<std::string_view> Fields(std::string_view line) {
   std::vector<std::string_view> out;
   size_t start = 0;
   for (;;) {
-    const size_t comma = line.find(',', start);
+    const size_t comma =
+        out.size() + 1 == kMaxFields ? std::string_view::npos : line.find(',', start);
     out.push_back(line.substr(start, comma == std::string_view::npos ? comma : comma - start));
     if (comma == std::string_view::npos) return out;
     start = comma + 1;
@@ -46,6 +49,10 @@ std::string_view SideLetter(Side side) { return side == Side::kBuy ? "B" : "S"; 
 
 Command ParseCommand(std::string_view line, std::string* error) {
   error->clear();
+  if (line.size() > kMaxLineBytes) {
+    return Invalid(
+        error, base::Cat("a line of ", line.size(), " bytes (the limit is ", kMaxLineBytes, ")"));
+  }
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   const std::vector<std::string_view> f = Fields(line);
   Command c;
@@ -65,7 +72,8 @@ Command ParseCommand(std::string_view line, std::string* error) {
                    base::Cat("unknown command ", base::Quoted(kind, 40), " (want N, C or R)"));
   }
   if (f.size() != want) {
-    return Invalid(error, base::Cat(kind, " has ", f.size(), " fields; want ", want));
+    const std::string count = f.size() == kMaxFields ? "too many" : base::Cat(f.size());
+    return Invalid(error, base::Cat(kind, " has ", count, " fields; want ", want));
   }
   if (!ParseInt(f[1], c.order.id)) return Invalid(error, Bad("order id", f[1]));
   if (c.kind == CommandKind::kCancel) return c;
@@ -145,6 +153,10 @@ void AppendEvent(const EngineEvent& ev, const MatchingEngine& engine, uint64_t l
     case EventKind::kBestBidOffer:
       out += base::Cat(ev.sequence, ",B,", symbol, ",", e.bid.price, ",", e.bid.quantity, ",",
                        e.ask.price, ",", e.ask.quantity, "\n");
+      return;
+    case EventKind::kReduced:
+      out += base::Cat(ev.sequence, ",P,", symbol, ",", e.order_id, ",", e.quantity, ",",
+                       CancelReasonName(e.cancel), "\n");
       return;
   }
 }

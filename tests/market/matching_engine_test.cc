@@ -103,6 +103,32 @@ TEST_CASE("The engine rejects bad symbols and symbols beyond its limit") {
   CHECK(events[0].event.reject == RejectReason::kMalformed);
 }
 
+TEST_CASE("A rejected order does not use up a symbol or change the state") {
+  MatchingEngine engine({.max_symbols = 1});
+  std::vector<EngineEvent> events;
+  engine.Apply(New(1, "BAD", Side::kBuy, 0, 5), events);
+  engine.Apply(New(2, "BAD", Side::kBuy, 10, 0), events);
+  CHECK(engine.symbol_count() == 0);
+  events.clear();
+  engine.Apply(New(3, "GOOD", Side::kBuy, 10, 5), events);
+  CHECK(events[0].event.kind == EventKind::kAccepted);
+}
+
+TEST_CASE("A symbol too long to be valid is logged cut short and still rejected") {
+  const std::string huge(1 << 20, 'A');
+  const std::string bytes = EncodeCommand(New(1, huge, Side::kBuy, 1, 1));
+  CHECK(bytes.size() < 100);
+  const absl::StatusOr<Command> back = DecodeCommand(bytes);
+  REQUIRE(back.ok());
+  CHECK(back->symbol.size() == kMaxSymbolBytes + 1);
+  MatchingEngine a({}), b({});
+  std::vector<EngineEvent> from_huge, from_log;
+  a.Apply(New(1, huge, Side::kBuy, 1, 1), from_huge);
+  b.Apply(*back, from_log);
+  CHECK(from_huge == from_log);
+  CHECK(from_huge[0].event.reject == RejectReason::kBadSymbol);
+}
+
 TEST_CASE("Commands survive encoding and damaged encodings are refused") {
   const uint64_t seed = keel::testing::TestSeed(506);
   CAPTURE(seed);

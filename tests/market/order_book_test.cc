@@ -93,6 +93,14 @@ Event Cancelled(OrderId id, Side side, CancelReason reason, Quantity quantity) {
           .quantity = quantity};
 }
 
+Event Reduced(OrderId id, Side side, Quantity by) {
+  return {.kind = EventKind::kReduced,
+          .side = side,
+          .cancel = CancelReason::kSelfTrade,
+          .order_id = id,
+          .quantity = by};
+}
+
 Event Done(OrderId id, Side side) {
   return {.kind = EventKind::kDone, .side = side, .order_id = id};
 }
@@ -594,7 +602,7 @@ TEST_CASE("Self-trade cancel-both cancels the maker and the taker") {
 TEST_CASE("Self-trade decrement reduces both and cancels whichever reaches zero") {
   SUBCASE("the taker is smaller") {
     Books b = OwnAskThenOther();
-    CHECK(b.Submit(OwnBuy(kDecrement, 4)) == Events{Accepted(3, kBuy, 100, 4),
+    CHECK(b.Submit(OwnBuy(kDecrement, 4)) == Events{Accepted(3, kBuy, 100, 4), Reduced(1, kSell, 4),
                                                     Cancelled(3, kBuy, CancelReason::kSelfTrade, 4),
                                                     Bbo(kEmpty, {100, 6})});
     // The maker keeps its place with what is left.
@@ -606,7 +614,8 @@ TEST_CASE("Self-trade decrement reduces both and cancels whichever reaches zero"
     Books b = OwnAskThenOther();
     CHECK(b.Submit(OwnBuy(kDecrement, 8)) ==
           Events{Accepted(3, kBuy, 100, 8), Cancelled(1, kSell, CancelReason::kSelfTrade, 5),
-                 Trade(3, kBuy, 2, 100, 3), Done(3, kBuy), Bbo(kEmpty, {100, 2})});
+                 Reduced(3, kBuy, 5), Trade(3, kBuy, 2, 100, 3), Done(3, kBuy),
+                 Bbo(kEmpty, {100, 2})});
   }
   SUBCASE("both are equal") {
     Books b = OwnAskThenOther();
@@ -618,8 +627,9 @@ TEST_CASE("Self-trade decrement reduces both and cancels whichever reaches zero"
     Books b = OwnAskThenOther();
     CHECK(b.Submit(OwnBuy(kDecrement, 12)) ==
           Events{Accepted(3, kBuy, 100, 12), Cancelled(1, kSell, CancelReason::kSelfTrade, 5),
-                 Trade(3, kBuy, 2, 100, 5), Done(2, kSell), Bbo({100, 2}, kEmpty)});
-    CHECK(b.book().Find(3) == RestingOrder{3, 7, kBuy, kGoodTillCancel, 100, 2});
+                 Reduced(3, kBuy, 5), Trade(3, kBuy, 2, 100, 5), Done(2, kSell),
+                 Bbo({100, 2}, kEmpty)});
+    CHECK(b.book().Find(3) == RestingOrder{3, 7, kBuy, kGoodTillCancel, 100, 2, kDecrement});
   }
 }
 
@@ -782,15 +792,15 @@ TEST_CASE("Event and reason names are distinct") {
   CHECK(EventKindName(EventKind::kAccepted) == "accepted");
   CHECK(RejectReasonName(RejectReason::kDuplicateOrderId) == "duplicate_order_id");
   std::set<std::string_view> names;
-  for (int k = 0; k <= static_cast<int>(EventKind::kBestBidOffer); ++k) {
+  for (int k = 0; k <= static_cast<int>(EventKind::kReduced); ++k) {
     names.insert(EventKindName(static_cast<EventKind>(k)));
   }
-  CHECK(names.size() == 7);
+  CHECK(names.size() == 8);
   names.clear();
-  for (int r = 0; r <= static_cast<int>(RejectReason::kBookFull); ++r) {
+  for (int r = 0; r <= static_cast<int>(RejectReason::kMalformed); ++r) {
     names.insert(RejectReasonName(static_cast<RejectReason>(r)));
   }
-  CHECK(names.size() == 8);
+  CHECK(names.size() == 11);
   names.clear();
   for (int c = 0; c <= static_cast<int>(CancelReason::kSelfTrade); ++c) {
     names.insert(CancelReasonName(static_cast<CancelReason>(c)));
@@ -1043,7 +1053,9 @@ std::string EventKey(const Event& e) {
   std::string key(EventKindName(e.kind));
   std::string_view reason;
   if (e.kind == EventKind::kRejected) reason = RejectReasonName(e.reject);
-  if (e.kind == EventKind::kCancelled) reason = CancelReasonName(e.cancel);
+  if (e.kind == EventKind::kCancelled || e.kind == EventKind::kReduced) {
+    reason = CancelReasonName(e.cancel);
+  }
   if (!reason.empty()) key.append(":").append(reason);
   return key;
 }
@@ -1117,7 +1129,7 @@ TEST_CASE("OrderBook emits the reference's events for random commands") {
                           "best_bid_offer", "rejected:duplicate_order_id", "rejected:unknown_order",
                           "rejected:bad_quantity", "rejected:bad_price", "rejected:bad_order_type",
                           "rejected:would_cross", "rejected:book_full", "cancelled:requested",
-                          "cancelled:unfilled", "cancelled:self_trade"}) {
+                          "cancelled:unfilled", "cancelled:self_trade", "reduced:self_trade"}) {
     CAPTURE(key);
     CHECK(seen[key] > 0);
   }
@@ -1210,6 +1222,7 @@ TEST_CASE("Books with the same resting orders have the same state hash") {
                      .client = o.client,
                      .side = o.side,
                      .tif = o.tif,
+                     .stp = o.stp,
                      .price = o.price,
                      .quantity = o.quantity},
                     events);

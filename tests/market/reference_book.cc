@@ -25,6 +25,14 @@ Event Cancelled(OrderId id, Side side, CancelReason reason, Quantity quantity) {
           .quantity = quantity};
 }
 
+Event Reduced(OrderId id, Side side, Quantity by) {
+  return {.kind = EventKind::kReduced,
+          .side = side,
+          .cancel = CancelReason::kSelfTrade,
+          .order_id = id,
+          .quantity = by};
+}
+
 Event Done(OrderId id, Side side) {
   return {.kind = EventKind::kDone, .side = side, .order_id = id};
 }
@@ -176,11 +184,13 @@ void ReferenceBook::MatchAndFinish(Taker& taker, std::vector<Event>& events) {
           cancel_maker(d);
         } else {
           maker.quantity -= d;
+          events.push_back(Reduced(maker.id, maker.side, d));
         }
         if (taker.quantity == d) {
           cancel_taker(d);
         } else {
           taker.quantity -= d;
+          events.push_back(Reduced(taker.id, taker.side, d));
         }
         break;
       }
@@ -275,7 +285,8 @@ std::vector<RestingOrder> ReferenceBook::Orders(Side side) const {
                    .side = e.side,
                    .tif = e.tif,
                    .price = e.price,
-                   .quantity = e.quantity});
+                   .quantity = e.quantity,
+                   .stp = e.stp});
   }
   return out;
 }
@@ -302,7 +313,8 @@ std::optional<RestingOrder> ReferenceBook::Find(OrderId id) const {
                       .side = e.side,
                       .tif = e.tif,
                       .price = e.price,
-                      .quantity = e.quantity};
+                      .quantity = e.quantity,
+                      .stp = e.stp};
 }
 
 size_t ReferenceBook::level_count(Side side) const { return Depth(side, SIZE_MAX).size(); }

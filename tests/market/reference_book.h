@@ -42,10 +42,11 @@
 //          kCancelOldest  kCancelled maker (kSelfTrade, its quantity); matching goes on;
 //          kCancelBoth    kCancelled maker, then kCancelled taker (both kSelfTrade, their
 //                         quantities); matching ends;
-//          kDecrement     d = the smaller quantity; both are reduced by d. A maker reduced to zero
-//                         gets kCancelled (kSelfTrade, quantity d, i.e. what it had), then a taker
-//                         reduced to zero the same (and matching ends). A maker left with
-//                         quantity keeps its place and no event is emitted for it.
+//          kDecrement     d = the smaller quantity; both are reduced by d, the maker first, then
+//                         the taker. One reduced to zero gets kCancelled (kSelfTrade, quantity d,
+//                         i.e. what it had; for the taker, matching ends); one left with quantity
+//                         gets kReduced (kSelfTrade, quantity d) and goes on (a maker keeps its
+//                         place).
 //   5. The taker's end, unless self-trade prevention cancelled it: filled, kDone; otherwise a
 //      market, IOC (or FOK) order gets kCancelled (kUnfilled, its remaining quantity); a GTC or
 //      post-only limit order rests, with no event, behind the orders already at its price. A

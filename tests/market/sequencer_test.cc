@@ -15,6 +15,7 @@
 #include "keel/base/random.h"
 #include "keel/market/matching_engine.h"
 #include "keel/market/text_format.h"
+#include "keel/wal/fault_injecting_file_system.h"
 #include "testing/testing.h"
 
 namespace keel::market {
@@ -127,7 +128,8 @@ TEST_CASE("A warm standby follows the log and takes over with the same state") {
   const uint64_t primary_next = primary->engine().next_sequence();
   primary.reset();
   std::vector<EngineEvent> tail;
-  auto successor = *Standby::TakeOver(std::move(standby), dir.path(), Unsynced(), tail);
+  auto successor = *Standby::TakeOver(standby, dir.path(), Unsynced(), tail);
+  CHECK(standby == nullptr);
   CHECK(successor->engine().StateHash() == primary_hash);
   CHECK(successor->engine().next_sequence() == primary_next);
   // The events it applied on taking over are the primary's last ten commands' events.
@@ -140,6 +142,44 @@ TEST_CASE("A warm standby follows the log and takes over with the same state") {
     REQUIRE(successor->Submit(Parse(lines[i]), events).ok());
   }
   CHECK(successor->engine().StateHash() == InMemory(lines, lines.size()).second);
+}
+
+TEST_CASE("A standby that cannot take over stays warm") {
+  testing::TempDir dir;
+  auto primary = *Sequencer::Open(dir.path(), Unsynced());
+  auto standby = *Standby::Follow(primary->log(), {});
+  std::vector<EngineEvent> events;
+  REQUIRE(primary->Submit(Parse("N,1,1,AAA,S,L,GTC,100,5"), events).ok());
+  REQUIRE(*standby->CatchUp() == 1);
+  // The primary still holds the log: no take-over, and the standby is untouched.
+  std::vector<EngineEvent> tail;
+  CHECK(Standby::TakeOver(standby, dir.path(), Unsynced(), tail).status().code() ==
+        absl::StatusCode::kUnavailable);
+  REQUIRE(standby != nullptr);
+  CHECK(standby->engine().StateHash() == primary->engine().StateHash());
+  REQUIRE(primary->Submit(Parse("N,2,2,AAA,B,L,GTC,100,2"), events).ok());
+  CHECK(*standby->CatchUp() == 1);
+  const uint64_t hash = primary->engine().StateHash();
+  primary.reset();
+  auto successor = *Standby::TakeOver(standby, dir.path(), Unsynced(), tail);
+  CHECK(successor->engine().StateHash() == hash);
+}
+
+TEST_CASE("A standby applies only commands the primary acknowledged") {
+  testing::TempDir dir;
+  wal::FaultInjectingFileSystem fs(wal::FileSystem::Posix());
+  SequencerOptions o;  // every command synced before it is applied
+  o.file_system = &fs;
+  auto primary = *Sequencer::Open(dir.path(), o);
+  auto standby = *Standby::Follow(primary->log(), {});
+  std::vector<EngineEvent> events;
+  REQUIRE(primary->Submit(Parse("N,1,1,AAA,S,L,GTC,100,5"), events).ok());
+  fs.FailSyncs(true);
+  // Written but never synced: its sender is told it failed, and the standby does not apply it.
+  CHECK(!primary->Submit(Parse("N,2,2,AAA,B,L,GTC,100,2"), events).ok());
+  CHECK(*standby->CatchUp() == 1);
+  CHECK(standby->engine().commands() == 1);
+  CHECK(standby->engine().StateHash() == primary->engine().StateHash());
 }
 
 // The log's bytes, for the damage tests.

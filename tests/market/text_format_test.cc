@@ -75,6 +75,16 @@ TEST_CASE("ParseCommand names what is wrong with a malformed line") {
     CHECK(c.kind == CommandKind::kInvalid);
     CHECK_MESSAGE(absl::StrContains(error, want), error);
   }
+  // Lines too long, or with far too many fields, are malformed (and cost no memory per field).
+  std::string long_error;
+  CHECK(ParseCommand(std::string(kMaxLineBytes + 1, 'N'), &long_error).kind ==
+        CommandKind::kInvalid);
+  CHECK(absl::StrContains(long_error, "the limit is"));
+  CHECK(ParseCommand("N" + std::string(kMaxLineBytes - 1, ','), &long_error).kind ==
+        CommandKind::kInvalid);
+  CHECK(absl::StrContains(long_error, "too many fields"));
+  CHECK(ParseCommand("C," + std::string(kMaxLineBytes - 2, '1'), &long_error).kind ==
+        CommandKind::kInvalid);
   // Random bytes never crash it, and a line is either a command or has an error.
   base::Random rng(keel::testing::TestSeed(508));
   for (int i = 0; i < 20000; ++i) {
@@ -113,6 +123,17 @@ TEST_CASE("AppendEvent writes each kind of event in the documented form") {
         "10,B,AAA,0,0,0,0\n"
         "11,J,5,1,unknown_order\n"
         "12,J,6,,malformed: unknown command \"bad\" (want N, C or R)\n");
+  // A reduction (self-trade prevention's decrement, which the replay format cannot ask for).
+  EngineEvent reduced;
+  reduced.sequence = 13;
+  reduced.symbol = engine.FindSymbol("AAA");
+  reduced.event.kind = EventKind::kReduced;
+  reduced.event.cancel = CancelReason::kSelfTrade;
+  reduced.event.order_id = 7;
+  reduced.event.quantity = 3;
+  out.clear();
+  AppendEvent(reduced, engine, 9, "", out);
+  CHECK(out == "13,P,AAA,7,3,self_trade\n");
 }
 
 }  // namespace

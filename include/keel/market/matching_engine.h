@@ -24,8 +24,9 @@
 //   engine.Apply(buy, events);  // events[0]: sequence 1, accepted
 //
 // Allocation: a symbol's first order creates its book; each accepted order adds an entry to the set
-// of used ids (it grows by about 16 bytes per order over the run). Nothing else allocates once the
-// books have reached their largest size and `events` its largest batch.
+// of used ids, which grows by about 16 bytes per order over the run (and, when its table doubles,
+// rehashes on the critical path: reserve for the expected day's orders to avoid it). Nothing else
+// allocates once the books have reached their largest size and `events` its largest batch.
 //
 // Not thread-safe: one thread applies commands, in sequence.
 #ifndef KEEL_MARKET_MATCHING_ENGINE_H_
@@ -39,6 +40,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "keel/base/assert.h"
 #include "keel/market/order_book.h"
 
 namespace keel::market {
@@ -60,7 +62,8 @@ struct Command {
 };
 
 // A command's bytes in the command log, and back. Decoding checks everything (kDataLoss naming
-// what is wrong); the decoded symbol points into `bytes`.
+// what is wrong); the decoded symbol points into `bytes`. A symbol longer than kMaxSymbolBytes is
+// encoded cut to kMaxSymbolBytes + 1 bytes (still invalid, so still rejected the same way).
 [[nodiscard]] std::string EncodeCommand(const Command& command);
 void AppendEncodedCommand(const Command& command, std::string& out);
 [[nodiscard]] absl::StatusOr<Command> DecodeCommand(std::string_view bytes);
@@ -98,12 +101,20 @@ class MatchingEngine {
 
   // The symbols seen so far, by index (EngineEvent::symbol), and their books.
   [[nodiscard]] size_t symbol_count() const { return names_.size(); }
-  [[nodiscard]] const std::string& symbol_name(uint32_t symbol) const { return names_[symbol]; }
-  [[nodiscard]] const OrderBook& book(uint32_t symbol) const { return *books_[symbol]; }
+  // REQUIRES: symbol < symbol_count() (checked).
+  [[nodiscard]] const std::string& symbol_name(uint32_t symbol) const {
+    KEEL_ASSERT(symbol < names_.size(), "no such symbol index");
+    return names_[symbol];
+  }
+  [[nodiscard]] const OrderBook& book(uint32_t symbol) const {
+    KEEL_ASSERT(symbol < books_.size(), "no such symbol index");
+    return *books_[symbol];
+  }
   // The index of a symbol, or kNoSymbol.
   [[nodiscard]] uint32_t FindSymbol(std::string_view symbol) const;
 
-  // Every book's StateHash, the symbols and the counters, combined.
+  // Every book's StateHash, the symbols, the counters and the set of used ids, combined: engines
+  // that applied the same commands have the same hash.
   [[nodiscard]] uint64_t StateHash() const;
 
  private:
@@ -117,6 +128,7 @@ class MatchingEngine {
   absl::flat_hash_map<std::string, uint32_t> symbols_;
   // Every id ever accepted: the symbol of a resting order, or kFinished.
   absl::flat_hash_map<OrderId, uint32_t> ids_;
+  uint64_t used_ids_hash_ = 0;  // the XOR of the used ids' hashes
   std::vector<Event> scratch_;  // one book's events for the command being applied
   uint64_t commands_ = 0;
   uint64_t next_sequence_ = 1;

@@ -78,7 +78,8 @@ enum class TimeInForce : uint8_t { kGoodTillCancel, kImmediateOrCancel, kFillOrK
 // maker), chosen by the taker. kCancelNewest: the taker's remainder is cancelled. kCancelOldest:
 // the maker is cancelled and matching goes on. kCancelBoth: both. kDecrement: both quantities are
 // reduced by the smaller one without a trade, and whichever reaches zero is cancelled; matching
-// goes on while the taker has quantity left. A fill-or-kill taker is filled only by other clients'
+// goes on while the taker has quantity left (an order reduced but not to zero gets kReduced). A
+// fill-or-kill taker is filled only by other clients'
 // orders: under kCancelOldest it passes its own orders by (cancelling them), under any other mode
 // its own order stops it, and if it cannot be filled whole it is killed before anything happens.
 enum class SelfTradePrevention : uint8_t { kCancelNewest, kCancelOldest, kCancelBoth, kDecrement };
@@ -103,11 +104,14 @@ enum class EventKind : uint8_t {
   kCancelled,     // order_id left the book with quantity unfilled (cancel says why)
   kDone,          // order_id was filled completely
   kBestBidOffer,  // the best bid or offer changed: bid and ask (quantity 0: that side is empty)
+  kReduced,       // order_id's open quantity was reduced by quantity without a trade (cancel
+                  // says why: kSelfTrade, the decrement mode) and the order goes on: a maker
+                  // keeps its place, a taker keeps matching
 };
 
 enum class RejectReason : uint8_t {
   kNone,
-  kDuplicateOrderId,  // a new order's id is already resting (or, in an engine, was ever used)
+  kDuplicateOrderId,  // a new order's id is already resting (or, in an engine, was ever accepted)
   kUnknownOrder,      // cancel or modify of an order that is not resting
   kBadQuantity,       // not in 1 to kMaxQuantity
   kBadPrice,          // a limit price not in 1 to kMaxPrice
@@ -173,6 +177,7 @@ struct RestingOrder {
   TimeInForce tif = TimeInForce::kGoodTillCancel;
   Price price = 0;
   Quantity quantity = 0;  // open
+  SelfTradePrevention stp = SelfTradePrevention::kCancelNewest;
 
   friend bool operator==(const RestingOrder&, const RestingOrder&) = default;
 };
@@ -200,6 +205,9 @@ class OrderBook {
 
   // The three commands. Each appends its events to `events` (which it never clears).
   void Submit(const NewOrder& order, std::vector<Event>& events);
+  // The checks of a new order that need no book: kBadQuantity, kBadPrice, kBadOrderType, in that
+  // order, or kNone. Submit makes them first.
+  [[nodiscard]] static RejectReason CheckNewOrder(const NewOrder& order);
   void Cancel(OrderId id, std::vector<Event>& events);
   // Sets a resting order's price and open quantity (at least 1). The same price and a smaller
   // quantity keeps its place in the queue; anything else loses it, as a new order would, and an
@@ -219,7 +227,7 @@ class OrderBook {
   [[nodiscard]] size_t order_count() const { return ids_.size(); }
   [[nodiscard]] size_t level_count(Side side) const;
   // A hash of every resting order in priority order (ids, clients, prices, quantities, sides, time
-  // in force):
+  // in force, self-trade modes):
   // equal books have equal hashes, whatever happened to them.
   [[nodiscard]] uint64_t StateHash() const;
   // Bytes held by the book's pools and maps.
@@ -256,10 +264,13 @@ class OrderBook {
   BookSide& side_of(Side side) { return side == Side::kBuy ? bids_ : asks_; }
   const BookSide& side_of(Side side) const { return side == Side::kBuy ? bids_ : asks_; }
   BookSide& opposite(Side side) { return side == Side::kBuy ? asks_ : bids_; }
+  const BookSide& opposite(Side side) const { return side == Side::kBuy ? asks_ : bids_; }
 
   // Matching: the taker (an order in the pool, resting nowhere) trades against the other side
   // while it crosses. Returns false if self-trade prevention cancelled the taker.
   bool Match(Order& taker, bool market, std::vector<Event>& events);
+  void Trade(Order& taker, uint32_t maker, std::vector<Event>& events);
+  bool PreventSelfTrade(Order& taker, uint32_t maker, std::vector<Event>& events);
   bool CanFillWhole(const Order& taker, bool market) const;
   // What follows matching: done, cancelled, or resting.
   void Finish(uint32_t taker, bool taker_cancelled, std::vector<Event>& events);
@@ -271,11 +282,18 @@ class OrderBook {
   void Release(uint32_t order);  // returns it to the pool and forgets its id
   void Reduce(uint32_t order, Quantity by);
   void Cancelled(uint32_t order, CancelReason reason, std::vector<Event>& events);
+  static void Reduced(const Order& order, Quantity by, std::vector<Event>& events);
+  RejectReason CheckAgainstBook(const NewOrder& order) const;
   uint32_t AllocateOrder();
   uint32_t AllocateLevel();
   void EraseLevel(BookSide& side, uint32_t level);
+  // The level after `level` in its side's priority order, or kNil.
+  uint32_t NextLevel(const BookSide& side, uint32_t level) const;
 
   void ReportBestBidOffer(std::vector<Event>& events);
+  // Calls fn(const Order&) for each resting order of a side in priority order.
+  template <typename Fn>
+  void ForEachResting(Side side, Fn&& fn) const;
   Quote BestOf(const BookSide& side) const;
 
   // The pools: resting orders and the incoming one; levels. Indexes stay valid as they grow.

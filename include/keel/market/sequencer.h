@@ -26,6 +26,7 @@
 #define KEEL_MARKET_SEQUENCER_H_
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -57,12 +58,13 @@ class Sequencer {
   Sequencer& operator=(const Sequencer&) = delete;
 
   // Logs the command, then applies it, appending its events to `events`. Returns its sequence
-  // number. On a log error nothing is applied (the command may or may not be in the log, as after
-  // a crash; the log then refuses writes until reopened).
+  // number. On a log I/O error nothing is applied (the command may or may not be in the log, as
+  // after a crash) and the log refuses writes until the sequencer is reopened.
   [[nodiscard]] absl::StatusOr<uint64_t> Submit(const Command& command,
                                                 std::vector<EngineEvent>& events);
   // Logs the commands in one write (and one sync), then applies them in order. Returns the first
-  // one's sequence number.
+  // one's sequence number. Errors: kInvalidArgument for an empty batch, or one too large for the
+  // log (max_batch_records, or a segment); the log's I/O errors as Submit's.
   [[nodiscard]] absl::StatusOr<uint64_t> SubmitBatch(std::span<const Command> commands,
                                                      std::vector<EngineEvent>& events);
 
@@ -74,21 +76,25 @@ class Sequencer {
   friend class Standby;
   Sequencer(std::unique_ptr<wal::Log> log, std::unique_ptr<MatchingEngine> engine);
 
-  // Applies the log's records from the engine's position to its end.
+  // Applies the log's records from the engine's position up to `end` (an offset), or its end.
   static absl::Status CatchUp(wal::LogReader& reader, MatchingEngine& engine,
-                              std::vector<EngineEvent>* events);
+                              std::vector<EngineEvent>* events,
+                              uint64_t end = std::numeric_limits<uint64_t>::max());
   static wal::LogOptions LogOptionsFor(const SequencerOptions& options);
 
   std::unique_ptr<wal::Log> log_;
   std::unique_ptr<MatchingEngine> engine_;
   std::string scratch_;
-  std::vector<std::string> batch_;
+  std::vector<std::string> batch_;  // SubmitBatch's encoded commands, reused
+  std::vector<std::string_view> batch_views_;
 };
 
 class Standby {
  public:
   // Follows `log` (a Sequencer's) from its first command. REQUIRES: the log outlives every call
-  // to CatchUp.
+  // to CatchUp. Only commands the primary has acknowledged are applied: with a syncing policy,
+  // those durable in the log (a command whose sync failed was reported to its sender as failed,
+  // and a crash may take it back); with SyncPolicy::kNone, every command written.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Standby>> Follow(
       const wal::Log& log, const EngineOptions& options);
 
@@ -98,19 +104,23 @@ class Standby {
   [[nodiscard]] const MatchingEngine& engine() const { return *engine_; }
 
   // Fail-over: the primary is gone (its Sequencer destroyed, or its process dead). Opens the log
-  // in `dir` and becomes the sequencer, applying any commands it had not yet seen; its events are
-  // appended to `events` (those the primary may never have published).
+  // in `dir` and becomes the sequencer, applying any commands it had not yet seen; their events
+  // are appended to `events` (the primary may never have published them). On success `standby`
+  // is consumed (null). If the log cannot be opened (still locked by a live primary, say) or
+  // ends before what the standby applied, `standby` is left as it was, still warm, and the call
+  // may be repeated; damage in the tail it applies consumes it too (its state is then no one's).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Sequencer>> TakeOver(
-      std::unique_ptr<Standby> standby, const std::string& dir, const SequencerOptions& options,
+      std::unique_ptr<Standby>& standby, const std::string& dir, const SequencerOptions& options,
       std::vector<EngineEvent>& events);
 
  private:
-  Standby(std::unique_ptr<wal::LogReader> reader, std::unique_ptr<MatchingEngine> engine)
-      : reader_(std::move(reader)), engine_(std::move(engine)) {}
+  Standby(const wal::Log& log, std::unique_ptr<wal::LogReader> reader,
+          std::unique_ptr<MatchingEngine> engine)
+      : log_(log), reader_(std::move(reader)), engine_(std::move(engine)) {}
 
+  const wal::Log& log_;
   std::unique_ptr<wal::LogReader> reader_;
   std::unique_ptr<MatchingEngine> engine_;
-  std::vector<EngineEvent> events_;
 };
 
 }  // namespace keel::market

@@ -12,10 +12,12 @@
 //
 // Events, `<seq>,<kind>,...`:
 //   <seq>,A,<symbol>,<order_id>,<B|S>,<price>,<qty>                 accepted
-//   <seq>,J,<line>,<order_id>,<reason>                              rejected (id empty if unread)
+//   <seq>,J,<line>,<order_id>,<reason>                              rejected
+//   <seq>,J,<line>,,malformed: <what is wrong>                      not a command
 //   <seq>,T,<symbol>,<maker_order_id>,<taker_order_id>,<price>,<qty> trade
 //   <seq>,M,<symbol>,<order_id>,<price>,<qty>                       modified
 //   <seq>,X,<symbol>,<order_id>,<remaining_qty>,<reason>            cancelled
+//   <seq>,P,<symbol>,<order_id>,<reduced_by>,<reason>               reduced (partly cancelled)
 //   <seq>,D,<symbol>,<order_id>                                     done (filled)
 //   <seq>,B,<symbol>,<bid>,<bid_qty>,<ask>,<ask_qty>                best bid and offer (0,0: none)
 //
@@ -24,7 +26,7 @@
 //   std::string detail;
 //   keel::market::Command command = keel::market::ParseCommand("C,42", &detail);
 //   engine.Apply(command, events);
-//   for (const auto& e : events) out += keel::market::FormatEvent(e, engine, line, detail);
+//   for (const auto& e : events) keel::market::AppendEvent(e, engine, line, detail, out);
 #ifndef KEEL_MARKET_TEXT_FORMAT_H_
 #define KEEL_MARKET_TEXT_FORMAT_H_
 
@@ -35,6 +37,9 @@
 #include "keel/market/matching_engine.h"
 
 namespace keel::market {
+
+// The longest line read as a command; a longer one is malformed.
+inline constexpr size_t kMaxLineBytes = 4096;
 
 // The command on `line` (without its line break; a trailing '\r' is ignored). A line that is not
 // a command gives CommandKind::kInvalid, with what is wrong in `*error` (cleared otherwise). The
