@@ -7,8 +7,8 @@
 //     moves (a resting order's price changes, keeping its quantity), 9% GTC limit orders, 3% IOC
 //     orders, 6% cancels, with a small share of the messages trading;
 //   - add_cancel: 50% GTC limit orders and 45% cancels (5% IOC), the churn of quoting;
-//   - aggressive: 40% orders that cross (GTC and IOC, sweeping up to a few levels), so that about
-//     half the messages trade.
+//   - aggressive: 30% moves, 30% GTC, 30% cancels, 10% IOC, half the moves and GTC orders priced
+//     through the other side's best (sweeping up to a few levels): about 0.6 trades per message.
 //
 // The commands are generated before timing starts, by driving a keel book (so the generator knows
 // which orders are alive and where the best prices are); the timed runs replay them on fresh
