@@ -315,7 +315,7 @@ absl::Status Quadtree::SearchRadius(LatLng center, double radius_m, std::vector<
   }
   for (const int32_t index : leaves) {
     const Node& n = nodes_[static_cast<size_t>(index)];
-    for (const Entry& e : n.points) filter.Offer({e.p, e.id}, out);
+    filter.OfferAll(n.points.data(), n.points.size(), out);
     s.candidates += n.points.size();
   }
   internal::SortNeighbors(out);

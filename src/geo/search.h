@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -80,6 +81,41 @@ class RadiusFilter {
     if (d <= radius_m_) out->push_back({s.id, d});
   }
 
+  // Offers points[0 .. n) in turn (any type with the members `p` and `id` of a StoredPoint): the
+  // same tests, the same distances and the same results as calling Offer on each.
+  //
+  // Arranged for a run of candidates stored together (a cell of an index), in three passes over
+  // a batch. Whether a point passes the squared-chord test is a coin toss for the candidates of
+  // a small circle (about a third pass), and mispredicting that branch cost more than the
+  // arithmetic: so the first pass only notes, without branching, which points pass. The second
+  // measures those, each independently of the others, so that the processor overlaps their
+  // square roots and polynomials instead of waiting for one before appending it and starting
+  // the next; the third appends the ones within the radius.
+  template <typename Point>
+  void OfferAll(const Point* points, size_t n, std::vector<Neighbor>* out) const {
+    const Point3 c = center_;  // a local copy: stores through `out` cannot change it
+    const double limit = chord2_limit_;
+    constexpr size_t kBatch = 64;
+    uint8_t passed[kBatch];
+    double distance_m[kBatch];
+    for (size_t begin = 0; begin < n; begin += kBatch) {
+      const Point* batch = points + begin;
+      const size_t size = std::min(kBatch, n - begin);
+      size_t count = 0;
+      for (size_t i = 0; i < size; ++i) {
+        passed[count] = static_cast<uint8_t>(i);
+        count += ChordDistance2(c, batch[i].p) <= limit ? 1 : 0;
+      }
+      for (size_t j = 0; j < count; ++j) {
+        const Point3& p = batch[passed[j]].p;
+        distance_m[j] = internal::ChordDistance2ToMeters(ChordDistance2(c, p), c, p);
+      }
+      for (size_t j = 0; j < count; ++j) {
+        if (distance_m[j] <= radius_m_) out->push_back({batch[passed[j]].id, distance_m[j]});
+      }
+    }
+  }
+
  private:
   // The squared chord no point within `radius_m` can exceed, with a margin far above rounding.
   // From half the circumference on there is no limit: the squared chord between two unit vectors
@@ -98,20 +134,20 @@ class RadiusFilter {
 // Nearest first, ties by id: the one order every index returns.
 //
 // Results of a radius search arrive in no order, and a comparison sort of them mispredicts about
-// every other branch: sorting 40 results took over a microsecond, a third of a whole query.
-// Distances lie in [0, max], so they are first spread over as many equal buckets as there are
-// results (a counting sort, without data-dependent branches); each bucket then holds a result or
-// two and is finished by insertion sort, or by std::sort when many equal distances crowd it (so
-// the worst case stays O(n log n)). About 3x faster than std::sort for 40 results, 5x for 800.
+// every other branch: std::sort of 40 results costs about as much as the rest of a grid query.
+// So they are first spread over buckets by their squared distance, twice as many buckets as
+// results (a counting sort, without data-dependent branches). Squared, because the points of a
+// disc are spread evenly over its area, not its radius: equal ranges of d^2 hold about as many
+// points, so a bucket seldom holds more than one result. Buckets are ordered by distance, so
+// one pass of insertion sort over the whole array then finishes the job, moving each result
+// only within its bucket; a bucket crowded with many equal distances is sorted first with
+// std::sort, so that the worst case stays O(n log n). About 3.5x faster than std::sort for 40
+// results.
 inline bool NeighborLess(const Neighbor& a, const Neighbor& b) {
   return a.distance_m != b.distance_m ? a.distance_m < b.distance_m : a.id < b.id;
 }
 
-inline void SortRange(Neighbor* first, Neighbor* last) {
-  if (last - first > 16) {
-    std::sort(first, last, NeighborLess);
-    return;
-  }
+inline void InsertionSort(Neighbor* first, Neighbor* last) {
   for (Neighbor* i = first + (first != last); i < last; ++i) {
     const Neighbor item = *i;
     Neighbor* j = i;
@@ -121,35 +157,66 @@ inline void SortRange(Neighbor* first, Neighbor* last) {
 }
 
 inline void SortNeighbors(std::vector<Neighbor>* out) {
+  constexpr size_t kCrowded = 16;
   const size_t n = out->size();
-  double max_distance = 0;
-  for (const Neighbor& r : *out) max_distance = std::max(max_distance, r.distance_m);
-  if (n <= 16 || !(max_distance > 0)) {
-    SortRange(out->data(), out->data() + n);
+  if (n <= kCrowded) {
+    InsertionSort(out->data(), out->data() + n);
     return;
   }
-  KEEL_ASSERT(n < UINT32_MAX, "more results than the bucket counters hold");
-  const double scale = static_cast<double>(n) / max_distance;
+  const Neighbor* const data = out->data();
+  // Four running maxima, not one: each step of a single one waits for the last.
+  double largest[4] = {0, 0, 0, 0};
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    for (size_t k = 0; k < 4; ++k) largest[k] = std::max(largest[k], data[i + k].distance_m);
+  }
+  for (; i < n; ++i) largest[0] = std::max(largest[0], data[i].distance_m);
+  const double max_distance =
+      std::max(std::max(largest[0], largest[1]), std::max(largest[2], largest[3]));
+  KEEL_ASSERT(n < UINT32_MAX / 2, "more results than the bucket counters hold");
+  const size_t buckets = 2 * n;
+  // d^2 * scale is in [0, buckets]; the last bucket also takes d == max_distance. Infinite when
+  // every distance is 0 (all of them tie).
+  const double scale = static_cast<double>(buckets) / (max_distance * max_distance);
+  if (!std::isfinite(scale)) {
+    std::sort(out->begin(), out->end(), NeighborLess);
+    return;
+  }
+  const auto last_bucket = static_cast<int64_t>(buckets - 1);
   thread_local std::vector<uint32_t> bucket_of;
   thread_local std::vector<uint32_t> starts;
   thread_local std::vector<Neighbor> sorted;
   bucket_of.resize(n);
-  starts.assign(n + 1, 0);
-  for (size_t i = 0; i < n; ++i) {
-    const auto bucket = std::min(n - 1, static_cast<size_t>((*out)[i].distance_m * scale));
-    bucket_of[i] = static_cast<uint32_t>(bucket);
-    ++starts[bucket + 1];
-  }
-  for (size_t b = 0; b < n; ++b) starts[b + 1] += starts[b];
+  starts.assign(buckets, 0);
   sorted.resize(n);
-  for (size_t i = 0; i < n; ++i) sorted[starts[bucket_of[i]]++] = (*out)[i];
-  out->swap(sorted);
-  // starts[b] now marks the end of bucket b.
-  size_t begin = 0;
-  for (size_t b = 0; b < n; ++b) {
-    SortRange(out->data() + begin, out->data() + starts[b]);
-    begin = starts[b];
+  uint32_t* const bucket = bucket_of.data();
+  uint32_t* const start = starts.data();
+  for (size_t j = 0; j < n; ++j) {
+    const double d = data[j].distance_m;
+    bucket[j] = static_cast<uint32_t>(std::min(last_bucket, static_cast<int64_t>(d * d * scale)));
+    ++start[bucket[j]];
   }
+  // Counts become starts, the running sum kept in a register.
+  uint32_t sum = 0;
+  bool crowded = false;
+  for (size_t b = 0; b < buckets; ++b) {
+    const uint32_t count = start[b];
+    crowded |= count > kCrowded;
+    start[b] = sum;
+    sum += count;
+  }
+  for (size_t j = 0; j < n; ++j) sorted[start[bucket[j]]++] = data[j];
+  out->swap(sorted);
+  // start[b] now marks the end of bucket b.
+  Neighbor* const result = out->data();
+  if (crowded) {
+    size_t begin = 0;
+    for (size_t b = 0; b < buckets; ++b) {
+      if (start[b] - begin > kCrowded) std::sort(result + begin, result + start[b], NeighborLess);
+      begin = start[b];
+    }
+  }
+  InsertionSort(result, result + n);
 }
 
 // Keeps the k first of sorted results.

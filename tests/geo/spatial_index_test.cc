@@ -166,6 +166,32 @@ TEST_CASE("Every index keeps many identical points and finds them all") {
   }
 }
 
+TEST_CASE("Every index orders many equal distances by id") {
+  // Results are sorted by distance buckets first: here hundreds of results share a distance,
+  // and so a bucket, while others spread around them.
+  const uint64_t seed = keel::testing::TestSeed(23);
+  CAPTURE(seed);
+  base::Random rng(seed);
+  const LatLng a = LatLng::FromDegrees(35.6812, 139.7671);
+  const LatLng b = LatLng::FromDegrees(35.6852, 139.7528);
+  std::vector<IndexedPoint> data;
+  for (PointId id = 0; id < 900; ++id) {
+    const uint64_t what = rng.Uniform(3);
+    const LatLng p = what == 0 ? a : what == 1 ? b : testing::RandomPointNear(rng, a, 3000);
+    data.push_back({rng.Uniform(1'000'000) * 1000 + id, p});
+  }
+  testing::Oracle oracle;
+  for (const IndexedPoint& p : data) oracle.Insert(p.id, p.location);
+  const std::vector<Expected> expected =
+      Expectations(oracle, {a, b, LatLng::FromDegrees(35.683, 139.76), testing::RandomPoint(rng)});
+  for (const std::string_view kind : SpatialIndexKinds()) {
+    CAPTURE(std::string(kind));
+    const std::unique_ptr<SpatialIndex> index = New(kind);
+    REQUIRE(index->Build(data).ok());
+    CompareQueries(*index, expected);
+  }
+}
+
 TEST_CASE("Every index finds exact antipodes at half the circumference") {
   // The squared chord between the unit vectors of two antipodes often rounds to just over 4.
   base::Random rng(keel::testing::TestSeed(22));
