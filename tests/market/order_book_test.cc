@@ -16,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "keel/base/random.h"
+#include "market/events.h"
 #include "market/reference_book.h"
 #include "testing/testing.h"
 
@@ -52,62 +53,15 @@ using enum OrderType;
 using enum TimeInForce;
 using enum SelfTradePrevention;
 
-// ---------------------------------------------------------------------------------------------
-// The expected events, built the way the reference's comment describes them.
-// ---------------------------------------------------------------------------------------------
-
-Event Accepted(OrderId id, Side side, Price price, Quantity quantity) {
-  return {.kind = EventKind::kAccepted,
-          .side = side,
-          .order_id = id,
-          .price = price,
-          .quantity = quantity};
-}
-
-Event Rejected(OrderId id, Side side, RejectReason reason) {
-  return {.kind = EventKind::kRejected, .side = side, .reject = reason, .order_id = id};
-}
-
-Event Trade(OrderId taker, Side taker_side, OrderId maker, Price price, Quantity quantity) {
-  return {.kind = EventKind::kTrade,
-          .side = taker_side,
-          .order_id = taker,
-          .maker_id = maker,
-          .price = price,
-          .quantity = quantity};
-}
-
-Event Modified(OrderId id, Side side, Price price, Quantity quantity) {
-  return {.kind = EventKind::kModified,
-          .side = side,
-          .order_id = id,
-          .price = price,
-          .quantity = quantity};
-}
-
-Event Cancelled(OrderId id, Side side, CancelReason reason, Quantity quantity) {
-  return {.kind = EventKind::kCancelled,
-          .side = side,
-          .cancel = reason,
-          .order_id = id,
-          .quantity = quantity};
-}
-
-Event Reduced(OrderId id, Side side, Quantity by) {
-  return {.kind = EventKind::kReduced,
-          .side = side,
-          .cancel = CancelReason::kSelfTrade,
-          .order_id = id,
-          .quantity = by};
-}
-
-Event Done(OrderId id, Side side) {
-  return {.kind = EventKind::kDone, .side = side, .order_id = id};
-}
-
-Event Bbo(Quote bid, Quote ask) {
-  return {.kind = EventKind::kBestBidOffer, .bid = bid, .ask = ask};
-}
+// The expected events (market/events.h), built the way the reference's comment describes them.
+using testing::Accepted;
+using testing::Bbo;
+using testing::Cancelled;
+using testing::Done;
+using testing::Modified;
+using testing::Reduced;
+using testing::Rejected;
+using testing::Trade;
 
 constexpr Quote kEmpty{};
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "keel/base/assert.h"
+#include "market/events.h"
 
 // GCC before 14 warns about designated initializers that leave members to their default member
 // initializers, which is what they are for here: an event or order names only the fields it uses.
@@ -12,30 +13,6 @@
 
 namespace keel::market::testing {
 namespace {
-
-Event Rejected(OrderId id, Side side, RejectReason reason) {
-  return {.kind = EventKind::kRejected, .side = side, .reject = reason, .order_id = id};
-}
-
-Event Cancelled(OrderId id, Side side, CancelReason reason, Quantity quantity) {
-  return {.kind = EventKind::kCancelled,
-          .side = side,
-          .cancel = reason,
-          .order_id = id,
-          .quantity = quantity};
-}
-
-Event Reduced(OrderId id, Side side, Quantity by) {
-  return {.kind = EventKind::kReduced,
-          .side = side,
-          .cancel = CancelReason::kSelfTrade,
-          .order_id = id,
-          .quantity = by};
-}
-
-Event Done(OrderId id, Side side) {
-  return {.kind = EventKind::kDone, .side = side, .order_id = id};
-}
 
 bool ValidQuantity(Quantity q) { return q >= 1 && q <= kMaxQuantity; }
 bool ValidPrice(Price p) { return p >= 1 && p <= kMaxPrice; }
