@@ -182,6 +182,13 @@ TEST_CASE("A standby applies only commands the primary acknowledged") {
   CHECK(standby->engine().StateHash() == primary->engine().StateHash());
 }
 
+// Sequences `lines` into a new command log in `dir`.
+void LogCommands(const std::string& dir, const std::vector<std::string>& lines) {
+  auto sequencer = *Sequencer::Open(dir, Unsynced());
+  std::vector<EngineEvent> events;
+  for (const std::string& line : lines) REQUIRE(sequencer->Submit(Parse(line), events).ok());
+}
+
 // The log's bytes, for the damage tests.
 std::string ReadFile(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -216,11 +223,7 @@ TEST_CASE("A command log cut at any byte replays exactly its complete commands")
   base::Random rng(seed);
   const std::vector<std::string> lines = RandomLines(rng, 16);
   testing::TempDir original;
-  {
-    auto sequencer = *Sequencer::Open(original.path(), Unsynced());
-    std::vector<EngineEvent> events;
-    for (const std::string& line : lines) REQUIRE(sequencer->Submit(Parse(line), events).ok());
-  }
+  LogCommands(original.path(), lines);
   const std::filesystem::path segment = OnlySegment(original.path());
   const std::string bytes = ReadFile(segment);
   size_t last_count = 0;
@@ -244,11 +247,7 @@ TEST_CASE("A flipped bit in a logged command is detected") {
   base::Random rng(seed);
   const std::vector<std::string> lines = RandomLines(rng, 3);
   testing::TempDir original;
-  {
-    auto sequencer = *Sequencer::Open(original.path(), Unsynced());
-    std::vector<EngineEvent> events;
-    for (const std::string& line : lines) REQUIRE(sequencer->Submit(Parse(line), events).ok());
-  }
+  LogCommands(original.path(), lines);
   const std::filesystem::path segment = OnlySegment(original.path());
   const std::string bytes = ReadFile(segment);
   // Past the segment header (32 bytes), every bit of every record.
