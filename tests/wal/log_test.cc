@@ -812,6 +812,41 @@ void CheckPrefix(const Contents& got, const Contents& all) {
   }
 }
 
+// Runs `operation` on a copy of the log in `original` with a crash after each of its file system
+// changes in turn: `steps` changes succeed, the rest fail, and then the power goes (with torn
+// writes every other time). `operation` returns whether it succeeded; a log it failed on must
+// refuse writes. Then the log is reopened and handed to `check`, with the operation's outcome,
+// until a run in which the operation finishes.
+template <typename Operation, typename Check>
+void CrashAtEveryStep(const std::string& original, uint64_t seed, Operation&& operation,
+                      Check&& check) {
+  bool finished = false;
+  for (int64_t steps = 0; !finished; ++steps) {
+    CAPTURE(steps);
+    REQUIRE(steps < 100);
+    testing::TempDir dir;
+    fs::copy(original, dir.path(), fs::copy_options::recursive);
+    FaultInjectingFileSystem faulty(FileSystem::Posix());
+    LogOptions o = SmallSegments();
+    o.file_system = &faulty;
+    {
+      auto log = *Log::Open(dir.path(), o);
+      faulty.FailMutationsAfter(steps);
+      finished = operation(*log);
+      if (!finished) {
+        CHECK(log->Append("x").status().code() == absl::StatusCode::kFailedPrecondition);
+      }
+      base::Random torn(seed + static_cast<uint64_t>(steps));
+      REQUIRE(faulty.PowerCut(steps % 2 == 1 ? &torn : nullptr).ok());
+    }
+    RecoveryReport report;
+    auto log = Log::Open(dir.path(), o, &report);
+    CAPTURE(log.status());
+    REQUIRE(log.ok());
+    check(**log, report, dir.path(), finished);
+  }
+}
+
 TEST_CASE("Log::Truncate keeps every record before the cut when the power fails after any step") {
   const uint64_t seed = keel::testing::TestSeed(69);
   CAPTURE(seed);
@@ -826,41 +861,19 @@ TEST_CASE("Log::Truncate keeps every record before the cut when the power fails 
   for (const uint64_t end :
        {uint64_t{41}, uint64_t{43}, uint64_t{45}, uint64_t{46}, segment_start}) {
     CAPTURE(end);
-    // A crash after each step in turn: `steps` file system changes succeed, the rest fail, and
-    // then the power goes (with torn writes every other time).
-    bool finished = false;
-    for (int64_t steps = 0; !finished; ++steps) {
-      CAPTURE(steps);
-      REQUIRE(steps < 100);
-      testing::TempDir dir;
-      fs::copy(original.path(), dir.path(), fs::copy_options::recursive);
-      FaultInjectingFileSystem faulty(FileSystem::Posix());
-      LogOptions o = SmallSegments();
-      o.file_system = &faulty;
-      {
-        auto log = *Log::Open(dir.path(), o);
-        faulty.FailMutationsAfter(steps);
-        const absl::Status status = log->Truncate(end);
-        finished = status.ok();
-        if (!finished) {
-          CHECK(log->Append("x").status().code() == absl::StatusCode::kFailedPrecondition);
-        }
-        base::Random torn(seed + static_cast<uint64_t>(steps));
-        REQUIRE(faulty.PowerCut(steps % 2 == 1 ? &torn : nullptr).ok());
-      }
-      RecoveryReport report;
-      auto log = Log::Open(dir.path(), o, &report);
-      CAPTURE(log.status());
-      REQUIRE(log.ok());
-      CHECK(report.torn_tail_bytes == 0);
-      const Contents got = ReadAll(**log, 0);
-      // The log as it was, shorter by some newest segments, or cut: never shorter than the cut.
-      CHECK(got.size() >= end);
-      if (finished) CHECK(got.size() == end);
-      CheckPrefix(got, all);
-      CHECK(!fs::exists(dir.path() + "/TRUNCATE"));
-      CHECK(*(*log)->Append("after the crash") == got.size());
-    }
+    CrashAtEveryStep(
+        original.path(), seed, [&](Log& log) { return log.Truncate(end).ok(); },
+        [&](Log& log, const RecoveryReport& report, const std::string& dir, bool finished) {
+          CHECK(report.torn_tail_bytes == 0);
+          const Contents got = ReadAll(log, 0);
+          // The log as it was, shorter by some newest segments, or cut: never shorter than the
+          // cut.
+          CHECK(got.size() >= end);
+          if (finished) CHECK(got.size() == end);
+          CheckPrefix(got, all);
+          CHECK(!fs::exists(dir + "/TRUNCATE"));
+          CHECK(*log.Append("after the crash") == got.size());
+        });
   }
 }
 
@@ -875,41 +888,22 @@ TEST_CASE("Log::Reset leaves the log whole or empty at its new offset if the pow
   // until the old one goes.
   for (const uint64_t restart : {uint64_t{0}, FirstOffsetOf(segments[2]), uint64_t{1000}}) {
     CAPTURE(restart);
-    bool finished = false;
-    for (int64_t steps = 0; !finished; ++steps) {
-      CAPTURE(steps);
-      REQUIRE(steps < 100);
-      testing::TempDir dir;
-      fs::copy(original.path(), dir.path(), fs::copy_options::recursive);
-      FaultInjectingFileSystem faulty(FileSystem::Posix());
-      LogOptions o = SmallSegments();
-      o.file_system = &faulty;
-      {
-        auto log = *Log::Open(dir.path(), o);
-        faulty.FailMutationsAfter(steps);
-        finished = log->Reset(restart).ok();
-        if (!finished) {
-          CHECK(log->Append("x").status().code() == absl::StatusCode::kFailedPrecondition);
-        }
-        base::Random torn(seed + static_cast<uint64_t>(steps));
-        REQUIRE(faulty.PowerCut(steps % 2 == 1 ? &torn : nullptr).ok());
-      }
-      auto log = Log::Open(dir.path(), o);
-      CAPTURE(log.status());
-      REQUIRE(log.ok());
-      const Contents got = ReadAll(**log, (*log)->first_offset());
-      if (finished || got.empty()) {
-        CHECK(got.empty());
-        CHECK((*log)->first_offset() == restart);
-        CHECK((*log)->next_offset() == restart);
-        CHECK(SegmentFiles(dir.path()) == std::vector<std::string>{FileName(restart, ".wal")});
-      } else {
-        CHECK(got == all);
-      }
-      CHECK(!fs::exists(dir.path() + "/RESET"));
-      const uint64_t next = (*log)->next_offset();
-      CHECK(*(*log)->Append("after the crash") == next);
-    }
+    CrashAtEveryStep(
+        original.path(), seed, [&](Log& log) { return log.Reset(restart).ok(); },
+        [&](Log& log, const RecoveryReport&, const std::string& dir, bool finished) {
+          const Contents got = ReadAll(log, log.first_offset());
+          if (finished || got.empty()) {
+            CHECK(got.empty());
+            CHECK(log.first_offset() == restart);
+            CHECK(log.next_offset() == restart);
+            CHECK(SegmentFiles(dir) == std::vector<std::string>{FileName(restart, ".wal")});
+          } else {
+            CHECK(got == all);
+          }
+          CHECK(!fs::exists(dir + "/RESET"));
+          const uint64_t next = log.next_offset();
+          CHECK(*log.Append("after the crash") == next);
+        });
   }
 }
 
