@@ -76,6 +76,7 @@
 #ifndef KEEL_WAL_LOG_H_
 #define KEEL_WAL_LOG_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -254,6 +255,7 @@ class Log {
  private:
   friend class LogReader;
   struct Segment;
+  enum class WriterState : uint8_t { kQueued, kDone, kLeads };
   struct Writer;
   struct TruncationPlan;
 
@@ -266,6 +268,7 @@ class Log {
                               bool* drop_rest);
   absl::StatusOr<uint64_t> CountIntactRecords(uint64_t first_offset);
   absl::StatusOr<uint64_t> Submit(std::span<const std::string_view> payloads);
+  WriterState WaitForTurn(const Writer& w);
   absl::Status WriteGroup(std::span<Writer* const> group, bool sync);
   absl::Status RollSegment(uint64_t first_offset);
   absl::StatusOr<std::shared_ptr<Segment>> CreateSegment(uint64_t first_offset);
@@ -303,6 +306,8 @@ class Log {
   std::condition_variable durable_cv_;
   size_t durable_waiters_ = 0;  // threads in WaitDurable waiting on durable_cv_
   std::deque<Writer*> queue_;
+  // Bumped (and waited on) whenever queued writers' states change: a group is done, a new leader.
+  std::atomic<uint32_t> wake_epoch_{0};
   // Group commit's gathering (see Submit): the last synced group's size and fsync time, and the
   // queue length a waiting leader wants (SIZE_MAX when none waits).
   std::condition_variable gather_cv_;
