@@ -50,6 +50,8 @@ std::string_view RiskRejectName(RiskReject reject) {
       return "insufficient_cash";
     case RiskReject::kInsufficientPosition:
       return "insufficient_position";
+    case RiskReject::kCommandInFlight:
+      return "command_in_flight";
     case RiskReject::kTooManySymbols:
       return "too_many_symbols";
   }
@@ -213,8 +215,7 @@ int64_t OrderManager::AvailableShares(ClientId client, uint32_t symbol) const {
 // ---------------------------------------------------------------------------------------------
 
 RiskDecision OrderManager::Check(const Command& command) {
-  KEEL_ASSERT(!in_flight_.active, "OrderManager::Check with order ", in_flight_.id,
-              "'s command still in flight: call OnEvents or Abort first");
+  if (in_flight_.active) return {RiskReject::kCommandInFlight};
   const auto account = accounts_.find(command.order.client);
   if (account == accounts_.end()) return {RiskReject::kUnknownClient};
   switch (command.kind) {
@@ -512,6 +513,10 @@ absl::Status OrderManager::Explain(const Command& c, const RiskDecision& d) cons
       return absl::ResourceExhaustedError(base::Cat(who, "symbol ", base::Quoted(c.symbol),
                                                     " would be one more than max_symbols ",
                                                     options_.max_symbols));
+    case RiskReject::kCommandInFlight:
+      return absl::FailedPreconditionError(
+          base::Cat(who, "order ", in_flight_.id,
+                    "'s command is still in flight: settle it with OnEvents or Abort first"));
   }
   return absl::InternalError(base::Cat(who, "unknown risk rejection"));
 }

@@ -410,14 +410,27 @@ TEST_CASE("A command that never reached the engine is aborted and its hold relea
   CHECK(!risk.in_flight());
   CHECK(risk.cash(1).held == 0);
   CHECK(risk.open_orders() == 0);
-  // A second check while one is in flight is a bug in the caller.
-  const keel::testing::ChildResult child = keel::testing::RunInChild([&] {
-    (void)risk.Check(c);
-    c.order.id = 2;
-    (void)risk.Check(c);
-  });
-  CHECK(child.aborted);
-  CHECK(child.stderr_text.find("in flight") != std::string::npos);
+}
+
+TEST_CASE("A second check while a command is in flight is refused and changes nothing") {
+  OrderManager risk({});
+  REQUIRE(risk.OpenAccount(1).ok());
+  REQUIRE(risk.Deposit(1, 1000).ok());
+  Command c{.kind = CommandKind::kNew, .symbol = "ACME"};
+  c.order = {.id = 1, .client = 1, .price = 10, .quantity = 10};
+  REQUIRE(risk.Check(c).ok());
+  Command second = c;
+  second.order.id = 2;
+  const RiskDecision refused = risk.Check(second);
+  CHECK(refused.reject == RiskReject::kCommandInFlight);
+  const absl::Status why = risk.Explain(second, refused);
+  CHECK(why.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(why.message().find("order 1's command is still in flight") != std::string_view::npos);
+  CHECK(risk.cash(1).held == 100);
+  CHECK(risk.open_orders() == 1);
+  risk.Abort();
+  CHECK(risk.Check(second).ok());
+  CHECK(risk.cash(1).held == 100);
 }
 
 // ---------------------------------------------------------------------------------------------

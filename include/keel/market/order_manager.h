@@ -48,8 +48,8 @@
 // One command in flight: the pipeline is Check, then (if it passed) the engine applies the
 // command, then OnEvents with exactly that command's events, in order; or Abort if the command
 // never reached the engine (a sequencer that failed to log it). Check with a command still in
-// flight is a bug in the caller and stops the program. Every command the engine applies must have
-// passed this Check, so that every order the events name is known here.
+// flight is refused (kCommandInFlight) and changes nothing. Every command the engine applies must
+// have passed this Check, so that every order the events name is known here.
 //
 // Example:
 //
@@ -103,6 +103,7 @@ enum class RiskReject : uint8_t {
   kInsufficientCash,      // a buy (or a modify up) needs more than the available cash
   kInsufficientPosition,  // a sell (or a modify up) needs more shares than are available
   kTooManySymbols,        // a symbol beyond OrderManagerOptions::max_symbols
+  kCommandInFlight,       // Check before the last checked command was settled (OnEvents, Abort)
 };
 
 // "unknown_client", "insufficient_cash", ...
