@@ -1,21 +1,18 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 //
-// The stock exchange demo: a short trading session narrated step by step, in the terms of the case
-// study (order book, price-time priority, the sequencer's numbered events, a warm standby).
-#include <unistd.h>
-
+// The stock exchange demo, first half: the matching rules narrated order by order, in the terms of
+// the case study (order book, price-time priority, the numbered events). The second half, a whole
+// trading session through gateway, order manager, sequencer, market data, reporter and a warm
+// standby, is in session.cc.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "keel/base/random.h"
 #include "keel/base/strings.h"
 #include "keel/market/matching_engine.h"
-#include "keel/market/sequencer.h"
 #include "keel/market/text_format.h"
 
 namespace {
@@ -25,8 +22,7 @@ using keel::market::EngineEvent;
 using keel::market::MatchingEngine;
 using keel::market::Side;
 
-// The session's engine, with a log of every command it applied (the sequenced input a standby or
-// a replay starts from), printing each command and its events.
+// The narrated part's engine, printing each command and its events.
 class Session {
  public:
   Session() : engine_({}) {}
@@ -74,9 +70,6 @@ class Session {
     }
   }
 
-  const MatchingEngine& engine() const { return engine_; }
-  const std::vector<std::string>& lines() const { return lines_; }
-
  private:
   MatchingEngine engine_;
   std::vector<std::string> lines_;
@@ -87,6 +80,10 @@ void Section(const char* title) { std::printf("\n== %s ==\n", title); }
 
 }  // namespace
 
+namespace keel::examples {
+int TradingSession(bool short_run);  // session.cc
+}  // namespace keel::examples
+
 int Demo(int argc, char** argv) {
   bool short_run = false;
   for (int i = 2; i < argc; ++i) {
@@ -94,8 +91,9 @@ int Demo(int argc, char** argv) {
       short_run = true;
     } else if (std::strcmp(argv[i], "--help") == 0) {
       std::printf(
-          "stock_exchange demo [--short]: a narrated trading session, then a sequenced burst of\n"
-          "200,000 random commands with a warm standby taking over (--short: 2,000)\n");
+          "stock_exchange demo [--short]: the matching rules narrated order by order, then a\n"
+          "generated 30-minute trading session through the whole exchange, ending with a\n"
+          "crash and fail-over to the warm standby (--short: 10 minutes)\n");
       return 0;
     } else {
       std::fprintf(stderr, "stock_exchange demo: unknown flag %s\n", argv[i]);
@@ -143,82 +141,5 @@ int Demo(int argc, char** argv) {
   s.Send("N,1,500,ACME,B,L,GTC,100,10", "order id 1 was used already");
   s.Send("X,what", "not a command");
 
-  Section("The sequencer's log, a warm standby, and a fail-over");
-  // The session so far becomes the input of a sequenced exchange: every command is written to a
-  // keel write-ahead log before the engine applies it, and a standby follows that log.
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / keel::base::Cat("keel_exchange_demo_", ::getpid());
-  std::filesystem::remove_all(dir);
-  keel::market::SequencerOptions options;
-  options.sync = keel::wal::SyncPolicy::kNone;  // the demo's speed; the default syncs each command
-  auto primary = keel::market::Sequencer::Open(dir.string(), options);
-  if (!primary.ok()) {
-    std::fprintf(stderr, "cannot open the command log: %s\n",
-                 std::string(primary.status().message()).c_str());
-    return 1;
-  }
-  auto standby = *keel::market::Standby::Follow((*primary)->log(), {});
-  // A burst of random orders and cancels follows the session's commands.
-  std::vector<std::string> lines = s.lines();
-  keel::base::Random rng(7);
-  const int burst = short_run ? 2'000 : 200'000;
-  for (int i = 0; i < burst; ++i) {
-    const uint64_t id = 1000 + static_cast<uint64_t>(i);
-    const bool buy = rng.Uniform(2) == 0;
-    const int64_t price = 10000 + static_cast<int64_t>(rng.Uniform(200)) - (buy ? 150 : 50);
-    if (rng.Uniform(10) < 7) {
-      lines.push_back(keel::base::Cat("N,", id, ",", rng.Uniform(50), ",ACME,", buy ? "B" : "S",
-                                      ",L,GTC,", price, ",", 1 + rng.Uniform(100)));
-    } else {
-      lines.push_back(keel::base::Cat("C,", 1000 + rng.Uniform(static_cast<uint64_t>(i) + 1)));
-    }
-  }
-  std::vector<EngineEvent> events;
-  std::string error;
-  const size_t crash_at = lines.size() - 5;
-  for (size_t i = 0; i < crash_at; ++i) {
-    events.clear();
-    if (!(*primary)->Submit(keel::market::ParseCommand(lines[i], &error), events).ok()) return 1;
-    if (i % 1000 == 0 && !standby->CatchUp().ok()) return 1;
-  }
-  if (!standby->CatchUp().ok()) return 1;
-  const uint64_t primary_hash = (*primary)->engine().StateHash();
-  std::printf(
-      "\n    primary: %zu commands logged and applied, %llu events, state hash %016llx\n"
-      "    standby, following the log: state hash %016llx%s\n",
-      crash_at, static_cast<unsigned long long>((*primary)->engine().next_sequence() - 1),
-      static_cast<unsigned long long>(primary_hash),
-      static_cast<unsigned long long>(standby->engine().StateHash()),
-      standby->engine().StateHash() == primary_hash ? " (identical)" : " (DIFFERENT)");
-  // The primary logs five more commands and dies before the standby reads them.
-  for (size_t i = crash_at; i < lines.size(); ++i) {
-    events.clear();
-    if (!(*primary)->Submit(keel::market::ParseCommand(lines[i], &error), events).ok()) return 1;
-  }
-  const uint64_t final_hash = (*primary)->engine().StateHash();
-  primary->reset();
-  std::printf("    the primary logs 5 more commands, then dies\n");
-  std::vector<EngineEvent> tail;
-  auto successor = keel::market::Standby::TakeOver(standby, dir.string(), options, tail);
-  if (!successor.ok()) return 1;
-  const uint64_t successor_hash = (*successor)->engine().StateHash();
-  std::printf(
-      "    the standby takes over: it applies the %llu commands it had not read (%zu events) and\n"
-      "    sequences from %llu on; state hash %016llx%s\n",
-      static_cast<unsigned long long>(lines.size() - crash_at), tail.size(),
-      static_cast<unsigned long long>((*successor)->engine().commands() + 1),
-      static_cast<unsigned long long>(successor_hash),
-      successor_hash == final_hash ? " (the primary's)" : " (DIFFERENT)");
-  const uint32_t acme = (*successor)->engine().FindSymbol("ACME");
-  std::vector<keel::market::LevelView> bids, asks;
-  (*successor)->engine().book(acme).Depth(Side::kBuy, 3, bids);
-  (*successor)->engine().book(acme).Depth(Side::kSell, 3, asks);
-  std::printf("    ACME after the burst: best bid %lld x %lld, best ask %lld x %lld\n",
-              static_cast<long long>(bids.empty() ? 0 : bids[0].price),
-              static_cast<long long>(bids.empty() ? 0 : bids[0].quantity),
-              static_cast<long long>(asks.empty() ? 0 : asks[0].price),
-              static_cast<long long>(asks.empty() ? 0 : asks[0].quantity));
-  successor->reset();
-  std::filesystem::remove_all(dir);
-  return successor_hash == final_hash ? 0 : 1;
+  return keel::examples::TradingSession(short_run);
 }

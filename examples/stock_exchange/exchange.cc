@@ -1,0 +1,110 @@
+// Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
+#include "exchange.h"
+
+#include <span>
+#include <utility>
+
+#include "keel/base/status.h"
+#include "keel/base/strings.h"
+
+namespace keel::examples {
+
+absl::StatusOr<std::unique_ptr<Exchange>> Exchange::Open(const std::string& dir,
+                                                         const ExchangeOptions& options,
+                                                         const base::Clock& clock) {
+  KEEL_ASSIGN_OR_RETURN(market::ClientGateway gateway,
+                        market::ClientGateway::Create(options.gateway, clock));
+  KEEL_ASSIGN_OR_RETURN(market::MarketDataPublisher market_data,
+                        market::MarketDataPublisher::Create(options.market_data));
+  KEEL_ASSIGN_OR_RETURN(market::TradeHistory history,
+                        market::TradeHistory::Create(options.history));
+  std::unique_ptr<Exchange> exchange(new Exchange(dir, options, clock, std::move(gateway),
+                                                  std::move(market_data), std::move(history)));
+  KEEL_ASSIGN_OR_RETURN(exchange->sequencer_, market::Sequencer::Open(dir, options.sequencer));
+  if (exchange->sequencer_->engine().commands() > 0) {
+    return absl::FailedPreconditionError(
+        base::Cat(dir, " already holds a command log: this example starts a fresh exchange"));
+  }
+  KEEL_ASSIGN_OR_RETURN(exchange->standby_, market::Standby::Follow(exchange->sequencer_->log(),
+                                                                    options.sequencer.engine));
+  return exchange;
+}
+
+absl::StatusOr<Outcome> Exchange::Handle(const market::OrderRequest& request) {
+  Outcome outcome;
+  const market::GatewayDecision admitted = gateway_.Accept(request);
+  if (!admitted.ok()) {
+    outcome.stage = Stage::kGateway;
+    outcome.gateway = admitted.reject;
+    outcome.refusal = gateway_.Explain(request, admitted);
+    return outcome;
+  }
+  const market::Command& command = admitted.command;
+  const market::RiskDecision checked = risk_.Check(command);
+  if (!checked.ok()) {
+    outcome.stage = Stage::kRisk;
+    outcome.risk = checked.reject;
+    outcome.refusal = risk_.Explain(command, checked);
+    return outcome;
+  }
+  events_.clear();
+  const absl::StatusOr<uint64_t> sequenced = sequencer_->Submit(command, events_);
+  if (!sequenced.ok()) {
+    risk_.Abort();
+    return sequenced.status();
+  }
+  KEEL_RETURN_IF_ERROR(Publish(command, events_));
+  outcome.events = &events_;
+  return outcome;
+}
+
+absl::Status Exchange::Publish(const market::Command& command,
+                               const std::vector<market::EngineEvent>& events) {
+  risk_.OnEvents(events);
+  const int64_t now = clock_.NowNanos();
+  KEEL_RETURN_IF_ERROR(market_data_.Apply(events, now));
+  return history_.Apply(std::span<const market::Command>(&command, 1), events, now);
+}
+
+absl::StatusOr<Exchange::FailOver> Exchange::CrashAndFailOver(const market::OrderRequest& request) {
+  const market::GatewayDecision admitted = gateway_.Accept(request);
+  if (!admitted.ok()) return gateway_.Explain(request, admitted);
+  // The command names its symbol inside the gateway; the copy outlives the gateway's next call.
+  const std::string symbol(admitted.command.symbol);
+  market::Command command = admitted.command;
+  command.symbol = symbol;
+  const market::RiskDecision checked = risk_.Check(command);
+  if (!checked.ok()) return risk_.Explain(command, checked);
+
+  FailOver result;
+  events_.clear();
+  const absl::StatusOr<uint64_t> sequenced = sequencer_->Submit(command, events_);
+  if (!sequenced.ok()) {
+    risk_.Abort();
+    return sequenced.status();
+  }
+  // The command is in the log and applied; the primary dies before its events go anywhere.
+  result.primary_hash = sequencer_->engine().StateHash();
+  const uint64_t published = market_data_.next_sequence();
+  sequencer_.reset();
+
+  const uint64_t standby_had = standby_->engine().commands();
+  std::vector<market::EngineEvent> applied;
+  KEEL_ASSIGN_OR_RETURN(sequencer_,
+                        market::Standby::TakeOver(standby_, dir_, options_.sequencer, applied));
+  result.successor_hash = sequencer_->engine().StateHash();
+  result.commands_caught_up = sequencer_->engine().commands() - standby_had;
+  // The tail the standby applied repeats events the primary had already published (those of the
+  // commands it logged since the standby last caught up), with the same numbers: only the crashed
+  // command's are new downstream.
+  for (const market::EngineEvent& e : applied) {
+    if (e.sequence >= published) result.tail.push_back(e);
+  }
+  KEEL_RETURN_IF_ERROR(Publish(command, result.tail));
+  // A new standby follows the new primary's log.
+  KEEL_ASSIGN_OR_RETURN(standby_,
+                        market::Standby::Follow(sequencer_->log(), options_.sequencer.engine));
+  return result;
+}
+
+}  // namespace keel::examples
