@@ -1,6 +1,7 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 #include "exchange.h"
 
+#include <algorithm>
 #include <span>
 #include <utility>
 
@@ -30,7 +31,22 @@ absl::StatusOr<std::unique_ptr<Exchange>> Exchange::Open(const std::string& dir,
   return exchange;
 }
 
+absl::Status Exchange::Alive() const {
+  if (sequencer_ == nullptr) {
+    return absl::FailedPreconditionError(
+        base::Cat("the exchange has no primary: ", dead_.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Exchange::FeedStandby() {
+  KEEL_RETURN_IF_ERROR(Alive());
+  if (standby_ == nullptr) return absl::FailedPreconditionError("the exchange has no standby");
+  return standby_->CatchUp();
+}
+
 absl::StatusOr<Outcome> Exchange::Handle(const market::OrderRequest& request) {
+  KEEL_RETURN_IF_ERROR(Alive());
   Outcome outcome;
   const market::GatewayDecision admitted = gateway_.Accept(request);
   if (!admitted.ok()) {
@@ -61,12 +77,15 @@ absl::StatusOr<Outcome> Exchange::Handle(const market::OrderRequest& request) {
 absl::Status Exchange::Publish(const market::Command& command,
                                const std::vector<market::EngineEvent>& events) {
   risk_.OnEvents(events);
-  const int64_t now = clock_.NowNanos();
+  // Market data and the reporter refuse a time before the last one they saw; a wall clock
+  // (SystemClock) may be set back, and its events still happened after the ones before.
+  const int64_t now = std::max(clock_.NowNanos(), market_data_.time_ns());
   KEEL_RETURN_IF_ERROR(market_data_.Apply(events, now));
   return history_.Apply(std::span<const market::Command>(&command, 1), events, now);
 }
 
 absl::StatusOr<Exchange::FailOver> Exchange::CrashAndFailOver(const market::OrderRequest& request) {
+  KEEL_RETURN_IF_ERROR(Alive());
   const market::GatewayDecision admitted = gateway_.Accept(request);
   if (!admitted.ok()) return gateway_.Explain(request, admitted);
   // The command names its symbol inside the gateway; the copy outlives the gateway's next call.
@@ -90,8 +109,16 @@ absl::StatusOr<Exchange::FailOver> Exchange::CrashAndFailOver(const market::Orde
 
   const uint64_t standby_had = standby_->engine().commands();
   std::vector<market::EngineEvent> applied;
-  KEEL_ASSIGN_OR_RETURN(sequencer_,
-                        market::Standby::TakeOver(standby_, dir_, options_.sequencer, applied));
+  absl::StatusOr<std::unique_ptr<market::Sequencer>> successor =
+      market::Standby::TakeOver(standby_, dir_, options_.sequencer, applied);
+  if (!successor.ok()) {
+    // No primary: the standby (if TakeOver left it) follows a log that died with the primary, and
+    // the crashed command stays in flight in the order manager, its fate in the log unknown.
+    standby_.reset();
+    dead_ = successor.status();
+    return successor.status();
+  }
+  sequencer_ = *std::move(successor);
   result.successor_hash = sequencer_->engine().StateHash();
   result.commands_caught_up = sequencer_->engine().commands() - standby_had;
   // The tail the standby applied repeats events the primary had already published (those of the
@@ -100,10 +127,13 @@ absl::StatusOr<Exchange::FailOver> Exchange::CrashAndFailOver(const market::Orde
   for (const market::EngineEvent& e : applied) {
     if (e.sequence >= published) result.tail.push_back(e);
   }
-  KEEL_RETURN_IF_ERROR(Publish(command, result.tail));
-  // A new standby follows the new primary's log.
-  KEEL_ASSIGN_OR_RETURN(standby_,
-                        market::Standby::Follow(sequencer_->log(), options_.sequencer.engine));
+  // A new standby follows the new primary's log (the old one was consumed), whatever happens
+  // downstream.
+  absl::StatusOr<std::unique_ptr<market::Standby>> follower =
+      market::Standby::Follow(sequencer_->log(), options_.sequencer.engine);
+  const absl::Status published_downstream = Publish(command, result.tail);
+  KEEL_ASSIGN_OR_RETURN(standby_, std::move(follower));
+  KEEL_RETURN_IF_ERROR(published_downstream);
   return result;
 }
 

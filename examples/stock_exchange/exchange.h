@@ -71,19 +71,25 @@ class Exchange {
   const market::MarketDataPublisher& market_data() const { return market_data_; }
   const market::TradeHistory& history() const { return history_; }
   const market::MatchingEngine& engine() const { return sequencer_->engine(); }
+  // REQUIRES: a standby (none after a failed fail-over).
   const market::Standby& standby() const { return *standby_; }
 
   // One client request through the whole flow. Errors: the command log's (nothing downstream
-  // changed, and the order manager's hold was given back), or a downstream consumer's.
+  // changed, and the order manager's hold was given back), or a downstream consumer's;
+  // kFailedPrecondition once a fail-over has failed (the exchange has no primary). Events are
+  // stamped with the clock's time, or the last time stamped if the clock was set back.
   absl::StatusOr<Outcome> Handle(const market::OrderRequest& request);
 
   // Lets the standby apply what the primary has logged; returns how many commands it applied.
-  absl::StatusOr<uint64_t> FeedStandby() { return standby_->CatchUp(); }
+  // kFailedPrecondition when there is no primary or no standby (a failed fail-over).
+  absl::StatusOr<uint64_t> FeedStandby();
 
   // The primary logs `request` (which must pass the gateway and the risk check) and dies before
   // its events leave it: the state the primary reached is returned as its hash. Then the standby
   // takes over the log; the events of the commands it had not applied yet (at least this one) go
-  // downstream, and it becomes the primary. `tail` receives those events.
+  // downstream, and it becomes the primary, with a new standby following it. `tail` receives those
+  // events. If the standby cannot take over, the error is returned and the exchange has no
+  // primary and no standby from then on: every later call fails with kFailedPrecondition.
   struct FailOver {
     uint64_t primary_hash = 0;
     uint64_t successor_hash = 0;
@@ -104,6 +110,8 @@ class Exchange {
         market_data_(std::move(market_data)),
         history_(std::move(history)) {}
 
+  // OK while there is a primary; kFailedPrecondition naming why the fail-over failed after.
+  absl::Status Alive() const;
   // The order manager, market data and the reporter take one command's events.
   absl::Status Publish(const market::Command& command,
                        const std::vector<market::EngineEvent>& events);
@@ -118,6 +126,7 @@ class Exchange {
   std::unique_ptr<market::Sequencer> sequencer_;
   std::unique_ptr<market::Standby> standby_;
   std::vector<market::EngineEvent> events_;
+  absl::Status dead_;  // why the standby could not take over (OK until then)
 };
 
 }  // namespace keel::examples

@@ -130,7 +130,13 @@ absl::Status MarketDataPublisher::Settle(uint64_t sequence) {
         "market data: order ", it->first, " has ", order.quantity, " open at price ", order.price,
         " when its command's events end at event ", sequence, ", but it cannot rest"));
   }
-  AddToLevel(BookOf(order.symbol), order);
+  Book& book = BookOf(order.symbol);
+  if (book.orders > options_.max_orders) {
+    return absl::ResourceExhaustedError(base::Cat(
+        "market data: order ", it->first, " would rest beyond max_orders ", options_.max_orders,
+        " in symbol ", order.symbol, " (its command's events end at event ", sequence, ")"));
+  }
+  AddToLevel(book, order);
   order.resting = true;
   pending_.reset();
   return absl::OkStatus();
@@ -156,12 +162,11 @@ absl::Status MarketDataPublisher::OnAccepted(const EngineEvent& e) {
   if (!ValidQuantity(ev.quantity) || ev.price < 0 || ev.price > kMaxPrice) {
     return Inconsistent(e, "price ", ev.price, " or quantity ", ev.quantity, " out of range");
   }
+  // The limit is on resting orders, as the engine's is: a book that holds max_orders still
+  // matches an order that will not rest (IOC, FOK, market), so the one matching is counted beyond
+  // it here, and Settle refuses an order that would rest beyond it.
   Book& book = BookOf(e.symbol);
-  if (book.orders >= options_.max_orders) {
-    return absl::ResourceExhaustedError(
-        base::Cat("market data: event ", e.sequence, " accepts order ", ev.order_id,
-                  " beyond max_orders ", options_.max_orders, " in symbol ", e.symbol));
-  }
+  KEEL_ASSERT(book.orders <= options_.max_orders, "more orders rest than max_orders");
   ++book.orders;
   orders_.emplace(ev.order_id, TrackedOrder{.price = ev.price,
                                             .quantity = ev.quantity,

@@ -398,6 +398,37 @@ TEST_CASE("An order beyond max_orders of its symbol is an error") {
   CHECK(std::string(s.message()).find("max_orders 2") != std::string::npos);
 }
 
+TEST_CASE("A taker on a full book is tracked when max_orders equals the engine's") {
+  // The engine lets an order that never rests (IOC, FOK, market) match a book that holds
+  // max_orders already; the publisher configured with the same limit must follow it.
+  EngineOptions engine_options;
+  engine_options.book.max_orders = 2;
+  MatchingEngine engine(engine_options);
+  MarketDataOptions options = Options();
+  options.max_orders = 2;
+  MarketDataPublisher md = *MarketDataPublisher::Create(options);
+  std::vector<EngineEvent> events;
+  const Command commands[] = {New(1, 1, Side::kSell, 100, 5),
+                              New(2, 1, Side::kSell, 101, 5),
+                              New(3, 2, Side::kBuy, 100, 2, TimeInForce::kImmediateOrCancel),
+                              New(4, 2, Side::kBuy, 101, 20, TimeInForce::kFillOrKill),
+                              Market(5, 2, Side::kBuy, 4),
+                              New(6, 2, Side::kBuy, 90, 1),  // rejected by the engine: book_full
+                              New(7, 2, Side::kBuy, 101, 6)};
+  for (const Command& c : commands) {
+    CAPTURE(c.order.id);
+    events.clear();
+    engine.Apply(c, events);
+    REQUIRE(md.Apply(events, 0).ok());
+  }
+  std::vector<LevelView> want, got;
+  for (const Side side : {Side::kBuy, Side::kSell}) {
+    engine.book(0).Depth(side, 10, want);
+    md.Depth(0, side, 10, got);
+    CHECK(got == want);
+  }
+}
+
 TEST_CASE("Random events never crash the publisher") {
   const uint64_t seed = keel::testing::TestSeed(601);
   CAPTURE(seed);

@@ -86,8 +86,10 @@ struct MarketDataOptions {
   // Symbols at most: an event for symbol index >= max_symbols is an error (1 to 2^20). Should be
   // the engine's EngineOptions::max_symbols.
   uint32_t max_symbols = 1024;
-  // Orders tracked at most per symbol, 1 to kMaxOrders (an OrderBook's own limit, which also
-  // keeps a level's total quantity within int64): one more accepted is an error.
+  // Orders resting at most per symbol, 1 to kMaxOrders (an OrderBook's own limit, which also
+  // keeps a level's total quantity within int64): one more that would rest is an error. Should be
+  // the engine's BookOptions::max_orders: as in the book, an order that will not rest (IOC, FOK,
+  // market) may still match a book that holds max_orders, and is tracked beyond it meanwhile.
   uint32_t max_orders = kMaxOrders;
 };
 
@@ -133,7 +135,8 @@ class MarketDataPublisher {
   // Errors: kInvalidArgument for a time before the last one or negative (nothing is applied, and
   // the call may be repeated with a good time); and, sticky (see the file comment), kDataLoss for a
   // sequence gap or an event that disagrees with the book built so far, kResourceExhausted beyond
-  // max_symbols or max_orders, kOutOfRange for a candle's volume beyond 2^63 - 1.
+  // max_symbols or max_orders (an order that would rest beyond it), kOutOfRange for a candle's
+  // volume beyond 2^63 - 1.
   [[nodiscard]] absl::Status Apply(std::span<const EngineEvent> events, int64_t time_ns);
 
   // The best `max_levels` levels of each side of `symbol` (an unknown symbol's are empty), with
