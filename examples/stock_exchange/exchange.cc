@@ -39,6 +39,16 @@ absl::Status Exchange::Alive() const {
   return absl::OkStatus();
 }
 
+// A log write failed: the command may or may not be in the log (as after a crash), and the log
+// refuses writes from then on, so this primary is lost. The command's hold stays in flight in the
+// order manager: giving it back could be wrong, since a replay of the log may yet apply it.
+absl::Status Exchange::LosePrimary(const absl::Status& error) {
+  standby_.reset();  // it follows the lost primary's log
+  sequencer_.reset();
+  dead_ = error;
+  return error;
+}
+
 absl::StatusOr<uint64_t> Exchange::FeedStandby() {
   KEEL_RETURN_IF_ERROR(Alive());
   if (standby_ == nullptr) return absl::FailedPreconditionError("the exchange has no standby");
@@ -65,10 +75,7 @@ absl::StatusOr<Outcome> Exchange::Handle(const market::OrderRequest& request) {
   }
   events_.clear();
   const absl::StatusOr<uint64_t> sequenced = sequencer_->Submit(command, events_);
-  if (!sequenced.ok()) {
-    risk_.Abort();
-    return sequenced.status();
-  }
+  if (!sequenced.ok()) return LosePrimary(sequenced.status());
   KEEL_RETURN_IF_ERROR(Publish(command, events_));
   outcome.events = &events_;
   return outcome;
@@ -98,10 +105,7 @@ absl::StatusOr<Exchange::FailOver> Exchange::CrashAndFailOver(const market::Orde
   FailOver result;
   events_.clear();
   const absl::StatusOr<uint64_t> sequenced = sequencer_->Submit(command, events_);
-  if (!sequenced.ok()) {
-    risk_.Abort();
-    return sequenced.status();
-  }
+  if (!sequenced.ok()) return LosePrimary(sequenced.status());
   // The command is in the log and applied; the primary dies before its events go anywhere.
   result.primary_hash = sequencer_->engine().StateHash();
   const uint64_t published = market_data_.next_sequence();

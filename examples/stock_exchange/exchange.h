@@ -74,9 +74,10 @@ class Exchange {
   // REQUIRES: a standby (none after a failed fail-over).
   const market::Standby& standby() const { return *standby_; }
 
-  // One client request through the whole flow. Errors: the command log's (nothing downstream
-  // changed, and the order manager's hold was given back), or a downstream consumer's;
-  // kFailedPrecondition once a fail-over has failed (the exchange has no primary). Events are
+  // One client request through the whole flow. Errors: the command log's (the primary is then
+  // lost, as in a crash: nothing downstream changed, the command stays in flight in the order
+  // manager since the log may hold it, and later calls fail), or a downstream consumer's;
+  // kFailedPrecondition once the primary is lost or a fail-over has failed. Events are
   // stamped with the clock's time, or the last time stamped if the clock was set back.
   absl::StatusOr<Outcome> Handle(const market::OrderRequest& request);
 
@@ -112,6 +113,7 @@ class Exchange {
 
   // OK while there is a primary; kFailedPrecondition naming why the fail-over failed after.
   absl::Status Alive() const;
+  absl::Status LosePrimary(const absl::Status& error);
   // The order manager, market data and the reporter take one command's events.
   absl::Status Publish(const market::Command& command,
                        const std::vector<market::EngineEvent>& events);
@@ -126,7 +128,7 @@ class Exchange {
   std::unique_ptr<market::Sequencer> sequencer_;
   std::unique_ptr<market::Standby> standby_;
   std::vector<market::EngineEvent> events_;
-  absl::Status dead_;  // why the standby could not take over (OK until then)
+  absl::Status dead_;  // why there is no primary: a log error, or a failed take-over (OK until)
 };
 
 }  // namespace keel::examples

@@ -121,5 +121,29 @@ TEST_CASE("A take-over that fails leaves an exchange that refuses requests inste
         absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_CASE("A command log that fails a write loses the primary and keeps the hold in flight") {
+  testing::TempDir dir;
+  wal::FaultInjectingFileSystem fs(wal::FileSystem::Posix());
+  ExchangeOptions options = Options();
+  options.sequencer.file_system = &fs;
+  base::ManualClock clock(0);
+  absl::StatusOr<std::unique_ptr<Exchange>> opened = Exchange::Open(dir.path(), options, clock);
+  REQUIRE(opened.ok());
+  Exchange& x = **opened;
+  Fund(x, 1);
+  REQUIRE(x.Handle(Limit(1, 1, Side::kBuy, 100, 10)).ok());
+  fs.FailAppendsAfter(0);
+  const absl::StatusOr<Outcome> failed = x.Handle(Limit(1, 2, Side::kBuy, 100, 5));
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.status().code() != absl::StatusCode::kFailedPrecondition);
+  // Whether order 2 is in the log is unknown, so its 500 stays withheld with order 1's 1,000.
+  CHECK(x.risk().in_flight());
+  CHECK(x.risk().cash(1).held == 1'500);
+  fs.FailAppendsAfter(-1);
+  CHECK(x.Handle(Limit(1, 3, Side::kBuy, 100, 1)).status().code() ==
+        absl::StatusCode::kFailedPrecondition);
+  CHECK(x.FeedStandby().status().code() == absl::StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace keel::examples
