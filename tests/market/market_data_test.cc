@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "commands.h"
 #include "events.h"
 #include "keel/base/random.h"
 #include "keel/market/matching_engine.h"
@@ -22,41 +23,16 @@ constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
 Command New(OrderId id, ClientId client, Side side, Price price, Quantity quantity,
             TimeInForce tif = TimeInForce::kGoodTillCancel,
             SelfTradePrevention stp = SelfTradePrevention::kCancelNewest) {
-  Command c;
-  c.kind = CommandKind::kNew;
-  c.symbol = "ACME";
-  c.order = {.id = id,
-             .client = client,
-             .side = side,
-             .type = OrderType::kLimit,
-             .tif = tif,
-             .stp = stp,
-             .price = price,
-             .quantity = quantity};
-  return c;
+  return testing::NewCommand("ACME", id, client, side, price, quantity, tif, stp);
 }
 
 Command Market(OrderId id, ClientId client, Side side, Quantity quantity) {
-  Command c = New(id, client, side, 0, quantity, TimeInForce::kImmediateOrCancel);
-  c.order.type = OrderType::kMarket;
-  return c;
+  return testing::NewCommand("ACME", id, client, side, 0, quantity, TimeInForce::kImmediateOrCancel,
+                             SelfTradePrevention::kCancelNewest, OrderType::kMarket);
 }
 
-Command Cancel(OrderId id) {
-  Command c;
-  c.kind = CommandKind::kCancel;
-  c.order.id = id;
-  return c;
-}
-
-Command Modify(OrderId id, Price price, Quantity quantity) {
-  Command c;
-  c.kind = CommandKind::kModify;
-  c.order.id = id;
-  c.order.price = price;
-  c.order.quantity = quantity;
-  return c;
-}
+using testing::CancelCommand;
+using testing::ModifyCommand;
 
 MarketDataOptions Options(int64_t interval_ns = 1000, uint32_t history = 16) {
   return {.candle_interval_ns = interval_ns, .candle_history = history};
@@ -140,7 +116,7 @@ TEST_CASE("A snapshot shows the top levels of each side with their order counts"
   x.Do(New(4, 3, Side::kSell, 101, 7));
   x.Do(New(5, 3, Side::kSell, 103, 2));
   x.Do(New(6, 3, Side::kSell, 102, 2));
-  x.Do(Cancel(6), 55);
+  x.Do(CancelCommand(6), 55);
   L2Snapshot snapshot;
   x.md.Snapshot(x.engine.FindSymbol("ACME"), 1, snapshot);
   CHECK(snapshot.sequence == x.engine.next_sequence() - 1);
@@ -178,14 +154,14 @@ TEST_CASE("Modifies move quantity within and between levels and may trade") {
   Exchange x;
   x.Do(New(1, 1, Side::kBuy, 99, 10));
   x.Do(New(2, 2, Side::kBuy, 99, 5));
-  x.Do(Modify(1, 99, 4));  // down: keeps its place
+  x.Do(ModifyCommand(1, 99, 4));  // down: keeps its place
   CHECK(x.Depth(Side::kBuy) == std::vector<LevelView>{{99, 9, 2}});
-  x.Do(Modify(1, 99, 20));  // up: to the back
+  x.Do(ModifyCommand(1, 99, 20));  // up: to the back
   CHECK(x.Depth(Side::kBuy) == std::vector<LevelView>{{99, 25, 2}});
-  x.Do(Modify(1, 98, 20));  // another price
+  x.Do(ModifyCommand(1, 98, 20));  // another price
   CHECK(x.Depth(Side::kBuy) == std::vector<LevelView>{{99, 5, 1}, {98, 20, 1}});
   x.Do(New(3, 3, Side::kSell, 100, 5));
-  x.Do(Modify(1, 100, 20), 10);  // crosses: trades 5 as the taker, 15 rest at 100
+  x.Do(ModifyCommand(1, 100, 20), 10);  // crosses: trades 5 as the taker, 15 rest at 100
   CHECK(x.Depth(Side::kBuy) == std::vector<LevelView>{{100, 15, 1}, {99, 5, 1}});
   CHECK(x.Depth(Side::kSell).empty());
   const auto candle = x.md.LastCandle(x.engine.FindSymbol("ACME"));

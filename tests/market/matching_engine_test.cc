@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "commands.h"
 #include "keel/base/random.h"
 #include "keel/market/text_format.h"
 #include "testing/testing.h"
@@ -15,23 +16,10 @@ namespace {
 
 Command New(OrderId id, std::string_view symbol, Side side, Price price, Quantity quantity,
             ClientId client = 1) {
-  Command c;
-  c.kind = CommandKind::kNew;
-  c.symbol = symbol;
-  c.order.id = id;
-  c.order.client = client;
-  c.order.side = side;
-  c.order.price = price;
-  c.order.quantity = quantity;
-  return c;
+  return testing::NewCommand(symbol, id, client, side, price, quantity);
 }
 
-Command Cancel(OrderId id) {
-  Command c;
-  c.kind = CommandKind::kCancel;
-  c.order.id = id;
-  return c;
-}
+using testing::CancelCommand;
 
 TEST_CASE("The engine numbers every event without gaps across symbols and commands") {
   MatchingEngine engine({});
@@ -39,8 +27,8 @@ TEST_CASE("The engine numbers every event without gaps across symbols and comman
   engine.Apply(New(1, "AAA", Side::kSell, 100, 5), events);
   engine.Apply(New(2, "BBB", Side::kBuy, 50, 5), events);
   engine.Apply(New(3, "AAA", Side::kBuy, 100, 2, 2), events);
-  engine.Apply(Cancel(99), events);
-  engine.Apply(Cancel(1), events);
+  engine.Apply(CancelCommand(99), events);
+  engine.Apply(CancelCommand(1), events);
   for (size_t i = 0; i < events.size(); ++i) CHECK(events[i].sequence == i + 1);
   CHECK(engine.next_sequence() == events.size() + 1);
   CHECK(engine.commands() == 5);
@@ -64,7 +52,7 @@ TEST_CASE("An order id is used once in the whole run across symbols") {
   engine.Apply(New(7, "BBB", Side::kSell, 100, 5), events);  // resting in another book
   REQUIRE(events.size() == 1);
   CHECK(events[0].event.reject == RejectReason::kDuplicateOrderId);
-  engine.Apply(Cancel(7), events);
+  engine.Apply(CancelCommand(7), events);
   events.clear();
   engine.Apply(New(7, "AAA", Side::kSell, 100, 5), events);  // gone, but used
   REQUIRE(events.size() == 1);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "commands.h"
 #include "events.h"
 #include "keel/base/random.h"
 #include "keel/market/matching_engine.h"
@@ -21,21 +22,10 @@ namespace {
 constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
 
 Command New(OrderId id, ClientId client, Side side, Price price, Quantity quantity) {
-  Command c;
-  c.kind = CommandKind::kNew;
-  c.symbol = "ACME";
-  c.order = {.id = id, .client = client, .side = side, .price = price, .quantity = quantity};
-  return c;
+  return testing::NewCommand("ACME", id, client, side, price, quantity);
 }
 
-Command Modify(OrderId id, Price price, Quantity quantity) {
-  Command c;
-  c.kind = CommandKind::kModify;
-  c.order.id = id;
-  c.order.price = price;
-  c.order.quantity = quantity;
-  return c;
-}
+using testing::ModifyCommand;
 
 // An engine and a trade history fed its events, command by command.
 struct Exchange {
@@ -85,7 +75,7 @@ TEST_CASE("Each trade carries both clients from the commands that submitted the 
   x.Do(New(2, 8, Side::kBuy, 100, 3), 50);
   x.Do(New(3, 9, Side::kBuy, 99, 4), 60);
   x.Do(New(4, 10, Side::kSell, 101, 4), 70);
-  x.Do(Modify(3, 101, 4), 80);  // order 3 now crosses: the taker, at the maker 4's price
+  x.Do(ModifyCommand(3, 101, 4), 80);  // order 3 now crosses: the taker, at the maker 4's price
   std::vector<TradeRecord> trades;
   x.history.TradesOfSymbol(0, 0, UINT64_MAX, trades);
   REQUIRE(trades.size() == 3);
