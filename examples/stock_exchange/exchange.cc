@@ -55,24 +55,31 @@ absl::StatusOr<uint64_t> Exchange::FeedStandby() {
   return standby_->CatchUp();
 }
 
+bool Exchange::Admit(const market::OrderRequest& request, market::Command& command,
+                     Outcome& refused) {
+  const market::GatewayDecision admitted = gateway_.Accept(request);
+  if (!admitted.ok()) {
+    refused.stage = Stage::kGateway;
+    refused.gateway = admitted.reject;
+    refused.refusal = gateway_.Explain(request, admitted);
+    return false;
+  }
+  command = admitted.command;
+  const market::RiskDecision checked = risk_.Check(command);
+  if (!checked.ok()) {
+    refused.stage = Stage::kRisk;
+    refused.risk = checked.reject;
+    refused.refusal = risk_.Explain(command, checked);
+    return false;
+  }
+  return true;
+}
+
 absl::StatusOr<Outcome> Exchange::Handle(const market::OrderRequest& request) {
   KEEL_RETURN_IF_ERROR(Alive());
   Outcome outcome;
-  const market::GatewayDecision admitted = gateway_.Accept(request);
-  if (!admitted.ok()) {
-    outcome.stage = Stage::kGateway;
-    outcome.gateway = admitted.reject;
-    outcome.refusal = gateway_.Explain(request, admitted);
-    return outcome;
-  }
-  const market::Command& command = admitted.command;
-  const market::RiskDecision checked = risk_.Check(command);
-  if (!checked.ok()) {
-    outcome.stage = Stage::kRisk;
-    outcome.risk = checked.reject;
-    outcome.refusal = risk_.Explain(command, checked);
-    return outcome;
-  }
+  market::Command command;
+  if (!Admit(request, command, outcome)) return outcome;
   events_.clear();
   const absl::StatusOr<uint64_t> sequenced = sequencer_->Submit(command, events_);
   if (!sequenced.ok()) return LosePrimary(sequenced.status());
@@ -93,14 +100,9 @@ absl::Status Exchange::Publish(const market::Command& command,
 
 absl::StatusOr<Exchange::FailOver> Exchange::CrashAndFailOver(const market::OrderRequest& request) {
   KEEL_RETURN_IF_ERROR(Alive());
-  const market::GatewayDecision admitted = gateway_.Accept(request);
-  if (!admitted.ok()) return gateway_.Explain(request, admitted);
-  // The command names its symbol inside the gateway; the copy outlives the gateway's next call.
-  const std::string symbol(admitted.command.symbol);
-  market::Command command = admitted.command;
-  command.symbol = symbol;
-  const market::RiskDecision checked = risk_.Check(command);
-  if (!checked.ok()) return risk_.Explain(command, checked);
+  Outcome refused;
+  market::Command command;
+  if (!Admit(request, command, refused)) return refused.refusal;
 
   FailOver result;
   events_.clear();

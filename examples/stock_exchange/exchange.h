@@ -113,6 +113,10 @@ class Exchange {
 
   // OK while there is a primary; kFailedPrecondition naming why the fail-over failed after.
   absl::Status Alive() const;
+  // The gateway and the risk check: true if the request may go on to the sequencer, as `command`
+  // (whose symbol points into the gateway until its next request); otherwise `refused` says who
+  // refused it and why.
+  bool Admit(const market::OrderRequest& request, market::Command& command, Outcome& refused);
   absl::Status LosePrimary(const absl::Status& error);
   // The order manager, market data and the reporter take one command's events.
   absl::Status Publish(const market::Command& command,
