@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/naive_token_bucket.h"
 #include "keel/base/clock.h"
 #include "keel/base/random.h"
 #include "keel/market/gateway.h"
@@ -165,10 +166,6 @@ class NaiveFront {
   }
 
  private:
-  struct Bucket {
-    double tokens;
-    int64_t last_ns;
-  };
   struct Account {
     int64_t balance = 0;
     int64_t held = 0;
@@ -186,17 +183,7 @@ class NaiveFront {
     int64_t hold;
   };
 
-  bool TakeToken(ClientId client, int64_t now) {
-    const auto capacity = static_cast<double>(kRate.burst);
-    auto [it, fresh] = buckets_.try_emplace(client, Bucket{capacity, now});
-    Bucket& b = it->second;
-    b.tokens = std::min(capacity, b.tokens + static_cast<double>(now - b.last_ns) /
-                                                 static_cast<double>(kRate.interval_ns));
-    b.last_ns = now;
-    if (b.tokens < 1.0) return false;
-    b.tokens -= 1.0;
-    return true;
-  }
+  bool TakeToken(ClientId client, int64_t now) { return buckets_.TryAcquire(client, now); }
 
   static bool ValidSymbol(const std::string& s) {
     if (s.empty() || s.size() > kMaxSymbolBytes) return false;
@@ -274,7 +261,7 @@ class NaiveFront {
   }
 
   std::unordered_set<ClientId> clients_;
-  std::unordered_map<ClientId, Bucket> buckets_;
+  bench::NaiveTokenBuckets buckets_{kRate};
   std::unordered_map<ClientId, Account> accounts_;
   std::map<std::pair<ClientId, std::string>, Position> positions_;
   std::unordered_map<OrderId, Order> orders_;

@@ -9,9 +9,9 @@
 
 #include <algorithm>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
+#include "common/naive_token_bucket.h"
 #include "keel/base/clock.h"
 #include "keel/base/random.h"
 #include "keel/ratelimit/token_bucket.h"
@@ -46,28 +46,6 @@ const std::vector<Request>& Requests() {
   return requests;
 }
 
-class Baseline {
- public:
-  bool TryAcquire(uint64_t client, int64_t now) {
-    const double capacity = static_cast<double>(kRate.burst);
-    auto [it, fresh] = buckets_.try_emplace(client, Bucket{capacity, now});
-    Bucket& b = it->second;
-    b.tokens = std::min(capacity, b.tokens + static_cast<double>(now - b.last_ns) /
-                                                 static_cast<double>(kRate.interval_ns));
-    b.last_ns = now;
-    if (b.tokens < 1.0) return false;
-    b.tokens -= 1.0;
-    return true;
-  }
-
- private:
-  struct Bucket {
-    double tokens;
-    int64_t last_ns;
-  };
-  std::unordered_map<uint64_t, Bucket> buckets_;
-};
-
 void BM_RateLimiter_Keel(benchmark::State& state) {
   const std::vector<Request>& requests = Requests();
   size_t allowed = 0;
@@ -92,7 +70,7 @@ void BM_RateLimiter_UnorderedMapBaseline(benchmark::State& state) {
   size_t allowed = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    auto baseline = std::make_unique<Baseline>();
+    auto baseline = std::make_unique<bench::NaiveTokenBuckets>(kRate);
     allowed = 0;
     state.ResumeTiming();
     for (const Request& r : requests) allowed += baseline->TryAcquire(r.client, r.time_ns);
