@@ -2,6 +2,7 @@
 #include "keel/market/order_book.h"
 
 #include <algorithm>
+#include <bit>
 
 #include "keel/base/assert.h"
 #include "keel/base/hash.h"
@@ -91,6 +92,11 @@ void Reject(std::vector<Event>& events, OrderId id, Side side, RejectReason reas
 bool ValidQuantity(Quantity q) { return q >= 1 && q <= kMaxQuantity; }
 bool ValidPrice(Price p) { return p >= 1 && p <= kMaxPrice; }
 
+// The id index's seed comes from where the program was loaded (as Abseil's hash tables do), so
+// that ids chosen to collide in one process do not collide in the next. It changes only where in
+// the table an id sits, never what the book does: no result depends on the table's order.
+const char kIdSeedAnchor = 0;
+
 }  // namespace
 
 OrderBook::OrderBook(const BookOptions& options) : max_orders_(options.max_orders) {
@@ -101,10 +107,11 @@ OrderBook::OrderBook(const BookOptions& options) : max_orders_(options.max_order
   free_orders_.reserve(size_t{initial} + 1);
   levels_.reserve(initial);  // every level holds an order: never more levels than orders
   free_levels_.reserve(initial);
-  // The id map is not reserved for the limit: a table sized for a limit rather than for the book
+  // The id index is not sized for the limit: a table sized for a limit rather than for the book
   // spreads a small book's ids over far more cache lines than it needs (measured: 10% of the time
   // of a 1,000-order book with room for 16,384). It grows with the book instead.
-  ids_.reserve(initial);
+  id_table_.resize(std::bit_ceil(2 * size_t{initial}));
+  id_seed_ = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(&kIdSeedAnchor));
   bids_.bids = true;
 }
 
@@ -121,9 +128,9 @@ RejectReason OrderBook::CheckNewOrder(const NewOrder& in) {
 }
 
 RejectReason OrderBook::CheckAgainstBook(const NewOrder& in) const {
-  if (ids_.contains(in.id)) return RejectReason::kDuplicateOrderId;
+  if (FindId(in.id) != kNil) return RejectReason::kDuplicateOrderId;
   const bool rests = in.tif == TimeInForce::kGoodTillCancel || in.tif == TimeInForce::kPostOnly;
-  if (in.type == OrderType::kLimit && rests && ids_.size() >= max_orders_) {
+  if (in.type == OrderType::kLimit && rests && id_count_ >= max_orders_) {
     return RejectReason::kBookFull;
   }
   if (in.tif == TimeInForce::kPostOnly && Crosses(in.side, in.price)) {
@@ -167,43 +174,42 @@ void OrderBook::Submit(const NewOrder& in, std::vector<Event>& events) {
   const bool cancelled = !Match(taker, market, events);
   if (!cancelled && taker.quantity > 0 && taker.tif != TimeInForce::kImmediateOrCancel &&
       taker.tif != TimeInForce::kFillOrKill) {
-    ids_.emplace(taker.id, slot);
+    InsertId(taker.id, slot);
   }
   Finish(slot, cancelled, events);
   ReportBestBidOffer(events);
 }
 
 void OrderBook::Cancel(OrderId id, std::vector<Event>& events) {
-  const auto it = ids_.find(id);
-  if (it == ids_.end()) {
+  const size_t entry = FindIdEntry(id);
+  const uint32_t order = id_table_[entry].slot;
+  if (order == kNil) {
     Reject(events, id, Side::kBuy, RejectReason::kUnknownOrder);
     return;
   }
-  const uint32_t order = it->second;
   Cancelled(order, CancelReason::kRequested, events);
   Unlink(order);
-  ids_.erase(it);  // by iterator: no second lookup
+  EraseIdEntry(entry);  // found already: no second probe
   free_orders_.push_back(order);
   ReportBestBidOffer(events);
 }
 
 void OrderBook::Modify(OrderId id, Price price, Quantity quantity, std::vector<Event>& events) {
   RejectReason reason = RejectReason::kNone;
-  const auto it = ids_.find(id);
+  const uint32_t index = FindId(id);
   if (!ValidQuantity(quantity)) {
     reason = RejectReason::kBadQuantity;
   } else if (!ValidPrice(price)) {
     reason = RejectReason::kBadPrice;
-  } else if (it == ids_.end()) {
+  } else if (index == kNil) {
     reason = RejectReason::kUnknownOrder;
   }
   if (reason != RejectReason::kNone) {
     // The order's side when there is an order; a side is needed, and an unknown id has none.
-    const Side side = it == ids_.end() ? Side::kBuy : orders_[it->second].side;
+    const Side side = index == kNil ? Side::kBuy : orders_[index].side;
     Reject(events, id, side, reason);
     return;
   }
-  const uint32_t index = it->second;
   Order& order = orders_[index];
   if (order.tif == TimeInForce::kPostOnly && Crosses(order.side, price)) {
     Reject(events, id, order.side, RejectReason::kWouldCross);
@@ -427,7 +433,7 @@ uint32_t OrderBook::AllocateLevel() {
 }
 
 void OrderBook::Release(uint32_t index) {
-  ids_.erase(orders_[index].id);
+  EraseId(orders_[index].id);
   free_orders_.push_back(index);
 }
 
@@ -459,6 +465,72 @@ uint32_t OrderBook::NextLevel(const BookSide& side, uint32_t level) const {
 void OrderBook::EraseLevel(BookSide& side, uint32_t level) {
   if (side.best == level) side.best = NextLevel(side, level);
   side.ladder.Erase(static_cast<uint64_t>(levels_[level].price));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The id index.
+// ---------------------------------------------------------------------------------------------
+
+// Fibonacci hashing (Knuth's multiplicative method): one multiplication, whose high bits depend
+// on all of the id's; consecutive ids (the usual kind) get hashes spread evenly over the table.
+// Every message hashes an id, and a stronger mixer (MurmurHash3's finalizer) measured slower.
+uint32_t OrderBook::IdHash(OrderId id) const {
+  return static_cast<uint32_t>(((id ^ id_seed_) * 0x9e3779b97f4a7c15ULL) >> 32);
+}
+
+size_t OrderBook::FindIdEntry(OrderId id) const {
+  const uint32_t hash = IdHash(id);
+  const size_t mask = id_table_.size() - 1;
+  // The table is never full, so every probe run ends at an empty entry.
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const IdEntry& e = id_table_[i];
+    if (e.slot == kNil || (e.hash == hash && orders_[e.slot].id == id)) return i;
+  }
+}
+
+uint32_t OrderBook::FindId(OrderId id) const { return id_table_[FindIdEntry(id)].slot; }
+
+void OrderBook::InsertId(OrderId id, uint32_t slot) {
+  if (2 * (size_t{id_count_} + 1) > id_table_.size()) GrowIds();
+  const uint32_t hash = IdHash(id);
+  const size_t mask = id_table_.size() - 1;
+  size_t i = hash & mask;
+  while (id_table_[i].slot != kNil) i = (i + 1) & mask;
+  id_table_[i] = {hash, slot};
+  ++id_count_;
+}
+
+void OrderBook::EraseId(OrderId id) {
+  const size_t entry = FindIdEntry(id);
+  if (id_table_[entry].slot != kNil) EraseIdEntry(entry);  // else a taker that never rested
+}
+
+void OrderBook::EraseIdEntry(size_t hole) {
+  const size_t mask = id_table_.size() - 1;
+  // Backward shift: each later entry of the probe run whose home is not after the hole moves
+  // into it (its probe from home would otherwise stop at the hole), leaving a new hole behind.
+  for (size_t j = (hole + 1) & mask; id_table_[j].slot != kNil; j = (j + 1) & mask) {
+    const size_t home = id_table_[j].hash & mask;
+    if (((j - home) & mask) >= ((j - hole) & mask)) {
+      id_table_[hole] = id_table_[j];
+      hole = j;
+    }
+  }
+  id_table_[hole] = IdEntry{};
+  --id_count_;
+}
+
+// Doubles the table. An entry's home comes from its hash alone: the orders are not read.
+void OrderBook::GrowIds() {
+  std::vector<IdEntry> old(2 * id_table_.size());
+  old.swap(id_table_);
+  const size_t mask = id_table_.size() - 1;
+  for (const IdEntry& e : old) {
+    if (e.slot == kNil) continue;
+    size_t i = e.hash & mask;
+    while (id_table_[i].slot != kNil) i = (i + 1) & mask;
+    id_table_[i] = e;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -516,9 +588,9 @@ std::vector<RestingOrder> OrderBook::Orders(Side side) const {
 }
 
 std::optional<RestingOrder> OrderBook::Find(OrderId id) const {
-  const auto it = ids_.find(id);
-  if (it == ids_.end()) return std::nullopt;
-  const Order& o = orders_[it->second];
+  const uint32_t index = FindId(id);
+  if (index == kNil) return std::nullopt;
+  const Order& o = orders_[index];
   return RestingOrder{o.id, o.client, o.side, o.tif, o.price, o.quantity, o.stp};
 }
 
@@ -542,7 +614,7 @@ uint64_t OrderBook::StateHash() const {
 size_t OrderBook::memory_bytes() const {
   return orders_.capacity() * sizeof(Order) + free_orders_.capacity() * sizeof(uint32_t) +
          levels_.capacity() * sizeof(Level) + free_levels_.capacity() * sizeof(uint32_t) +
-         ids_.capacity() * (sizeof(std::pair<OrderId, uint32_t>) + 1) +
+         id_table_.capacity() * sizeof(IdEntry) +
          bids_.ladder.memory_bytes() + asks_.ladder.memory_bytes();
 }
 
