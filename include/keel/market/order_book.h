@@ -297,18 +297,13 @@ class OrderBook {
 
   // The id index: the pool slot of each resting order, by id. Every cancel and modify starts
   // here, so it is built for this book rather than taken off the shelf: open addressing with
-  // linear probing over a power-of-two table kept at most half full, and 8-byte entries (a
-  // general hash map stores the 8-byte id as well, twice the bytes for the same entries, so a
-  // 1,000-order book's lookups spread over twice the cache lines). An entry keeps 32 bits of
-  // the id's hash: its low bits are the entry's home (so that erasing and growing never need the
-  // id), and comparing all 32 rules out almost every other id before the order itself is read.
-  // Erasing shifts the entries after it back (no tombstones), so probe runs stay short however
-  // many orders come and go.
-  struct IdEntry {
-    uint32_t hash = 0;
-    uint32_t slot = kNil;  // kNil: an empty entry
-  };
-  [[nodiscard]] uint32_t IdHash(OrderId id) const;
+  // linear probing over a power-of-two table kept at most half full, whose entries are just the
+  // orders' slots (4 bytes; kNil when empty). The id is read from the order itself, which a
+  // cancel or modify reads next anyway, so a general hash map's copy of the 8-byte id (16-byte
+  // entries) only spreads a 1,000-order book's lookups over four times the cache lines. Erasing
+  // shifts the entries after it back (no tombstones), so probe runs stay short however many
+  // orders come and go.
+  [[nodiscard]] size_t IdHome(OrderId id) const;  // where id's probe run starts
   // The entry holding id, or the empty entry where its probe run ends.
   [[nodiscard]] size_t FindIdEntry(OrderId id) const;
   [[nodiscard]] uint32_t FindId(OrderId id) const;  // the order's slot, or kNil
@@ -322,9 +317,10 @@ class OrderBook {
   std::vector<uint32_t> free_orders_;
   std::vector<Level> levels_;
   std::vector<uint32_t> free_levels_;
-  std::vector<IdEntry> id_table_;  // the id index (above); its size is a power of two
-  uint32_t id_count_ = 0;          // resting orders
-  uint64_t id_seed_ = 0;           // mixed into the hash: see IdHash
+  std::vector<uint32_t> id_table_;  // the id index (above); its size is a power of two
+  uint32_t id_count_ = 0;           // resting orders
+  int id_shift_ = 64;               // 64 - log2(id_table_.size())
+  uint64_t id_seed_ = 0;            // mixed into the hash: see IdHome
   BookSide bids_;
   BookSide asks_;
   Quote last_bid_;
