@@ -51,7 +51,6 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "keel/market/internal/price_ladder.h"
 
 namespace keel::market {
@@ -224,7 +223,7 @@ class OrderBook {
   [[nodiscard]] std::vector<RestingOrder> Orders(Side side) const;
   [[nodiscard]] std::optional<RestingOrder> Find(OrderId id) const;
 
-  [[nodiscard]] size_t order_count() const { return ids_.size(); }
+  [[nodiscard]] size_t order_count() const { return id_count_; }
   [[nodiscard]] size_t level_count(Side side) const;
   // A hash of every resting order in priority order (ids, clients, prices, quantities, sides, time
   // in force, self-trade modes):
@@ -236,7 +235,10 @@ class OrderBook {
  private:
   static constexpr uint32_t kNil = UINT32_MAX;
 
-  struct Order {
+  // 47 bytes of fields, aligned to a cache line: at 48 bytes half the orders straddle two lines,
+  // and a cancel or modify, which reads an order picked at random, missed the cache twice for
+  // those (measured: 4-7% of the time of a message; the pool is 64 KB for 1,000 orders).
+  struct alignas(64) Order {
     OrderId id = 0;
     ClientId client = 0;
     Price price = 0;
@@ -296,12 +298,32 @@ class OrderBook {
   void ForEachResting(Side side, Fn&& fn) const;
   Quote BestOf(const BookSide& side) const;
 
+  // The id index: the pool slot of each resting order, by id. Every cancel and modify starts
+  // here, so it is built for this book rather than taken off the shelf: open addressing with
+  // linear probing over a power-of-two table kept at most half full, whose entries are just the
+  // orders' slots (4 bytes; kNil when empty). The id is read from the order itself, which a
+  // cancel or modify reads next anyway, so a general hash map's copy of the 8-byte id (16-byte
+  // entries) only spreads a 1,000-order book's lookups over four times the cache lines. Erasing
+  // shifts the entries after it back (no tombstones), so probe runs stay short however many
+  // orders come and go.
+  [[nodiscard]] size_t IdHome(OrderId id) const;  // where id's probe run starts
+  // The entry holding id, or the empty entry where its probe run ends.
+  [[nodiscard]] size_t FindIdEntry(OrderId id) const;
+  [[nodiscard]] uint32_t FindId(OrderId id) const;  // the order's slot, or kNil
+  void InsertId(OrderId id, uint32_t slot);         // REQUIRES: id is absent
+  void EraseId(OrderId id);                         // if present
+  void EraseIdEntry(size_t entry);                  // REQUIRES: a full entry
+  void GrowIds();
+
   // The pools: resting orders and the incoming one; levels. Indexes stay valid as they grow.
   std::vector<Order> orders_;
   std::vector<uint32_t> free_orders_;
   std::vector<Level> levels_;
   std::vector<uint32_t> free_levels_;
-  absl::flat_hash_map<OrderId, uint32_t> ids_;  // resting orders
+  std::vector<uint32_t> id_table_;  // the id index (above); its size is a power of two
+  uint32_t id_count_ = 0;           // resting orders
+  int id_shift_ = 64;               // 64 - log2(id_table_.size())
+  uint64_t id_seed_ = 0;            // mixed into the hash: see IdHome
   BookSide bids_;
   BookSide asks_;
   Quote last_bid_;

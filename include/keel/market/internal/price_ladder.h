@@ -222,6 +222,14 @@ class PriceLadder {
     return prefix;
   }
 
+  // The present digit of `mask` nearest beyond `digit` (above or below it), or -1.
+  static int NearestBeyond(uint64_t mask, int digit, bool above) {
+    const uint64_t beyond =
+        above ? (digit == 63 ? 0 : mask & (~uint64_t{0} << (digit + 1))) : mask & (Bit(digit) - 1);
+    if (beyond == 0) return -1;
+    return above ? std::countr_zero(beyond) : 63 - std::countl_zero(beyond);
+  }
+
   std::optional<uint64_t> Neighbour(uint64_t key, bool above) const {
     KEEL_DCHECK(key < kKeyLimit);
     if (size_ == 0) return std::nullopt;
@@ -229,6 +237,16 @@ class PriceLadder {
       // Every key is below it.
       if (above) return std::nullopt;
       return Last();
+    }
+    // The neighbour is most often in the key's own leaf (an order book's next price is usually
+    // a tick or two away), found from the remembered twig without walking from the root.
+    if (const uint32_t twig = FindTwig(key); twig != kAbsent) {
+      const Node& t = nodes_[twig];
+      const int digit = Digit(key, kTwig);
+      if ((t.mask & Bit(digit)) != 0) {
+        const int next = NearestBeyond(nodes_[t.child[digit]].mask, Digit(key, kDigits - 1), above);
+        if (next >= 0) return (key & ~uint64_t{63}) | static_cast<uint64_t>(next);
+      }
     }
     // Down the key's path as far as it exists.
     uint32_t path[kDigits];
@@ -244,11 +262,8 @@ class PriceLadder {
     // Back up until a node has a present digit beyond the key's, then down its extreme edge.
     for (int d = depth; d >= top_; --d) {
       const Node& n = nodes_[path[d]];
-      const int digit = Digit(key, d);
-      const uint64_t beyond = above ? (digit == 63 ? 0 : n.mask & (~uint64_t{0} << (digit + 1)))
-                                    : n.mask & (Bit(digit) - 1);
-      if (beyond == 0) continue;
-      const int next = above ? std::countr_zero(beyond) : 63 - std::countl_zero(beyond);
+      const int next = NearestBeyond(n.mask, Digit(key, d), above);
+      if (next < 0) continue;
       const int shift = (kDigits - 1 - d) * kDigitBits;
       // The digits above d are the key's; d's is `next`; the rest come from the subtree.
       const int above_d = shift + kDigitBits;  // at most 48: keys have 48 bits
