@@ -30,25 +30,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/heap_allocations.h"
 #include "keel/base/random.h"
 #include "keel/market/market_data.h"
 #include "keel/market/matching_engine.h"
 #include "keel/market/trade_history.h"
-
-namespace {
-size_t g_allocations = 0;
-}  // namespace
-
-void* operator new(size_t size) {
-  ++g_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
 
 namespace keel::market {
 namespace {
@@ -336,10 +322,10 @@ void RunMarketData(benchmark::State& state) {
   auto consumer = std::make_unique<Consumer>();
   const size_t half = w.commands.size() / 2;
   ForEachCommand(w, 0, half, [&](size_t, auto events, int64_t t) { consumer->Apply(events, t); });
-  const size_t before = g_allocations;
+  const size_t before = bench::HeapAllocations();
   ForEachCommand(w, half, w.commands.size(),
                  [&](size_t, auto events, int64_t t) { consumer->Apply(events, t); });
-  state.counters["allocs_per_event"] = static_cast<double>(g_allocations - before) /
+  state.counters["allocs_per_event"] = static_cast<double>(bench::HeapAllocations() - before) /
                                        static_cast<double>(w.events.size() - w.ends[half - 1]);
 }
 

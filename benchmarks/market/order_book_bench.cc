@@ -31,36 +31,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/heap_allocations.h"
 #include "keel/base/random.h"
 #include "keel/market/order_book.h"
-
-// Every heap allocation in the process is counted, so that a pass can report how many it made.
-namespace {
-size_t g_allocations = 0;
-}  // namespace
-
-void* operator new(size_t size) {
-  ++g_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-// GCC sees free() of what operator new returned and warns, not knowing that this operator new
-// is the one that called malloc().
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-// Over-aligned types (keel's orders are cache-line aligned) come through these.
-void* operator new(size_t size, std::align_val_t align) {
-  ++g_allocations;
-  const auto alignment = static_cast<size_t>(align);
-  const size_t rounded = (std::max<size_t>(size, 1) + alignment - 1) / alignment * alignment;
-  if (void* p = std::aligned_alloc(alignment, rounded)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, size_t, std::align_val_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
 
 namespace keel::market {
 namespace {
@@ -420,9 +393,9 @@ void RunBook(benchmark::State& state) {
   runner = std::make_unique<Runner>();
   const size_t half = commands.size() / 2;
   for (size_t i = 0; i < half; ++i) runner->Apply(commands[i]);
-  const size_t before = g_allocations;
+  const size_t before = bench::HeapAllocations();
   for (size_t i = half; i < commands.size(); ++i) runner->Apply(commands[i]);
-  const size_t allocations = g_allocations - before;
+  const size_t allocations = bench::HeapAllocations() - before;
   state.counters["allocs_per_message"] =
       static_cast<double>(allocations) / static_cast<double>(commands.size() - half);
   state.counters["p50_ns"] = Percentile(latencies, 50);
