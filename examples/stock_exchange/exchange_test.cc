@@ -95,15 +95,26 @@ TEST_CASE("A fail-over with a clock that stepped back keeps a standby behind the
   CHECK(x.standby().engine().StateHash() == x.engine().StateHash());
 }
 
-TEST_CASE("A take-over that fails leaves an exchange that refuses requests instead of crashing") {
+// An exchange whose command log is on a file system that fails on demand.
+struct FaultyDisk {
+  FaultyDisk() {
+    ExchangeOptions options = Options();
+    options.sequencer.file_system = &fs;
+    absl::StatusOr<std::unique_ptr<Exchange>> opened = Exchange::Open(dir.path(), options, clock);
+    REQUIRE(opened.ok());
+    exchange = *std::move(opened);
+  }
+
   testing::TempDir dir;
-  wal::FaultInjectingFileSystem fs(wal::FileSystem::Posix());
-  ExchangeOptions options = Options();
-  options.sequencer.file_system = &fs;
-  base::ManualClock clock(0);
-  absl::StatusOr<std::unique_ptr<Exchange>> opened = Exchange::Open(dir.path(), options, clock);
-  REQUIRE(opened.ok());
-  Exchange& x = **opened;
+  wal::FaultInjectingFileSystem fs{wal::FileSystem::Posix()};
+  base::ManualClock clock{0};
+  std::unique_ptr<Exchange> exchange;
+};
+
+TEST_CASE("A take-over that fails leaves an exchange that refuses requests instead of crashing") {
+  FaultyDisk disk;
+  Exchange& x = *disk.exchange;
+  wal::FaultInjectingFileSystem& fs = disk.fs;
   Fund(x, 1);
   Fund(x, 2);
   REQUIRE(x.Handle(Limit(1, 1, Side::kSell, 100, 10)).ok());
@@ -122,14 +133,9 @@ TEST_CASE("A take-over that fails leaves an exchange that refuses requests inste
 }
 
 TEST_CASE("A command log that fails a write loses the primary and keeps the hold in flight") {
-  testing::TempDir dir;
-  wal::FaultInjectingFileSystem fs(wal::FileSystem::Posix());
-  ExchangeOptions options = Options();
-  options.sequencer.file_system = &fs;
-  base::ManualClock clock(0);
-  absl::StatusOr<std::unique_ptr<Exchange>> opened = Exchange::Open(dir.path(), options, clock);
-  REQUIRE(opened.ok());
-  Exchange& x = **opened;
+  FaultyDisk disk;
+  Exchange& x = *disk.exchange;
+  wal::FaultInjectingFileSystem& fs = disk.fs;
   Fund(x, 1);
   REQUIRE(x.Handle(Limit(1, 1, Side::kBuy, 100, 10)).ok());
   fs.FailAppendsAfter(0);
