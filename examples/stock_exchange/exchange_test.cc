@@ -53,16 +53,30 @@ ExchangeOptions Options() {
   return options;
 }
 
-TEST_CASE("A clock that steps back does not break market data or the reporter") {
+// An exchange on a clock that can be set back, its command log on a file system that fails on
+// demand (it does not until told to).
+struct TestExchange {
+  TestExchange() {
+    ExchangeOptions options = Options();
+    options.sequencer.file_system = &fs;
+    absl::StatusOr<std::unique_ptr<Exchange>> opened = Exchange::Open(dir.path(), options, clock);
+    REQUIRE(opened.ok());
+    exchange = *std::move(opened);
+  }
+
   testing::TempDir dir;
+  wal::FaultInjectingFileSystem fs{wal::FileSystem::Posix()};
   SettableClock clock;
-  absl::StatusOr<std::unique_ptr<Exchange>> opened = Exchange::Open(dir.path(), Options(), clock);
-  REQUIRE(opened.ok());
-  Exchange& x = **opened;
+  std::unique_ptr<Exchange> exchange;
+};
+
+TEST_CASE("A clock that steps back does not break market data or the reporter") {
+  TestExchange t;
+  Exchange& x = *t.exchange;
   Fund(x, 1);
   Fund(x, 2);
   REQUIRE(x.Handle(Limit(1, 1, Side::kSell, 100, 10)).ok());
-  clock.Set(500'000'000);  // the host's time is set back half a second
+  t.clock.Set(500'000'000);  // the host's time is set back half a second
   const absl::StatusOr<Outcome> bought = x.Handle(Limit(2, 2, Side::kBuy, 100, 4));
   REQUIRE(bought.ok());
   CHECK(bought->stage == Stage::kEngine);
@@ -76,15 +90,12 @@ TEST_CASE("A clock that steps back does not break market data or the reporter") 
 }
 
 TEST_CASE("A fail-over with a clock that stepped back keeps a standby behind the new primary") {
-  testing::TempDir dir;
-  SettableClock clock;
-  absl::StatusOr<std::unique_ptr<Exchange>> opened = Exchange::Open(dir.path(), Options(), clock);
-  REQUIRE(opened.ok());
-  Exchange& x = **opened;
+  TestExchange t;
+  Exchange& x = *t.exchange;
   Fund(x, 1);
   Fund(x, 2);
   REQUIRE(x.Handle(Limit(1, 1, Side::kSell, 100, 10)).ok());
-  clock.Set(1);
+  t.clock.Set(1);
   const absl::StatusOr<Exchange::FailOver> failover =
       x.CrashAndFailOver(Limit(2, 2, Side::kBuy, 100, 4));
   REQUIRE(failover.ok());
@@ -95,36 +106,19 @@ TEST_CASE("A fail-over with a clock that stepped back keeps a standby behind the
   CHECK(x.standby().engine().StateHash() == x.engine().StateHash());
 }
 
-// An exchange whose command log is on a file system that fails on demand.
-struct FaultyDisk {
-  FaultyDisk() {
-    ExchangeOptions options = Options();
-    options.sequencer.file_system = &fs;
-    absl::StatusOr<std::unique_ptr<Exchange>> opened = Exchange::Open(dir.path(), options, clock);
-    REQUIRE(opened.ok());
-    exchange = *std::move(opened);
-  }
-
-  testing::TempDir dir;
-  wal::FaultInjectingFileSystem fs{wal::FileSystem::Posix()};
-  base::ManualClock clock{0};
-  std::unique_ptr<Exchange> exchange;
-};
-
 TEST_CASE("A take-over that fails leaves an exchange that refuses requests instead of crashing") {
-  FaultyDisk disk;
-  Exchange& x = *disk.exchange;
-  wal::FaultInjectingFileSystem& fs = disk.fs;
+  TestExchange t;
+  Exchange& x = *t.exchange;
   Fund(x, 1);
   Fund(x, 2);
   REQUIRE(x.Handle(Limit(1, 1, Side::kSell, 100, 10)).ok());
   // The crashed order is logged; then the disk refuses everything, so the standby cannot open the
   // log to take over.
-  fs.FailMutationsAfter(1);
+  t.fs.FailMutationsAfter(1);
   const absl::StatusOr<Exchange::FailOver> failover =
       x.CrashAndFailOver(Limit(2, 2, Side::kBuy, 100, 4));
   REQUIRE_FALSE(failover.ok());
-  fs.FailMutationsAfter(-1);
+  t.fs.FailMutationsAfter(-1);
   const absl::StatusOr<Outcome> after = x.Handle(Limit(2, 3, Side::kBuy, 100, 1));
   CHECK(after.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK(x.FeedStandby().status().code() == absl::StatusCode::kFailedPrecondition);
@@ -133,19 +127,18 @@ TEST_CASE("A take-over that fails leaves an exchange that refuses requests inste
 }
 
 TEST_CASE("A command log that fails a write loses the primary and keeps the hold in flight") {
-  FaultyDisk disk;
-  Exchange& x = *disk.exchange;
-  wal::FaultInjectingFileSystem& fs = disk.fs;
+  TestExchange t;
+  Exchange& x = *t.exchange;
   Fund(x, 1);
   REQUIRE(x.Handle(Limit(1, 1, Side::kBuy, 100, 10)).ok());
-  fs.FailAppendsAfter(0);
+  t.fs.FailAppendsAfter(0);
   const absl::StatusOr<Outcome> failed = x.Handle(Limit(1, 2, Side::kBuy, 100, 5));
   REQUIRE_FALSE(failed.ok());
   CHECK(failed.status().code() != absl::StatusCode::kFailedPrecondition);
   // Whether order 2 is in the log is unknown, so its 500 stays withheld with order 1's 1,000.
   CHECK(x.risk().in_flight());
   CHECK(x.risk().cash(1).held == 1'500);
-  fs.FailAppendsAfter(-1);
+  t.fs.FailAppendsAfter(-1);
   CHECK(x.Handle(Limit(1, 3, Side::kBuy, 100, 1)).status().code() ==
         absl::StatusCode::kFailedPrecondition);
   CHECK(x.FeedStandby().status().code() == absl::StatusCode::kFailedPrecondition);
