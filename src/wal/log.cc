@@ -15,6 +15,8 @@
 #include <chrono>
 #include <climits>
 #include <cstdio>
+#include <ctime>
+#include <thread>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_format.h"
@@ -56,6 +58,21 @@ void WaitWhileEqual(std::atomic<uint32_t>& word, uint32_t value) {
           nullptr, 0);
 #else
   word.wait(value, std::memory_order_acquire);
+#endif
+}
+
+// As WaitWhileEqual, for at most `timeout_ns` (> 0).
+void WaitWhileEqualFor(std::atomic<uint32_t>& word, uint32_t value, int64_t timeout_ns) {
+#if defined(__linux__)
+  const timespec timeout{static_cast<time_t>(timeout_ns / 1'000'000'000),
+                         static_cast<long>(timeout_ns % 1'000'000'000)};
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, value, &timeout,
+          nullptr, 0);
+#else
+  // std::atomic has no timed wait: poll.
+  if (word.load(std::memory_order_acquire) == value) {
+    std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<int64_t>(timeout_ns, 20'000)));
+  }
 #endif
 }
 
@@ -334,7 +351,8 @@ struct Log::Writer {
   uint32_t count = 0;
   int64_t timestamp_ns = 0;
   bool sync = false;
-  absl::Status status;  // written before `state` becomes kDone
+  absl::Status status;      // written before `state` becomes kDone
+  bool taken_over = false;  // guarded by mu_: another writer leads the group this one gathered
   // kQueued until the leader sets kDone (the records are written, `status` says how) or kLeads
   // (this writer is at the front of the queue now). Waiters sleep on the log's wake_epoch_.
   std::atomic<WriterState> state{WriterState::kQueued};
@@ -406,6 +424,7 @@ absl::StatusOr<uint64_t> Log::Submit(std::span<const std::string_view> payloads)
   w.bytes.clear();
   w.record_starts.clear();
   w.state.store(WriterState::kQueued, std::memory_order_relaxed);
+  w.taken_over = false;
   w.status = absl::OkStatus();
   w.sync = options_.sync == SyncPolicy::kEveryAppend;
   w.count = static_cast<uint32_t>(payloads.size());
@@ -434,31 +453,60 @@ absl::StatusOr<uint64_t> Log::Submit(std::span<const std::string_view> payloads)
     }
   }
   queue_.push_back(&w);
-  if (queue_.size() >= gather_target_) gather_cv_.notify_one();
+  bool took_over = false;
   if (queue_.front() != &w) {
-    // Someone else leads: wait to be told that this writer is done, or that it leads now.
-    lock.unlock();
-    if (WaitForTurn(w) == WriterState::kDone) {
-      if (!w.status.ok()) return w.status;
-      return w.first_offset;
+    if (gatherer_ != nullptr && queue_.size() >= gather_target_ &&
+        QueuedBytes() <= kMaxGroupBytes) {
+      // This writer completes the group that the leader at the front is gathering (below), so it
+      // leads that group itself, the gatherer's records included: waking the gatherer only to
+      // hand it the group would cost a wake-up, often on a halted core, in every cycle.
+      gatherer_->taken_over = true;
+      gatherer_ = nullptr;
+      gather_target_ = SIZE_MAX;
+      took_over = true;
+    } else {
+      // Someone else leads: wait to be told that this writer is done, or that it leads now.
+      lock.unlock();
+      if (WaitForTurn(w) == WriterState::kDone) {
+        if (!w.status.ok()) return w.status;
+        return w.first_offset;
+      }
+      lock.lock();
     }
-    lock.lock();
   }
 
   // This writer leads: it takes the queue's front writers as a group, writes them with one
-  // write (and one fsync if any needs it), and wakes them.
-  bool sync = w.sync || (options_.sync == SyncPolicy::kInterval &&
-                         clock_.NowNanos() - last_sync_ns_ >= options_.sync_interval_ns);
-  if (sync && last_group_size_ > queue_.size()) {
+  // write (and one fsync if any needs it), and wakes them. A writer that took over a gathering
+  // group syncs, as its gatherer was going to.
+  bool sync = took_over || w.sync ||
+              (options_.sync == SyncPolicy::kInterval &&
+               clock_.NowNanos() - last_sync_ns_ >= options_.sync_interval_ns);
+  if (!took_over && sync && last_group_size_ > queue_.size()) {
     // The writers the last group released are probably on their way back. Without waiting for
     // them, groups alternate (one syncs while the other forms), each half the size; with a short
     // wait they share one fsync. The wait is bounded by a fraction of an fsync, and only happens
-    // when the last group was bigger than this one.
+    // when the last group was bigger than this one. The writer whose arrival completes the group
+    // leads it (above); the gatherer then sleeps on as a follower and is woken with the group.
+    // When nobody completes it (or the group would be too big to take whole), the gatherer leads
+    // what has come when its wait runs out.
     gather_target_ = last_group_size_;
-    gather_cv_.wait_for(
-        lock,
-        std::chrono::nanoseconds(std::min<int64_t>(kMaxGatherNanos, last_sync_duration_ns_ / 2)),
-        [&] { return queue_.size() >= gather_target_; });
+    gatherer_ = &w;
+    // A writer handed the lead is marked kLeads; queued again, it waits for kDone alone.
+    w.state.store(WriterState::kQueued, std::memory_order_relaxed);
+    const auto deadline =
+        std::chrono::steady_clock::now() +
+        std::chrono::nanoseconds(std::min<int64_t>(kMaxGatherNanos, last_sync_duration_ns_ / 2));
+    lock.unlock();
+    WriterState state = WaitForTurn(w, deadline);
+    lock.lock();
+    if (w.taken_over) {
+      lock.unlock();
+      if (state == WriterState::kQueued) state = WaitForTurn(w);
+      KEEL_ASSERT(state == WriterState::kDone, "a writer taken over must end in its taker's group");
+      if (!w.status.ok()) return w.status;
+      return w.first_offset;
+    }
+    gatherer_ = nullptr;
     gather_target_ = SIZE_MAX;
   }
   absl::InlinedVector<Writer*, 64> group;
@@ -531,6 +579,26 @@ Log::WriterState Log::WaitForTurn(const Writer& w) {
     if (state != WriterState::kQueued) return state;
     WaitWhileEqual(wake_epoch_, epoch);
   }
+}
+
+// As above, until `deadline` at the latest, when it returns kQueued.
+Log::WriterState Log::WaitForTurn(const Writer& w, std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    const uint32_t epoch = wake_epoch_.load(std::memory_order_acquire);
+    const WriterState state = w.state.load(std::memory_order_acquire);
+    if (state != WriterState::kQueued) return state;
+    const int64_t left = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             deadline - std::chrono::steady_clock::now())
+                             .count();
+    if (left <= 0) return state;
+    WaitWhileEqualFor(wake_epoch_, epoch, left);
+  }
+}
+
+uint64_t Log::QueuedBytes() const {
+  uint64_t total = 0;
+  for (const Writer* q : queue_) total += q->bytes.size();
+  return total;
 }
 
 absl::Status Log::WriteGroup(std::span<Writer* const> group, bool sync) {

@@ -209,43 +209,46 @@ TEST_CASE("Log sync policies decide when records become durable") {
 }
 
 TEST_CASE("Log group commit gives concurrent appenders distinct ordered offsets") {
-  testing::TempDir dir;
-  LogOptions options;
-  options.max_segment_bytes = 1 << 16;
-  options.max_record_bytes = 1024;
-  options.sync = SyncPolicy::kEveryAppend;
-  auto log = *Log::Open(dir.path(), options);
-  constexpr int kThreads = 8;
-  constexpr int kPerThread = 300;
-  std::vector<std::vector<uint64_t>> offsets(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kPerThread; ++i) {
-        absl::StatusOr<uint64_t> offset = log->Append(absl::StrFormat("t%d-%d", t, i));
-        if (!offset.ok()) return;
-        offsets[static_cast<size_t>(t)].push_back(*offset);
-        // Durable when Append returns.
-        if (log->durable_offset() <= *offset) return;
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  const Contents all = ReadAll(*log, 0);
-  REQUIRE(all.size() == kThreads * kPerThread);
-  for (int t = 0; t < kThreads; ++t) {
-    REQUIRE(offsets[static_cast<size_t>(t)].size() == kPerThread);
-    for (int i = 0; i < kPerThread; ++i) {
-      const uint64_t offset = offsets[static_cast<size_t>(t)][static_cast<size_t>(i)];
-      CHECK(all.at(offset) == absl::StrFormat("t%d-%d", t, i));
-      if (i > 0) CHECK(offset > offsets[static_cast<size_t>(t)][static_cast<size_t>(i - 1)]);
+  // 64 appenders make groups that gather, and that the writer completing them takes over.
+  for (const int threads_count : {8, 64}) {
+    CAPTURE(threads_count);
+    testing::TempDir dir;
+    LogOptions options;
+    options.max_segment_bytes = 1 << 16;
+    options.max_record_bytes = 1024;
+    options.sync = SyncPolicy::kEveryAppend;
+    auto log = *Log::Open(dir.path(), options);
+    const size_t n = static_cast<size_t>(threads_count);
+    constexpr size_t kPerThread = 300;
+    std::vector<std::vector<uint64_t>> offsets(n);
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < n; ++t) {
+      threads.emplace_back([&, t] {
+        for (size_t i = 0; i < kPerThread; ++i) {
+          absl::StatusOr<uint64_t> offset = log->Append(absl::StrFormat("t%d-%d", t, i));
+          if (!offset.ok()) return;
+          offsets[t].push_back(*offset);
+          // Durable when Append returns.
+          if (log->durable_offset() <= *offset) return;
+        }
+      });
     }
+    for (std::thread& t : threads) t.join();
+    const Contents all = ReadAll(*log, 0);
+    REQUIRE(all.size() == n * kPerThread);
+    for (size_t t = 0; t < n; ++t) {
+      REQUIRE(offsets[t].size() == kPerThread);
+      for (size_t i = 0; i < kPerThread; ++i) {
+        CHECK(all.at(offsets[t][i]) == absl::StrFormat("t%d-%d", t, i));
+        if (i > 0) CHECK(offsets[t][i] > offsets[t][i - 1]);
+      }
+    }
+    const LogStats stats = log->stats();
+    CHECK(stats.records == n * kPerThread);
+    CHECK(stats.syncs < stats.appends);  // fsyncs were shared
+    MESSAGE("group commit, ", threads_count, " appenders: ", stats.appends, " appends, ",
+            stats.syncs, " syncs, ", stats.group_commits, " shared writes");
   }
-  const LogStats stats = log->stats();
-  CHECK(stats.records == kThreads * kPerThread);
-  CHECK(stats.syncs < stats.appends);  // fsyncs were shared
-  MESSAGE("group commit: ", stats.appends, " appends, ", stats.syncs, " syncs, ",
-          stats.group_commits, " shared writes");
 }
 
 TEST_CASE("Log refuses oversized records and bad batches and stays unchanged") {

@@ -77,6 +77,7 @@
 #define KEEL_WAL_LOG_H_
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -269,6 +270,8 @@ class Log {
   absl::StatusOr<uint64_t> CountIntactRecords(uint64_t first_offset);
   absl::StatusOr<uint64_t> Submit(std::span<const std::string_view> payloads);
   WriterState WaitForTurn(const Writer& w);
+  WriterState WaitForTurn(const Writer& w, std::chrono::steady_clock::time_point deadline);
+  uint64_t QueuedBytes() const;
   absl::Status WriteGroup(std::span<Writer* const> group, bool sync);
   absl::Status RollSegment(uint64_t first_offset);
   absl::StatusOr<std::shared_ptr<Segment>> CreateSegment(uint64_t first_offset);
@@ -308,9 +311,10 @@ class Log {
   std::deque<Writer*> queue_;
   // Bumped (and waited on) whenever queued writers' states change: a group is done, a new leader.
   std::atomic<uint32_t> wake_epoch_{0};
-  // Group commit's gathering (see Submit): the last synced group's size and fsync time, and the
-  // queue length a waiting leader wants (SIZE_MAX when none waits).
-  std::condition_variable gather_cv_;
+  // Group commit's gathering (see Submit): the leader waiting for its group (null when none
+  // waits), the queue length it wants (SIZE_MAX when none waits), and the last synced group's
+  // size and fsync time.
+  Writer* gatherer_ = nullptr;
   size_t gather_target_ = SIZE_MAX;
   size_t last_group_size_ = 1;
   int64_t last_sync_duration_ns_ = 0;
