@@ -209,6 +209,35 @@ absl::StatusOr<std::optional<uint64_t>> FindValidRecordAfter(Window& w, uint64_t
   return std::nullopt;
 }
 
+// Whether every byte from `from` to the end of the window is zero: what a log that preallocates
+// leaves after its last record (see LogOptions::preallocate_bytes). No record's header is all
+// zeros (type 0 is none), so a run of zeros where a record would start is the end of the log.
+absl::StatusOr<bool> ZerosToEnd(Window& w, uint64_t from) {
+  constexpr uint64_t kChunk = 64 << 10;
+  for (uint64_t pos = from; pos < w.size();) {
+    // The first chunk is a record header's worth: where one starts, that is all it takes.
+    const uint64_t chunk = pos == from ? kRecordHeaderBytes : kChunk;
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk, w.size() - pos));
+    KEEL_ASSIGN_OR_RETURN(const std::string_view bytes, w.Get(pos, n));
+    if (bytes.find_first_not_of('\0') != std::string_view::npos) return false;
+    pos += n;
+  }
+  return true;
+}
+
+// The end of the bytes in [from, end of window) that are not a trailing run of zeros.
+absl::StatusOr<uint64_t> EndOfNonZero(Window& w, uint64_t from) {
+  constexpr uint64_t kChunk = 64 << 10;
+  for (uint64_t hi = w.size(); hi > from;) {
+    const uint64_t lo = hi - std::min(kChunk, hi - from);
+    KEEL_ASSIGN_OR_RETURN(const std::string_view bytes, w.Get(lo, static_cast<size_t>(hi - lo)));
+    const size_t last = bytes.find_last_not_of('\0');
+    if (last != std::string_view::npos) return lo + last + 1;
+    hi = lo;
+  }
+  return from;
+}
+
 // How many intact records follow one another from `position`, up to the first that is not.
 absl::StatusOr<uint64_t> CountIntactFrom(Window& w, uint64_t position) {
   uint64_t count = 0;
@@ -607,26 +636,26 @@ absl::Status Log::WriteGroup(std::span<Writer* const> group, bool sync) {
   std::string pending;
   auto flush = [&]() -> absl::Status {
     if (pending.empty()) return absl::OkStatus();
-    KEEL_RETURN_IF_ERROR(active->file->Append(pending));
+    KEEL_RETURN_IF_ERROR(WriteAtEnd(*active, pending));
     pending.clear();
-    active->visible_size.store(active->file->size(), std::memory_order_release);
     return absl::OkStatus();
   };
   for (Writer* w : group) {
-    const uint64_t at = active->file->size() + pending.size();
+    // visible_size is the end of the records (the file may run on, preallocated): only this
+    // thread moves it.
+    const uint64_t at = active->visible_size.load(std::memory_order_relaxed) + pending.size();
     if (at + w->bytes.size() > options_.max_segment_bytes && at > kSegmentHeaderBytes) {
       KEEL_RETURN_IF_ERROR(flush());
       KEEL_RETURN_IF_ERROR(RollSegment(w->first_offset));
       active = segments_.rbegin()->second.get();
     }
-    const uint64_t base = active->file->size() + pending.size();
+    const uint64_t base = active->visible_size.load(std::memory_order_relaxed) + pending.size();
     for (uint32_t i = 0; i < w->count; ++i) {
       active->MaybeIndex(w->first_offset + i, base + w->record_starts[i],
                          options_.index_interval_bytes);
     }
     if (group.size() == 1) {
-      KEEL_RETURN_IF_ERROR(active->file->Append(w->bytes));
-      active->visible_size.store(active->file->size(), std::memory_order_release);
+      KEEL_RETURN_IF_ERROR(WriteAtEnd(*active, w->bytes));
     } else {
       pending += w->bytes;
     }
@@ -640,6 +669,42 @@ absl::Status Log::WriteGroup(std::span<Writer* const> group, bool sync) {
   return absl::OkStatus();
 }
 
+// Writes `bytes` after the segment's last record and makes them visible to readers. When the log
+// preallocates, the bytes overwrite zeros written ahead of them, and the file is extended by
+// another run of zeros when they would not fit; the next fsync makes the zeros durable along with
+// the records, and the fsyncs after it need not change the file's size. REQUIRES: write_mu_ held.
+absl::Status Log::WriteAtEnd(Segment& segment, std::string_view bytes) {
+  const uint64_t end = segment.visible_size.load(std::memory_order_relaxed);
+  File& file = *segment.file;
+  if (end + bytes.size() > file.size() && options_.sync != SyncPolicy::kNone &&
+      options_.preallocate_bytes > 0) {
+    static constexpr char kZeros[64 << 10] = {};
+    // Submit keeps every group within a segment, so the target never needs to pass its limit.
+    const uint64_t target =
+        std::min(options_.max_segment_bytes,
+                 std::max(end + bytes.size(), file.size() + options_.preallocate_bytes));
+    while (file.size() < target) {
+      const uint64_t n = std::min<uint64_t>(sizeof(kZeros), target - file.size());
+      KEEL_RETURN_IF_ERROR(file.Append(std::string_view(kZeros, static_cast<size_t>(n))));
+    }
+  }
+  if (end == file.size()) {
+    KEEL_RETURN_IF_ERROR(file.Append(bytes));
+  } else {
+    KEEL_RETURN_IF_ERROR(file.WriteAt(end, bytes));
+  }
+  segment.visible_size.store(end + bytes.size(), std::memory_order_release);
+  return absl::OkStatus();
+}
+
+// Cuts the zeros preallocated past the segment's last record, so that a sealed segment's file
+// ends where its records do. Not synced here. REQUIRES: write_mu_ held.
+absl::Status Log::TrimPreallocated(Segment& segment) {
+  const uint64_t end = segment.visible_size.load(std::memory_order_relaxed);
+  if (segment.file->size() > end) KEEL_RETURN_IF_ERROR(segment.file->Truncate(end));
+  return absl::OkStatus();
+}
+
 // Seals the active segment (synced, with its index file) and starts a new one at `first_offset`.
 // The old segment is synced whatever the policy: a later segment's records must never be durable
 // while an earlier one's are not, or a crash would leave a hole. REQUIRES: write_mu_ held.
@@ -650,6 +715,7 @@ absl::Status Log::RollSegment(uint64_t first_offset) {
     if (!segments_.empty()) old = segments_.rbegin()->second;
   }
   if (old != nullptr) {
+    KEEL_RETURN_IF_ERROR(TrimPreallocated(*old));
     KEEL_RETURN_IF_ERROR(SyncFile(*old->file));
     internal::SegmentIndex index;
     index.segment_size = old->file->size();
@@ -967,7 +1033,7 @@ absl::Status Log::Truncate(uint64_t end_offset) {
 // before it) and plans the cut right after it. REQUIRES: write_mu_ held.
 absl::StatusOr<Log::TruncationPlan> Log::PlanTruncation(const Segment& segment,
                                                         uint64_t end_offset) const {
-  const uint64_t size = segment.file->size();
+  const uint64_t size = segment.visible_size.load(std::memory_order_relaxed);
   uint64_t pos =
       segment.Seek(end_offset > segment.first_offset ? end_offset - 1 : end_offset).first;
   std::optional<uint64_t> previous_pos;
@@ -1403,9 +1469,15 @@ absl::Status Log::RecoverSegment(uint64_t first_offset, bool is_last, RecoveryRe
   std::vector<IndexEntry> index;
   uint64_t next_index_position = kSegmentHeaderBytes;
   std::vector<std::pair<uint64_t, uint64_t>> damaged;
+  // Where the records end: the file's end, or in the last segment where preallocated zeros start.
+  uint64_t end = size;
   for (;;) {
     std::string problem;
-    if (pos < size) {
+    if (pos < end && is_last) {
+      KEEL_ASSIGN_OR_RETURN(const bool zeros, ZerosToEnd(window, pos));
+      if (zeros) end = pos;
+    }
+    if (pos < end) {
       KEEL_ASSIGN_OR_RETURN(const Probe probe, ProbeRecord(window, pos));
       const RecordHeader& h = probe.header;
       const bool opens = h.type == RecordType::kFull || h.type == RecordType::kFirst;
@@ -1458,8 +1530,10 @@ absl::Status Log::RecoverSegment(uint64_t first_offset, bool is_last, RecoveryRe
     }
     if (torn_tail || mode == RecoveryMode::kPointInTime) {
       if (torn_tail) {
-        report->torn_tail_bytes += size - at;
-        report->events.push_back(base::Cat(what, ": cut ", size - at, " bytes of torn write"));
+        // The zeros preallocated after a torn write are not part of it.
+        KEEL_ASSIGN_OR_RETURN(const uint64_t torn_end, EndOfNonZero(window, at));
+        report->torn_tail_bytes += torn_end - at;
+        report->events.push_back(base::Cat(what, ": cut ", torn_end - at, " bytes of torn write"));
       } else {
         // Count the intact records dropped with the damage (before the cut makes them unreadable),
         // for the report; Recover counts those of the later segments.
@@ -1501,6 +1575,11 @@ absl::Status Log::RecoverSegment(uint64_t first_offset, bool is_last, RecoveryRe
     committed_pos = pos;
     committed_offset = expected;
     batch_open = false;
+  }
+  if (end < segment->file->size() && pos == end) {
+    // Zeros a log that preallocates left after its last record: trimmed (Recover syncs the
+    // active segment), so that the file ends where its records do until the next append.
+    KEEL_RETURN_IF_ERROR(segment->file->Truncate(end));
   }
   segment->index = std::move(index);
   segment->has_damage.store(!damaged.empty());

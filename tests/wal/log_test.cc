@@ -404,6 +404,17 @@ TEST_CASE("Log drops old segments by offset by size and by age") {
   CHECK(reopened->next_offset() == 600);
 }
 
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The end of bytes[from, to) once a trailing run of zeros is left off.
+uint64_t NonZeroEnd(const std::string& bytes, uint64_t from, uint64_t to) {
+  while (to > from && bytes[to - 1] == '\0') --to;
+  return to;
+}
+
 // Builds a small log (one segment, some batches) and returns its records.
 Contents MakeLog(const std::string& dir, base::Random& rng, int units) {
   LogOptions o;
@@ -461,6 +472,7 @@ TEST_CASE("Log recovery after truncation at every byte keeps exactly the complet
   }
   const uint64_t size = fs::file_size(segment);
   REQUIRE(size == unit_ends.back());
+  const std::string bytes = ReadFile(segment);
   for (uint64_t cut = 0; cut <= size; ++cut) {
     CAPTURE(cut);
     testing::TempDir copy;
@@ -480,7 +492,8 @@ TEST_CASE("Log recovery after truncation at every byte keeps exactly the complet
       for (const uint64_t end : unit_ends) {
         if (end <= cut) kept = end;
       }
-      CHECK(report.torn_tail_bytes == cut - kept);
+      // Zeros that end the file are taken for preallocated space, not for part of the write.
+      CHECK(report.torn_tail_bytes == NonZeroEnd(bytes, kept, cut) - kept);
     }
     // Absolute consistency accepts only cuts on unit boundaries.
     LogOptions strict = o;
@@ -488,8 +501,14 @@ TEST_CASE("Log recovery after truncation at every byte keeps exactly the complet
     testing::TempDir copy2;
     fs::copy_file(segment, copy2.path() + "/" + FileName(0, ".wal"));
     fs::resize_file(copy2.path() + "/" + FileName(0, ".wal"), cut);
-    const bool on_boundary = cut == kSegmentHeaderBytes ||
-                             std::find(unit_ends.begin(), unit_ends.end(), cut) != unit_ends.end();
+    uint64_t kept = kSegmentHeaderBytes;
+    for (const uint64_t end : unit_ends) {
+      if (end <= cut) kept = end;
+    }
+    const bool on_boundary =
+        cut == kSegmentHeaderBytes ||
+        std::find(unit_ends.begin(), unit_ends.end(), cut) != unit_ends.end() ||
+        NonZeroEnd(bytes, kept, cut) == kept;
     if (cut >= kSegmentHeaderBytes) CHECK(Log::Open(copy2.path(), strict).ok() == on_boundary);
   }
 }
@@ -501,11 +520,7 @@ TEST_CASE("Log recovery detects every flipped bit") {
   testing::TempDir original;
   const Contents all = MakeLog(original.path(), rng, 8);
   const std::string segment = original.path() + "/" + FileName(0, ".wal");
-  std::string bytes;
-  {
-    std::ifstream in(segment, std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  const std::string bytes = ReadFile(segment);
   for (size_t byte = 0; byte < bytes.size(); ++byte) {
     for (int bit = 0; bit < 8; ++bit) {
       CAPTURE(byte);
@@ -629,6 +644,94 @@ TEST_CASE("Log recovery reports a missing segment and rebuilds a damaged index")
   CHECK(ReadAll(*log, 0).size() == end);
 }
 
+TEST_CASE("Log preallocates ahead of its records when it syncs and trims the zeros after") {
+  testing::TempDir dir;
+  LogOptions o = SmallSegments();
+  o.max_segment_bytes = 64 << 10;
+  o.sync = SyncPolicy::kEveryAppend;
+  o.preallocate_bytes = 10'000;
+  const std::string first = dir.path() + "/" + FileName(0, ".wal");
+  const std::string payload(100, 'p');
+  uint64_t records_end = kSegmentHeaderBytes;
+  {
+    auto log = *Log::Open(dir.path(), o);
+    for (int i = 0; i < 150; ++i) REQUIRE(log->Append(payload).ok());
+    records_end += 150 * (kRecordHeaderBytes + payload.size());
+    CHECK(log->size_bytes() == records_end);
+    // Extended a run of zeros at a time, as far as the records needed and no further.
+    CHECK(fs::file_size(first) == kSegmentHeaderBytes + 2 * 10'000);
+    CHECK(ReadFile(first).find_first_not_of('\0', records_end) == std::string::npos);
+  }
+  RecoveryReport report;
+  auto log = *Log::Open(dir.path(), o, &report);
+  CHECK(report.records == 150);
+  CHECK(report.torn_tail_bytes == 0);
+  CHECK(report.events.empty());
+  CHECK(fs::file_size(first) == records_end);
+  // Sealing trims the zeros too: the index and the file agree, and the next Open trusts it.
+  while (SegmentFiles(dir.path()).size() < 2) REQUIRE(log->Append(payload).ok());
+  const uint64_t next = log->next_offset();
+  CHECK(fs::file_size(first) < o.max_segment_bytes);
+  CHECK(ReadFile(first).back() == 'p');
+  log.reset();
+  log = *Log::Open(dir.path(), o, &report);
+  CHECK(report.rebuilt_indexes == 0);
+  CHECK(report.events.empty());
+  CHECK(log->next_offset() == next);
+  CHECK(ReadAll(*log, 0).size() == next);
+
+  // Without fsyncs to make cheaper, or with preallocation off, the file ends at its records.
+  for (const bool sync : {false, true}) {
+    testing::TempDir plain;
+    LogOptions p = o;
+    p.sync = sync ? SyncPolicy::kEveryAppend : SyncPolicy::kNone;
+    p.preallocate_bytes = sync ? 0 : 10'000;
+    auto l = *Log::Open(plain.path(), p);
+    REQUIRE(l->Append(payload).ok());
+    CHECK(fs::file_size(plain.path() + "/" + FileName(0, ".wal")) == l->size_bytes());
+  }
+}
+
+TEST_CASE("Log recovery tells preallocated zeros from a torn write and from damage") {
+  testing::TempDir dir;
+  LogOptions o = SmallSegments();
+  o.sync = SyncPolicy::kEveryAppend;
+  o.preallocate_bytes = 2048;
+  const std::string segment = dir.path() + "/" + FileName(0, ".wal");
+  {
+    auto log = *Log::Open(dir.path(), o);
+    for (int i = 0; i < 5; ++i) REQUIRE(log->Append(std::string(50, 'a')).ok());
+  }
+  // Closed as a crash would leave it: the records, then zeros to the end of the preallocation.
+  const std::string bytes = ReadFile(segment);
+  const uint64_t record_bytes = kRecordHeaderBytes + 50;
+  const uint64_t records_end = kSegmentHeaderBytes + 5 * record_bytes;
+  REQUIRE(bytes.size() == kSegmentHeaderBytes + 2048);
+  REQUIRE(NonZeroEnd(bytes, 0, bytes.size()) == records_end);
+  SUBCASE("a torn record before the zeros is cut and only its own bytes are counted") {
+    std::string torn = bytes;
+    torn.replace(records_end, kRecordHeaderBytes + 20,
+                 bytes.substr(kSegmentHeaderBytes, kRecordHeaderBytes + 20));
+    std::ofstream(segment, std::ios::binary | std::ios::trunc) << torn;
+    RecoveryReport report;
+    auto log = Log::Open(dir.path(), o, &report);
+    REQUIRE(log.ok());
+    CHECK(report.records == 5);
+    CHECK(report.torn_tail_bytes == kRecordHeaderBytes + 20);
+    CHECK(fs::file_size(segment) == records_end);
+  }
+  SUBCASE("zeros with records after them are damage and not preallocated space") {
+    std::string damaged = bytes;
+    std::fill(damaged.begin() + kSegmentHeaderBytes,
+              damaged.begin() + static_cast<std::ptrdiff_t>(kSegmentHeaderBytes + record_bytes),
+              '\0');
+    std::ofstream(segment, std::ios::binary | std::ios::trunc) << damaged;
+    auto log = Log::Open(dir.path(), o);
+    CHECK(log.status().code() == absl::StatusCode::kDataLoss);
+    CHECK(absl::StrContains(log.status().message(), "corruption"));
+  }
+}
+
 TEST_CASE("Log loses no durable record when the power is cut") {
   const uint64_t seed = keel::testing::TestSeed(67);
   CAPTURE(seed);
@@ -639,6 +742,10 @@ TEST_CASE("Log loses no durable record when the power is cut") {
     LogOptions o = SmallSegments();
     o.file_system = &faulty;
     o.sync = trial % 2 == 0 ? SyncPolicy::kEveryAppend : SyncPolicy::kNone;
+    // Whole segments, a few records or no zeros at a time ahead of the records.
+    const uint64_t preallocate[] = {1 << 20, 300, 0};
+    o.preallocate_bytes = preallocate[(trial / 2) % 3];
+    CAPTURE(o.preallocate_bytes);
     Contents written;
     uint64_t durable = 0;
     {
@@ -679,6 +786,7 @@ TEST_CASE("Log keeps every acknowledged record when its writer process is killed
         [&](int report_fd) {
           LogOptions o = SmallSegments();
           o.sync = SyncPolicy::kEveryAppend;
+          o.preallocate_bytes = round % 2 == 0 ? 1 << 20 : 500;
           auto log = Log::Open(dir.path(), o);
           if (!log.ok()) _exit(2);
           std::vector<std::thread> threads;

@@ -121,6 +121,14 @@ struct LogOptions {
   uint32_t max_batch_records = 1 << 16;
   // A sparse index entry every this many bytes of a segment. At least 64.
   uint32_t index_interval_bytes = 4096;
+  // When the log syncs (kEveryAppend or kInterval), the active segment's file is kept ahead of
+  // its records by writing zeros this many bytes at a time (never past max_segment_bytes), and
+  // records overwrite them. An fdatasync after an append must also commit the file's new size
+  // to the file system's journal; after an overwrite it only flushes the data, which made it
+  // about a third cheaper on the disks measured (docs/benchmarks.md). The zeros are trimmed when
+  // the segment seals or the log reopens. 0 turns this off; kNone never preallocates, since it
+  // has no fsyncs to save and the zeros would double what it writes.
+  uint64_t preallocate_bytes = 1 << 20;
   RecoveryMode recovery = RecoveryMode::kTolerateCorruptedTail;
   // Where the files live; the operating system's when null. Must outlive the log.
   FileSystem* file_system = nullptr;
@@ -273,6 +281,8 @@ class Log {
   WriterState WaitForTurn(const Writer& w, std::chrono::steady_clock::time_point deadline);
   uint64_t QueuedBytes() const;
   absl::Status WriteGroup(std::span<Writer* const> group, bool sync);
+  absl::Status WriteAtEnd(Segment& segment, std::string_view bytes);
+  absl::Status TrimPreallocated(Segment& segment);
   absl::Status RollSegment(uint64_t first_offset);
   absl::StatusOr<std::shared_ptr<Segment>> CreateSegment(uint64_t first_offset);
   absl::StatusOr<std::unique_ptr<File>> CreateSegmentFile(const std::string& path,
