@@ -190,15 +190,18 @@ absl::StatusOr<Probe> ProbeRecord(Window& w, uint64_t pos) {
   return probe;
 }
 
-// The position of the first valid record after `from` whose offset is at least `min_offset`, or
-// nullopt. How a torn tail (nothing valid follows) is told from corruption (something does).
+// The position of the first valid record after `from` whose offset is at least `min_offset` (and
+// that is a sync point, if `sync_points_only`), or nullopt. How a torn tail (nothing valid
+// follows) is told from corruption (something does).
 absl::StatusOr<std::optional<uint64_t>> FindValidRecordAfter(Window& w, uint64_t from,
-                                                             uint64_t min_offset) {
+                                                             uint64_t min_offset,
+                                                             bool sync_points_only = false) {
   for (uint64_t pos = from + 1; pos + kRecordHeaderBytes <= w.size(); ++pos) {
     KEEL_ASSIGN_OR_RETURN(const std::string_view head, w.Get(pos, kRecordHeaderBytes));
     const RecordHeader h = internal::DecodeRecordHeader(head.data());
     // Cheap plausibility first; the CRC only for candidates.
-    if (!internal::IsRecordType(static_cast<uint8_t>(h.type)) || h.offset < min_offset ||
+    if ((sync_points_only && !h.sync_point) ||
+        !internal::IsRecordType(static_cast<uint8_t>(h.type)) || h.offset < min_offset ||
         h.offset - min_offset > (uint64_t{1} << 40) || h.length > kMaxRecordBytesLimit ||
         w.size() - pos - kRecordHeaderBytes < h.length) {
       continue;
@@ -325,6 +328,8 @@ struct Log::Segment {
   std::atomic<uint64_t> end_offset{0};  // one past its last record
   std::atomic<int64_t> max_timestamp_ns{0};
   bool sealed = false;  // guarded by Log::mu_
+  // Flagged kSegmentSyncPoints: preallocated, and its records mark sync points (see WriteGroup).
+  bool sync_points = false;
 
   // Sparse index, ascending. The writer appends under index_mu; readers search under it.
   mutable std::mutex index_mu;
@@ -547,12 +552,14 @@ absl::StatusOr<uint64_t> Log::Submit(std::span<const std::string_view> payloads)
     sync = sync || next->sync;
   }
   absl::Status status = broken_;
+  // Everything written so far is durable: the group's first record is a sync point.
+  const bool durable_before = durable_offset_ == written_offset_;
   lock.unlock();
   // Timed only when syncing (reading the clock is not free): the gathering wants fsync times.
   const int64_t write_start_ns = sync ? clock_.NowNanos() : 0;
   if (status.ok()) {
     std::lock_guard<std::mutex> write_lock(write_mu_);
-    status = WriteGroup(group, sync);
+    status = WriteGroup(group, sync, durable_before);
   }
   const int64_t write_end_ns = sync ? clock_.NowNanos() : 0;
   lock.lock();
@@ -630,7 +637,7 @@ uint64_t Log::QueuedBytes() const {
   return total;
 }
 
-absl::Status Log::WriteGroup(std::span<Writer* const> group, bool sync) {
+absl::Status Log::WriteGroup(std::span<Writer* const> group, bool sync, bool durable_before) {
   // Only this thread (holding write_mu_) changes the set of segments, so a plain pointer will do.
   Segment* active = segments_.rbegin()->second.get();
   std::string pending;
@@ -648,7 +655,13 @@ absl::Status Log::WriteGroup(std::span<Writer* const> group, bool sync) {
       KEEL_RETURN_IF_ERROR(flush());
       KEEL_RETURN_IF_ERROR(RollSegment(w->first_offset));
       active = segments_.rbegin()->second.get();
+      durable_before = true;  // the roll synced everything before
     }
+    // In a preallocated segment, unsynced writes may reach the disk in any order, so recovery
+    // must learn from the records themselves which bytes were durable: a record written when
+    // everything before it was carries kSyncPointBit (see docs/wal_format.md).
+    if (durable_before && active->sync_points) internal::MarkSyncPoint(w->bytes.data());
+    durable_before = false;
     const uint64_t base = active->visible_size.load(std::memory_order_relaxed) + pending.size();
     for (uint32_t i = 0; i < w->count; ++i) {
       active->MaybeIndex(w->first_offset + i, base + w->record_starts[i],
@@ -669,6 +682,10 @@ absl::Status Log::WriteGroup(std::span<Writer* const> group, bool sync) {
   return absl::OkStatus();
 }
 
+bool Log::Preallocates() const {
+  return options_.sync != SyncPolicy::kNone && options_.preallocate_bytes > 0;
+}
+
 // Writes `bytes` after the segment's last record and makes them visible to readers. When the log
 // preallocates, the bytes overwrite zeros written ahead of them, and the file is extended by
 // another run of zeros when they would not fit; the next fsync makes the zeros durable along with
@@ -676,8 +693,7 @@ absl::Status Log::WriteGroup(std::span<Writer* const> group, bool sync) {
 absl::Status Log::WriteAtEnd(Segment& segment, std::string_view bytes) {
   const uint64_t end = segment.visible_size.load(std::memory_order_relaxed);
   File& file = *segment.file;
-  if (end + bytes.size() > file.size() && options_.sync != SyncPolicy::kNone &&
-      options_.preallocate_bytes > 0) {
+  if (end + bytes.size() > file.size() && segment.sync_points && Preallocates()) {
     static constexpr char kZeros[64 << 10] = {};
     // Submit keeps every group within a segment, so the target never needs to pass its limit.
     const uint64_t target =
@@ -756,6 +772,7 @@ absl::StatusOr<std::shared_ptr<Log::Segment>> Log::CreateSegment(uint64_t first_
   segment->first_offset = first_offset;
   segment->path = PathOf(SegmentFileName(first_offset));
   KEEL_ASSIGN_OR_RETURN(segment->file, CreateSegmentFile(segment->path, first_offset));
+  segment->sync_points = Preallocates();
   KEEL_RETURN_IF_ERROR(SyncDirectory());
   segment->visible_size.store(kSegmentHeaderBytes);
   segment->end_offset.store(first_offset);
@@ -766,7 +783,8 @@ absl::StatusOr<std::shared_ptr<Log::Segment>> Log::CreateSegment(uint64_t first_
 absl::StatusOr<std::unique_ptr<File>> Log::CreateSegmentFile(const std::string& path,
                                                              uint64_t first_offset) {
   KEEL_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs_.Open(path, OpenMode::kCreate));
-  KEEL_RETURN_IF_ERROR(file->Append(internal::EncodeSegmentHeader(first_offset)));
+  KEEL_RETURN_IF_ERROR(file->Append(
+      internal::EncodeSegmentHeader(first_offset, Preallocates() ? kSegmentSyncPoints : 0)));
   KEEL_RETURN_IF_ERROR(SyncFile(*file));
   return file;
 }
@@ -1176,6 +1194,7 @@ absl::StatusOr<std::shared_ptr<Log::Segment>> Log::ResetFiles(const std::vector<
   KEEL_RETURN_IF_ERROR(SyncDirectory());
   // Opened again under its final name, the name it is known by from now on.
   KEEL_ASSIGN_OR_RETURN(segment->file, fs_.Open(segment->path, OpenMode::kExisting));
+  segment->sync_points = Preallocates();  // as CreateSegmentFile flagged it
   segment->visible_size.store(kSegmentHeaderBytes);
   segment->end_offset.store(next_offset);
   return segment;
@@ -1405,7 +1424,9 @@ absl::Status Log::RecoverSegment(uint64_t first_offset, bool is_last, RecoveryRe
   std::optional<uint64_t> header;
   if (size >= kSegmentHeaderBytes) {
     KEEL_ASSIGN_OR_RETURN(const std::string_view bytes, window.Get(0, kSegmentHeaderBytes));
-    header = internal::DecodeSegmentHeader(bytes);
+    uint32_t flags = 0;
+    header = internal::DecodeSegmentHeader(bytes, &flags);
+    segment->sync_points = (flags & kSegmentSyncPoints) != 0;
   }
   if (!header || *header != first_offset) {
     if (is_last && size <= kSegmentHeaderBytes) {
@@ -1517,7 +1538,15 @@ absl::Status Log::RecoverSegment(uint64_t first_offset, bool is_last, RecoveryRe
     const uint64_t at = committed_pos;
     KEEL_ASSIGN_OR_RETURN(const std::optional<uint64_t> resync,
                           FindValidRecordAfter(window, std::max(pos, at), expected));
-    const bool torn_tail = is_last && !resync.has_value();
+    bool torn_tail = is_last && !resync.has_value();
+    if (is_last && resync.has_value() && segment->sync_points) {
+      // Records overwrite preallocated zeros here, so a crash can keep a later unsynced write
+      // and lose an earlier one. Valid records after the damage prove it was durable (and so
+      // is corruption) only if one of them is a sync point.
+      KEEL_ASSIGN_OR_RETURN(const std::optional<uint64_t> sync_point,
+                            FindValidRecordAfter(window, std::max(pos, at), expected, true));
+      torn_tail = !sync_point.has_value();
+    }
     const std::string what = base::Cat(name, ": ", problem);
     const RecoveryMode mode = options_.recovery;
     if (mode == RecoveryMode::kAbsoluteConsistency ||

@@ -25,9 +25,10 @@ namespace keel::wal::internal {
 struct RecordHeader {
   uint32_t masked_crc;
   uint32_t length;
-  RecordType type;
+  RecordType type;  // the type byte without kSyncPointBit
   uint64_t offset;
   int64_t timestamp_ns;
+  bool sync_point;  // kSyncPointBit
 };
 
 inline bool IsRecordType(uint8_t type) { return type >= 1 && type <= 4; }
@@ -72,8 +73,24 @@ inline void EncodeRecordDirect(std::string& out, RecordType type, uint64_t offse
 }
 
 inline RecordHeader DecodeRecordHeader(const char* p) {
-  return {base::DecodeFixed32(p), base::DecodeFixed32(p + 4), static_cast<RecordType>(p[8]),
-          base::DecodeFixed64(p + 9), static_cast<int64_t>(base::DecodeFixed64(p + 17))};
+  const auto type_byte = static_cast<uint8_t>(p[8]);
+  return {base::DecodeFixed32(p),
+          base::DecodeFixed32(p + 4),
+          static_cast<RecordType>(type_byte & ~kSyncPointBit),
+          base::DecodeFixed64(p + 9),
+          static_cast<int64_t>(base::DecodeFixed64(p + 17)),
+          (type_byte & kSyncPointBit) != 0};
+}
+
+// Sets kSyncPointBit in the record that starts at `record` (header and payload, encoded) and
+// checksums it again.
+inline void MarkSyncPoint(char* record) {
+  record[8] = static_cast<char>(static_cast<uint8_t>(record[8]) | kSyncPointBit);
+  const uint32_t length = base::DecodeFixed32(record + 4);
+  const uint32_t crc =
+      base::ExtendCrc32c(base::Crc32c(std::string_view(record + 4, kRecordHeaderBytes - 4)),
+                         std::string_view(record + kRecordHeaderBytes, length));
+  base::EncodeFixed32(record, base::MaskCrc32c(crc));
 }
 
 // True when the CRC of `header_bytes` (kRecordHeaderBytes of them) followed by `payload` checks.
@@ -88,19 +105,21 @@ inline bool RecordCrcMatches(const char* header_bytes, std::string_view payload)
 // Segment headers: magic(8) version(4) flags(4) first_offset(8) reserved(4) masked_crc(4).
 // ---------------------------------------------------------------------------------------------
 
-inline std::string EncodeSegmentHeader(uint64_t first_offset) {
+inline std::string EncodeSegmentHeader(uint64_t first_offset, uint32_t flags = 0) {
   std::string out;
   base::PutFixed64(out, kSegmentMagic);
   base::PutFixed32(out, kFormatVersion);
-  base::PutFixed32(out, 0);
+  base::PutFixed32(out, flags);
   base::PutFixed64(out, first_offset);
   base::PutFixed32(out, 0);
   base::PutFixed32(out, base::MaskCrc32c(base::Crc32c(out)));
   return out;
 }
 
-// The first offset a valid header records, or nullopt.
-inline std::optional<uint64_t> DecodeSegmentHeader(std::string_view bytes) {
+// The first offset a valid header records (and its flags, into `flags` if not null), or nullopt.
+// A header with a flag this version does not define is not valid.
+inline std::optional<uint64_t> DecodeSegmentHeader(std::string_view bytes,
+                                                   uint32_t* flags = nullptr) {
   if (bytes.size() < kSegmentHeaderBytes) return std::nullopt;
   const char* p = bytes.data();
   if (base::DecodeFixed64(p) != kSegmentMagic || base::DecodeFixed32(p + 8) != kFormatVersion) {
@@ -108,6 +127,9 @@ inline std::optional<uint64_t> DecodeSegmentHeader(std::string_view bytes) {
   }
   const uint32_t crc = base::UnmaskCrc32c(base::DecodeFixed32(p + 28));
   if (crc != base::Crc32c(bytes.substr(0, 28))) return std::nullopt;
+  const uint32_t f = base::DecodeFixed32(p + 12);
+  if ((f & ~kSegmentSyncPoints) != 0) return std::nullopt;
+  if (flags != nullptr) *flags = f;
   return base::DecodeFixed64(p + 16);
 }
 

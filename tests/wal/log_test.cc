@@ -720,6 +720,37 @@ TEST_CASE("Log recovery tells preallocated zeros from a torn write and from dama
     CHECK(report.torn_tail_bytes == kRecordHeaderBytes + 20);
     CHECK(fs::file_size(segment) == records_end);
   }
+  SUBCASE("a lost unsynced write before a later one that landed is a torn tail") {
+    // Records overwrite zeros, so a crash can keep a later unsynced write and lose an earlier
+    // one. Without a sync point after it, the hole is not taken for corruption.
+    testing::TempDir interval_dir;
+    LogOptions lazy = o;
+    lazy.sync = SyncPolicy::kInterval;
+    lazy.sync_interval_ns = int64_t{3600} * base::kNanosPerSecond;
+    const std::string lazy_segment = interval_dir.path() + "/" + FileName(0, ".wal");
+    {
+      auto log = *Log::Open(interval_dir.path(), lazy);
+      for (int i = 0; i < 3; ++i) REQUIRE(log->Append(std::string(50, 'a')).ok());
+      CHECK(log->durable_offset() == 0);  // only the first is a sync point
+    }
+    std::string holed = ReadFile(lazy_segment);
+    std::fill(holed.begin() + static_cast<std::ptrdiff_t>(kSegmentHeaderBytes + record_bytes),
+              holed.begin() + static_cast<std::ptrdiff_t>(kSegmentHeaderBytes + 2 * record_bytes),
+              '\0');
+    std::ofstream(lazy_segment, std::ios::binary | std::ios::trunc) << holed;
+    RecoveryReport report;
+    auto log = Log::Open(interval_dir.path(), lazy, &report);
+    REQUIRE(log.ok());
+    CHECK(report.records == 1);
+    CHECK(report.torn_tail_bytes == 2 * record_bytes);  // the hole and the third record
+    // The same hole where every write was synced before the next is corruption.
+    std::string synced = bytes;
+    std::fill(synced.begin() + static_cast<std::ptrdiff_t>(kSegmentHeaderBytes + record_bytes),
+              synced.begin() + static_cast<std::ptrdiff_t>(kSegmentHeaderBytes + 2 * record_bytes),
+              '\0');
+    std::ofstream(segment, std::ios::binary | std::ios::trunc) << synced;
+    CHECK(Log::Open(dir.path(), o).status().code() == absl::StatusCode::kDataLoss);
+  }
   SUBCASE("zeros with records after them are damage and not preallocated space") {
     std::string damaged = bytes;
     std::fill(damaged.begin() + kSegmentHeaderBytes,
@@ -736,15 +767,21 @@ TEST_CASE("Log loses no durable record when the power is cut") {
   const uint64_t seed = keel::testing::TestSeed(67);
   CAPTURE(seed);
   base::Random rng(seed);
-  for (int trial = 0; trial < 40; ++trial) {
+  for (int trial = 0; trial < 72; ++trial) {
+    CAPTURE(trial);
     testing::TempDir dir;
     FaultInjectingFileSystem faulty(FileSystem::Posix());
     LogOptions o = SmallSegments();
     o.file_system = &faulty;
-    o.sync = trial % 2 == 0 ? SyncPolicy::kEveryAppend : SyncPolicy::kNone;
+    // kInterval with an interval that never passes syncs only when told to, as kNone does, but
+    // preallocates: several unsynced writes over zeros, each torn on its own by the cut.
+    const SyncPolicy policies[] = {SyncPolicy::kEveryAppend, SyncPolicy::kNone,
+                                   SyncPolicy::kInterval};
+    o.sync = policies[trial % 3];
+    o.sync_interval_ns = int64_t{3600} * base::kNanosPerSecond;
     // Whole segments, a few records or no zeros at a time ahead of the records.
     const uint64_t preallocate[] = {1 << 20, 300, 0};
-    o.preallocate_bytes = preallocate[(trial / 2) % 3];
+    o.preallocate_bytes = preallocate[(trial / 3) % 3];
     CAPTURE(o.preallocate_bytes);
     Contents written;
     uint64_t durable = 0;
@@ -756,7 +793,9 @@ TEST_CASE("Log loses no durable record when the power is cut") {
         const std::string p = Payload(rng, offset, 200);
         REQUIRE(*log->Append(p) == offset);
         written[offset] = p;
-        if (o.sync == SyncPolicy::kNone && rng.Bernoulli(0.05)) REQUIRE(log->Sync().ok());
+        if (o.sync != SyncPolicy::kEveryAppend && rng.Bernoulli(0.05)) {
+          REQUIRE(log->Sync().ok());
+        }
       }
       durable = log->durable_offset();
       base::Random torn(seed + static_cast<uint64_t>(trial));
@@ -893,9 +932,17 @@ TEST_CASE("Log refuses writes after a failed Truncate or Reset until it is reope
 
 // A synced log of 250 records in small segments, with a batch of six at offsets 40 to 45 in the
 // first segment.
-Contents MakeSegmentedLog(const std::string& dir) {
+// Small segments that preallocate: every append synced, over zeros written 1,000 bytes ahead.
+LogOptions SmallPreallocatedSegments() {
+  LogOptions o = SmallSegments();
+  o.sync = SyncPolicy::kEveryAppend;
+  o.preallocate_bytes = 1000;
+  return o;
+}
+
+Contents MakeSegmentedLog(const std::string& dir, const LogOptions& options = SmallSegments()) {
   base::Random rng(70);
-  auto log = *Log::Open(dir, SmallSegments());
+  auto log = *Log::Open(dir, options);
   Contents want;
   for (uint64_t i = 0; i < 250;) {
     const size_t n = i == 40 ? 6 : 1;
@@ -929,8 +976,8 @@ void CheckPrefix(const Contents& got, const Contents& all) {
 // refuse writes. Then the log is reopened and handed to `check`, with the operation's outcome,
 // until a run in which the operation finishes.
 template <typename Operation, typename Check>
-void CrashAtEveryStep(const std::string& original, uint64_t seed, Operation&& operation,
-                      Check&& check) {
+void CrashAtEveryStep(const std::string& original, uint64_t seed, const LogOptions& options,
+                      Operation&& operation, Check&& check) {
   bool finished = false;
   for (int64_t steps = 0; !finished; ++steps) {
     CAPTURE(steps);
@@ -938,7 +985,7 @@ void CrashAtEveryStep(const std::string& original, uint64_t seed, Operation&& op
     testing::TempDir dir;
     fs::copy(original, dir.path(), fs::copy_options::recursive);
     FaultInjectingFileSystem faulty(FileSystem::Posix());
-    LogOptions o = SmallSegments();
+    LogOptions o = options;
     o.file_system = &faulty;
     {
       auto log = *Log::Open(dir.path(), o);
@@ -961,31 +1008,66 @@ void CrashAtEveryStep(const std::string& original, uint64_t seed, Operation&& op
 TEST_CASE("Log::Truncate keeps every record before the cut when the power fails after any step") {
   const uint64_t seed = keel::testing::TestSeed(69);
   CAPTURE(seed);
-  testing::TempDir original;
-  const Contents all = MakeSegmentedLog(original.path());
-  const std::vector<std::string> segments = SegmentFiles(original.path());
-  REQUIRE(segments.size() >= 4);
-  REQUIRE(FirstOffsetOf(segments[1]) > 46);  // the batch is in the first segment
-  // Cuts inside the batch keeping its kFirst, keeping a kMiddle, and dropping only its kLast (each
-  // rewrites the last header kept); right after it; and at the start of a segment.
-  const uint64_t segment_start = FirstOffsetOf(segments[2]);
-  for (const uint64_t end :
-       {uint64_t{41}, uint64_t{43}, uint64_t{45}, uint64_t{46}, segment_start}) {
-    CAPTURE(end);
-    CrashAtEveryStep(
-        original.path(), seed, [&](Log& log) { return log.Truncate(end).ok(); },
-        [&](Log& log, const RecoveryReport& report, const std::string& dir, bool finished) {
-          CHECK(report.torn_tail_bytes == 0);
-          const Contents got = ReadAll(log, 0);
-          // The log as it was, shorter by some newest segments, or cut: never shorter than the
-          // cut.
-          CHECK(got.size() >= end);
-          if (finished) CHECK(got.size() == end);
-          CheckPrefix(got, all);
-          CHECK(!fs::exists(dir + "/TRUNCATE"));
-          CHECK(*log.Append("after the crash") == got.size());
-        });
+  for (const bool preallocated : {false, true}) {
+    CAPTURE(preallocated);
+    const LogOptions options = preallocated ? SmallPreallocatedSegments() : SmallSegments();
+    testing::TempDir original;
+    const Contents all = MakeSegmentedLog(original.path(), options);
+    const std::vector<std::string> segments = SegmentFiles(original.path());
+    REQUIRE(segments.size() >= 4);
+    REQUIRE(FirstOffsetOf(segments[1]) > 46);  // the batch is in the first segment
+    // Cuts inside the batch keeping its kFirst, keeping a kMiddle, and dropping only its kLast
+    // (each rewrites the last header kept); right after it; and at the start of a segment.
+    const uint64_t segment_start = FirstOffsetOf(segments[2]);
+    for (const uint64_t end :
+         {uint64_t{41}, uint64_t{43}, uint64_t{45}, uint64_t{46}, segment_start}) {
+      CAPTURE(end);
+      CrashAtEveryStep(
+          original.path(), seed, options, [&](Log& log) { return log.Truncate(end).ok(); },
+          [&](Log& log, const RecoveryReport& report, const std::string& dir, bool finished) {
+            CHECK(report.torn_tail_bytes == 0);
+            const Contents got = ReadAll(log, 0);
+            // The log as it was, shorter by some newest segments, or cut: never shorter than the
+            // cut.
+            CHECK(got.size() >= end);
+            if (finished) CHECK(got.size() == end);
+            CheckPrefix(got, all);
+            CHECK(!fs::exists(dir + "/TRUNCATE"));
+            CHECK(*log.Append("after the crash") == got.size());
+          });
+    }
   }
+}
+
+TEST_CASE("Log keeps every synced record when the power fails at any step of a preallocated roll") {
+  const uint64_t seed = keel::testing::TestSeed(72);
+  CAPTURE(seed);
+  const LogOptions options = SmallPreallocatedSegments();
+  testing::TempDir original;
+  Contents all = MakeSegmentedLog(original.path(), options);
+  const size_t segments_before = SegmentFiles(original.path()).size();
+  const uint64_t before = all.size();
+  // Appends that fill the active segment's zeros, extend them and roll it.
+  for (uint64_t i = 0; i < 6; ++i) all[before + i] = std::string(900, static_cast<char>('k' + i));
+  CrashAtEveryStep(
+      original.path(), seed, options,
+      [&](Log& log) {
+        for (uint64_t i = 0; i < 6; ++i) {
+          if (!log.Append(all.at(before + i)).ok()) return false;
+        }
+        return true;
+      },
+      [&](Log& log, const RecoveryReport& report, const std::string& dir, bool finished) {
+        const Contents got = ReadAll(log, 0);
+        CHECK(got.size() >= before);  // every record synced before the crash
+        CheckPrefix(got, all);
+        if (finished) {
+          CHECK(got.size() == all.size());
+          CHECK(SegmentFiles(dir).size() > segments_before);
+          CHECK(report.torn_tail_bytes == 0);
+        }
+        CHECK(*log.Append("after the crash") == got.size());
+      });
 }
 
 TEST_CASE("Log::Reset leaves the log whole or empty at its new offset if the power fails midway") {
@@ -1000,7 +1082,7 @@ TEST_CASE("Log::Reset leaves the log whole or empty at its new offset if the pow
   for (const uint64_t restart : {uint64_t{0}, FirstOffsetOf(segments[2]), uint64_t{1000}}) {
     CAPTURE(restart);
     CrashAtEveryStep(
-        original.path(), seed, [&](Log& log) { return log.Reset(restart).ok(); },
+        original.path(), seed, SmallSegments(), [&](Log& log) { return log.Reset(restart).ok(); },
         [&](Log& log, const RecoveryReport&, const std::string& dir, bool finished) {
           const Contents got = ReadAll(log, log.first_offset());
           if (finished || got.empty()) {

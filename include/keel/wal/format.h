@@ -61,6 +61,15 @@ enum class RecordType : uint8_t {
   kLast = 4,
 };
 
+// A segment header flag: the segment was created to be preallocated (LogOptions::
+// preallocate_bytes), and its records may carry kSyncPointBit. No other flag is defined.
+inline constexpr uint32_t kSegmentSyncPoints = 1;
+// The high bit of a record's type byte, set only in segments flagged kSegmentSyncPoints: every
+// byte before this record in its segment was durable when the record was written. Recovery needs
+// it there because records overwrite preallocated zeros, so unsynced writes can reach the disk
+// out of order (see docs/wal_format.md).
+inline constexpr uint8_t kSyncPointBit = 0x80;
+
 // Limits. Options may lower them; nothing may exceed them.
 inline constexpr uint32_t kMaxRecordBytesLimit = 256u << 20;           // one payload: 256 MiB
 inline constexpr uint64_t kMaxSegmentBytesLimit = uint64_t{16} << 30;  // one segment: 16 GiB

@@ -280,7 +280,8 @@ class Log {
   WriterState WaitForTurn(const Writer& w);
   WriterState WaitForTurn(const Writer& w, std::chrono::steady_clock::time_point deadline);
   uint64_t QueuedBytes() const;
-  absl::Status WriteGroup(std::span<Writer* const> group, bool sync);
+  absl::Status WriteGroup(std::span<Writer* const> group, bool sync, bool durable_before);
+  bool Preallocates() const;
   absl::Status WriteAtEnd(Segment& segment, std::string_view bytes);
   absl::Status TrimPreallocated(Segment& segment);
   absl::Status RollSegment(uint64_t first_offset);
