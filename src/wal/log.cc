@@ -1490,11 +1490,12 @@ absl::Status Log::RecoverSegment(uint64_t first_offset, bool is_last, RecoveryRe
   std::vector<IndexEntry> index;
   uint64_t next_index_position = kSegmentHeaderBytes;
   std::vector<std::pair<uint64_t, uint64_t>> damaged;
-  // Where the records end: the file's end, or in the last segment where preallocated zeros start.
+  // Where the records end: the file's end, or in a preallocated last segment where its zeros start.
+  // (Zeros at the end of a segment that was never preallocated are damage, as any bytes are.)
   uint64_t end = size;
   for (;;) {
     std::string problem;
-    if (pos < end && is_last) {
+    if (pos < end && is_last && segment->sync_points) {
       KEEL_ASSIGN_OR_RETURN(const bool zeros, ZerosToEnd(window, pos));
       if (zeros) end = pos;
     }
@@ -1560,7 +1561,10 @@ absl::Status Log::RecoverSegment(uint64_t first_offset, bool is_last, RecoveryRe
     if (torn_tail || mode == RecoveryMode::kPointInTime) {
       if (torn_tail) {
         // The zeros preallocated after a torn write are not part of it.
-        KEEL_ASSIGN_OR_RETURN(const uint64_t torn_end, EndOfNonZero(window, at));
+        uint64_t torn_end = size;
+        if (segment->sync_points) {
+          KEEL_ASSIGN_OR_RETURN(torn_end, EndOfNonZero(window, at));
+        }
         report->torn_tail_bytes += torn_end - at;
         report->events.push_back(base::Cat(what, ": cut ", torn_end - at, " bytes of torn write"));
       } else {

@@ -141,7 +141,8 @@ struct LogOptions {
 struct RecoveryReport {
   size_t segments = 0;              // segment files in the log after recovery
   uint64_t records = 0;             // records in the log after recovery
-  uint64_t torn_tail_bytes = 0;     // bytes cut from the end as an incomplete write
+  uint64_t torn_tail_bytes = 0;     // bytes cut from the end as an incomplete write (in a
+                                    // preallocated segment, up to its last non-zero byte)
   uint64_t dropped_records = 0;     // intact records dropped after damage, in every segment
                                     // from the damage on (kPointInTime)
   uint64_t skipped_bytes = 0;       // damaged bytes skipped over (kSkipCorruptedRecords)
