@@ -88,6 +88,9 @@ void WakeAll(std::atomic<uint32_t>& word) {
 // Recovery reads segments through a window this large.
 constexpr size_t kScanWindowBytes = 4 << 20;
 
+// Runs of preallocated zeros are checked this much at a time.
+constexpr uint64_t kZeroScanBytes = 64 << 10;
+
 // Readers read ahead this much.
 constexpr size_t kReadAheadBytes = 256 << 10;
 
@@ -216,10 +219,9 @@ absl::StatusOr<std::optional<uint64_t>> FindValidRecordAfter(Window& w, uint64_t
 // leaves after its last record (see LogOptions::preallocate_bytes). No record's header is all
 // zeros (type 0 is none), so a run of zeros where a record would start is the end of the log.
 absl::StatusOr<bool> ZerosToEnd(Window& w, uint64_t from) {
-  constexpr uint64_t kChunk = 64 << 10;
   for (uint64_t pos = from; pos < w.size();) {
     // The first chunk is a record header's worth: where one starts, that is all it takes.
-    const uint64_t chunk = pos == from ? kRecordHeaderBytes : kChunk;
+    const uint64_t chunk = pos == from ? kRecordHeaderBytes : kZeroScanBytes;
     const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk, w.size() - pos));
     KEEL_ASSIGN_OR_RETURN(const std::string_view bytes, w.Get(pos, n));
     if (bytes.find_first_not_of('\0') != std::string_view::npos) return false;
@@ -230,9 +232,8 @@ absl::StatusOr<bool> ZerosToEnd(Window& w, uint64_t from) {
 
 // The end of the bytes in [from, end of window) that are not a trailing run of zeros.
 absl::StatusOr<uint64_t> EndOfNonZero(Window& w, uint64_t from) {
-  constexpr uint64_t kChunk = 64 << 10;
   for (uint64_t hi = w.size(); hi > from;) {
-    const uint64_t lo = hi - std::min(kChunk, hi - from);
+    const uint64_t lo = hi - std::min(kZeroScanBytes, hi - from);
     KEEL_ASSIGN_OR_RETURN(const std::string_view bytes, w.Get(lo, static_cast<size_t>(hi - lo)));
     const size_t last = bytes.find_last_not_of('\0');
     if (last != std::string_view::npos) return lo + last + 1;

@@ -16,6 +16,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "keel/base/clock.h"
+#include "keel/base/coding.h"
+#include "keel/base/crc32c.h"
 #include "keel/base/random.h"
 #include "keel/wal/fault_injecting_file_system.h"
 #include "testing/testing.h"
@@ -752,6 +754,39 @@ TEST_CASE("Log recovery tells preallocated zeros from a torn write and from dama
     auto log = Log::Open(dir.path(), o);
     CHECK(log.status().code() == absl::StatusCode::kDataLoss);
     CHECK(absl::StrContains(log.status().message(), "corruption"));
+  }
+}
+
+TEST_CASE("Log flags preallocated segments and marks their sync points on disk") {
+  for (const bool preallocated : {false, true}) {
+    CAPTURE(preallocated);
+    testing::TempDir dir;
+    LogOptions o = SmallSegments();
+    o.sync = preallocated ? SyncPolicy::kEveryAppend : SyncPolicy::kNone;
+    const std::string segment = dir.path() + "/" + FileName(0, ".wal");
+    {
+      auto log = *Log::Open(dir.path(), o);
+      REQUIRE(log->Append("first").ok());
+      REQUIRE(log->Append("second").ok());
+      REQUIRE(log->Sync().ok());
+    }
+    std::string bytes = ReadFile(segment);
+    const uint32_t flags = base::DecodeFixed32(bytes.data() + 12);
+    CHECK(flags == (preallocated ? kSegmentSyncPoints : 0u));
+    // Each append was synced before the next: both are sync points (type kFull | 0x80). The type
+    // byte is the ninth of a record; the second record starts after the first's 5 bytes.
+    const size_t second = kSegmentHeaderBytes + kRecordHeaderBytes + 5;
+    const uint8_t want_type = preallocated ? 0x81 : 0x01;
+    CHECK(static_cast<uint8_t>(bytes[kSegmentHeaderBytes + 8]) == want_type);
+    CHECK(static_cast<uint8_t>(bytes[second + 8]) == want_type);
+    // A flag this version does not define makes the header damaged, whatever its CRC.
+    base::EncodeFixed32(bytes.data() + 12, 2);
+    base::EncodeFixed32(bytes.data() + 28,
+                        base::MaskCrc32c(base::Crc32c(std::string_view(bytes.data(), 28))));
+    std::ofstream(segment, std::ios::binary | std::ios::trunc) << bytes;
+    const auto reopened = Log::Open(dir.path(), o);
+    CHECK(reopened.status().code() == absl::StatusCode::kDataLoss);
+    CHECK(absl::StrContains(reopened.status().message(), "damaged header"));
   }
 }
 
