@@ -32,6 +32,13 @@ struct Exchange {
     if (cash > 0) REQUIRE(risk.Deposit(client, cash).ok());
   }
 
+  // The usual pair: client 1 buys with 10,000 in cash, client 2 sells `shares` ACME.
+  void OpenBuyerAndSeller(Quantity shares) {
+    Open(1, 10'000);
+    Open(2, 0);
+    REQUIRE(risk.DepositShares(2, "ACME", shares).ok());
+  }
+
   // What became of a request: the gateway's rejection, the risk check's, or the engine's events.
   struct Outcome {
     GatewayReject gateway = GatewayReject::kNone;
@@ -167,9 +174,7 @@ TEST_CASE("A sell withholds shares and short selling is refused unless configure
 TEST_CASE(
     "A fill moves cash and shares at the maker price and a partial fill keeps the rest held") {
   Exchange x;
-  x.Open(1, 10'000);
-  x.Open(2, 0);
-  REQUIRE(x.risk.DepositShares(2, "ACME", 50).ok());
+  x.OpenBuyerAndSeller(50);
   x.Buy(1, 10, 100, 10);
   const Exchange::Outcome o = x.Sell(2, 20, 99, 4);
   CHECK(Has(o.events, EventKind::kTrade, 20));
@@ -185,9 +190,7 @@ TEST_CASE(
 
 TEST_CASE("A taker buy that trades below its limit gets the difference back") {
   Exchange x;
-  x.Open(1, 10'000);
-  x.Open(2, 0);
-  REQUIRE(x.risk.DepositShares(2, "ACME", 50).ok());
+  x.OpenBuyerAndSeller(50);
   x.Sell(2, 20, 95, 3);
   x.Sell(2, 21, 97, 3);
   const Exchange::Outcome o = x.Buy(1, 10, 100, 10);  // takes 3 at 95 and 3 at 97; 4 rest
@@ -200,9 +203,7 @@ TEST_CASE("A taker buy that trades below its limit gets the difference back") {
 
 TEST_CASE("An IOC remainder and a killed FOK order release their holds") {
   Exchange x;
-  x.Open(1, 10'000);
-  x.Open(2, 0);
-  REQUIRE(x.risk.DepositShares(2, "ACME", 50).ok());
+  x.OpenBuyerAndSeller(50);
   x.Sell(2, 20, 100, 3);
   Exchange::Outcome o = x.Buy(1, 10, 100, 10, TimeInForce::kImmediateOrCancel);
   CHECK(Has(o.events, EventKind::kCancelled, 10));
@@ -220,9 +221,7 @@ TEST_CASE("An IOC remainder and a killed FOK order release their holds") {
 
 TEST_CASE("A market sell withholds shares and a raw market buy is refused") {
   Exchange x;
-  x.Open(1, 10'000);
-  x.Open(2, 0);
-  REQUIRE(x.risk.DepositShares(2, "ACME", 50).ok());
+  x.OpenBuyerAndSeller(50);
   x.Buy(1, 10, 101, 5);
   OrderRequest sell = {.client = 2,
                        .order_id = 20,
@@ -265,9 +264,7 @@ TEST_CASE("A modify down releases and a modify up is checked before the engine s
 
 TEST_CASE("A modify the engine rejects gives back its extra hold") {
   Exchange x;
-  x.Open(1, 10'000);
-  x.Open(2, 0);
-  REQUIRE(x.risk.DepositShares(2, "ACME", 10).ok());
+  x.OpenBuyerAndSeller(10);
   x.Sell(2, 20, 105, 5);
   x.Buy(1, 10, 100, 5, TimeInForce::kPostOnly);
   // Post-only moved to cross: the engine rejects it and it stays as it was.
@@ -282,9 +279,7 @@ TEST_CASE("A modify the engine rejects gives back its extra hold") {
 
 TEST_CASE("A modified order that crosses pays the maker price") {
   Exchange x;
-  x.Open(1, 10'000);
-  x.Open(2, 0);
-  REQUIRE(x.risk.DepositShares(2, "ACME", 10).ok());
+  x.OpenBuyerAndSeller(10);
   x.Sell(2, 20, 103, 5);
   x.Buy(1, 10, 100, 5);
   const Exchange::Outcome o = x.Modify(1, 10, 110, 6);  // takes 5 at 103; 1 rests at 110
