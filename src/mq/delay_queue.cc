@@ -6,6 +6,7 @@
 #include <limits>
 #include <set>
 
+#include "cluster_impl.h"
 #include "keel/base/status.h"
 #include "keel/base/strings.h"
 #include "partition.h"
@@ -119,11 +120,11 @@ absl::StatusOr<size_t> DelayQueue::DeliverDue(int64_t now_ns) {
         blocked.insert({next.topic, next.partition});
         continue;
       }
-      cluster_.Record(base::Cat("delayed message ", key.second, " for ", next.topic, "-",
-                                next.partition, " is dropped: ", result.status().message()));
+      cluster_.ctx().Record(base::Cat("delayed message ", key.second, " for ", next.topic, "-",
+                                      next.partition, " is dropped: ", result.status().message()));
     } else {
-      cluster_.Record(base::Cat("delayed message ", key.second, " delivered to ", next.topic, "-",
-                                next.partition, " at offset ", result->base_offset));
+      cluster_.ctx().Record(base::Cat("delayed message ", key.second, " delivered to ", next.topic,
+                                      "-", next.partition, " at offset ", result->base_offset));
     }
     Message marker;
     marker.tag = kDeliveredTag;

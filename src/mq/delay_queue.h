@@ -30,11 +30,12 @@
 
 namespace keel::mq::internal {
 
+class ClusterImpl;
 class Partition;
 
 class DelayQueue {
  public:
-  DelayQueue(Cluster& cluster, Partition& store) : cluster_(cluster), store_(store) {}
+  DelayQueue(ClusterImpl& cluster, Partition& store) : cluster_(cluster), store_(store) {}
 
   // Replays the internal topic.
   absl::Status Load();
@@ -59,7 +60,7 @@ class DelayQueue {
     Message message;
   };
 
-  Cluster& cluster_;
+  ClusterImpl& cluster_;
   Partition& store_;
   std::mutex deliver_mu_;  // one delivery round at a time
   mutable std::mutex mu_;

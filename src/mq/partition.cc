@@ -17,22 +17,22 @@ namespace {
 // A follower copies at most this many bytes per round, so that one round stays short.
 constexpr uint64_t kMaxReplicaFetchBytes = 8 << 20;
 
-std::string BrokerDir(const std::string& cluster_dir, uint32_t broker) {
-  return base::Cat(cluster_dir, "/broker-", broker);
-}
-
 }  // namespace
 
-Partition::Partition(Cluster& cluster, std::string topic, uint32_t index, TopicConfig config,
+Partition::Partition(Context& ctx, std::string topic, uint32_t index, TopicConfig config,
                      std::vector<uint32_t> brokers)
-    : cluster_(cluster), topic_(std::move(topic)), index_(index), config_(config) {
+    : ctx_(ctx), topic_(std::move(topic)), index_(index), config_(config) {
   for (const uint32_t broker : brokers) {
     Replica r;
     r.broker = broker;
-    r.dir = base::Cat(BrokerDir(cluster_.dir(), broker), "/", topic_, "-", index_);
+    r.dir = base::Cat(BrokerDir(ctx_.dir(), broker), "/", topic_, "-", index_);
     replicas_.push_back(std::move(r));
     fetch_mu_.push_back(std::make_unique<std::mutex>());
   }
+}
+
+std::string Partition::BrokerDir(const std::string& dir, uint32_t broker) {
+  return base::Cat(dir, "/broker-", broker);
 }
 
 std::string Partition::Name() const { return base::Cat(topic_, "-", index_); }
@@ -45,14 +45,14 @@ int Partition::ReplicaOn(uint32_t broker) const {
 }
 
 absl::StatusOr<std::unique_ptr<wal::Log>> Partition::OpenLog(const Replica& replica) const {
-  KEEL_RETURN_IF_ERROR(cluster_.fs_.CreateDir(BrokerDir(cluster_.dir(), replica.broker)));
+  KEEL_RETURN_IF_ERROR(ctx_.fs().CreateDir(BrokerDir(ctx_.dir(), replica.broker)));
   wal::LogOptions o;
   // Syncs are explicit: the leader's when a producer waits for it, a follower's after each copy.
   o.sync = wal::SyncPolicy::kNone;
-  o.max_segment_bytes = cluster_.options().segment_bytes;
-  o.max_record_bytes = cluster_.options().max_message_bytes;
-  o.file_system = &cluster_.fs_;
-  o.clock = &cluster_.clock();
+  o.max_segment_bytes = ctx_.options().segment_bytes;
+  o.max_record_bytes = ctx_.options().max_message_bytes;
+  o.file_system = &ctx_.fs();
+  o.clock = &ctx_.clock();
   wal::RecoveryReport report;
   auto log = wal::Log::Open(replica.dir, o, &report);
   if (!log.ok()) {
@@ -61,7 +61,7 @@ absl::StatusOr<std::unique_ptr<wal::Log>> Partition::OpenLog(const Replica& repl
                                   log.status().message()));
   }
   for (const std::string& line : report.events) {
-    cluster_.Record(base::Cat(Name(), " broker ", replica.broker, " recovery: ", line));
+    ctx_.Record(base::Cat(Name(), " broker ", replica.broker, " recovery: ", line));
   }
   return log;
 }
@@ -72,14 +72,14 @@ std::string Partition::CutFileName() const { return base::Cat(topic_, "-", index
 absl::Status Partition::WriteCut(const Replica& replica, uint64_t point) const {
   std::string contents;
   base::PutVarint64(contents, point);
-  return wal::WriteFileAtomically(cluster_.fs_, BrokerDir(cluster_.dir(), replica.broker),
-                                  CutFileName(), contents);
+  return wal::WriteFileAtomically(ctx_.fs(), BrokerDir(ctx_.dir(), replica.broker), CutFileName(),
+                                  contents);
 }
 
 absl::Status Partition::ApplyCut(const Replica& replica, wal::Log& log, bool keep) const {
-  const std::string dir = BrokerDir(cluster_.dir(), replica.broker);
+  const std::string dir = BrokerDir(ctx_.dir(), replica.broker);
   const std::string path = base::Cat(dir, "/", CutFileName());
-  absl::StatusOr<std::string> contents = wal::ReadFileChecked(cluster_.fs_, path);
+  absl::StatusOr<std::string> contents = wal::ReadFileChecked(ctx_.fs(), path);
   if (absl::IsNotFound(contents.status())) return absl::OkStatus();
   KEEL_RETURN_IF_ERROR(contents.status());
   base::Reader in(*contents);
@@ -88,20 +88,20 @@ absl::Status Partition::ApplyCut(const Replica& replica, wal::Log& log, bool kee
   if (!keep && cut < log.first_offset()) {
     KEEL_RETURN_IF_ERROR(log.Reset(cut));
   } else if (!keep && cut < log.next_offset()) {
-    cluster_.Record(base::Cat(Name(), " broker ", replica.broker, " cuts its log from ",
-                              log.next_offset(), " back to the high watermark ", cut,
-                              " it knew when it stopped"));
+    ctx_.Record(base::Cat(Name(), " broker ", replica.broker, " cuts its log from ",
+                          log.next_offset(), " back to the high watermark ", cut,
+                          " it knew when it stopped"));
     KEEL_RETURN_IF_ERROR(log.Truncate(cut));
   }
   // The cut is durable before its file goes, and the file's removal is durable before the
   // replica takes a single new message: applied twice, a stale cut could remove committed ones.
-  KEEL_RETURN_IF_ERROR(cluster_.fs_.Remove(path));
-  return cluster_.fs_.SyncDir(dir);
+  KEEL_RETURN_IF_ERROR(ctx_.fs().Remove(path));
+  return ctx_.fs().SyncDir(dir);
 }
 
 absl::Status Partition::Open(const std::vector<bool>& up) {
   std::unique_lock life(life_mu_);
-  const int64_t now = cluster_.clock().NowNanos();
+  const int64_t now = ctx_.clock().NowNanos();
   int longest = -1;
   for (size_t r = 0; r < replicas_.size(); ++r) {
     Replica& rep = replicas_[r];
@@ -261,19 +261,19 @@ absl::StatusOr<ProduceResult> Partition::Append(std::span<const Message> message
         RecomputeHighWatermark();
       }
     }
-    if (!result.duplicate) cluster_.NotifyAppend();
+    if (!result.duplicate) ctx_.NotifyAppend();
     if (acks == Acks::kNone) return result;
     KEEL_RETURN_IF_ERROR(log->WaitDurable(end));
   }
   if (acks == Acks::kLeader) return result;
 
-  if (!cluster_.options().background) {
+  if (!ctx_.options().background) {
     for (size_t r = 0; r < replicas_.size(); ++r) {
       KEEL_RETURN_IF_ERROR(CatchUpReplica(static_cast<int>(r)).status());
     }
   }
   const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::nanoseconds(cluster_.options().request_timeout_ns);
+                        std::chrono::nanoseconds(ctx_.options().request_timeout_ns);
   std::unique_lock lock(mu_);
   while (high_watermark_ < end) {
     if (interrupted_) {
@@ -286,7 +286,7 @@ absl::StatusOr<ProduceResult> Partition::Append(std::span<const Message> message
                                               result.base_offset, " to ", end - 1,
                                               " were on every in-sync replica; they may be lost"));
     }
-    if (!cluster_.options().background ||
+    if (!ctx_.options().background ||
         hw_cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
       if (high_watermark_ >= end) break;
       return absl::DeadlineExceededError(
@@ -371,8 +371,8 @@ absl::StatusOr<bool> Partition::CatchUpReplica(int r) {
   if (from < leader_log->first_offset()) {
     // Retention on the leader deleted what this follower needs next: start over where the
     // leader's log starts.
-    cluster_.Record(base::Cat(Name(), " broker ", rep.broker, " is behind the leader's log start ",
-                              leader_log->first_offset(), ": resetting its log"));
+    ctx_.Record(base::Cat(Name(), " broker ", rep.broker, " is behind the leader's log start ",
+                          leader_log->first_offset(), ": resetting its log"));
     KEEL_RETURN_IF_ERROR(log.Reset(leader_log->first_offset()));
     from = log.next_offset();
     rep.cursor.reset();
@@ -387,11 +387,10 @@ absl::StatusOr<bool> Partition::CatchUpReplica(int r) {
   }
   // A round is one batch in the follower's log, which must fit in a segment with its framing.
   const uint64_t max_bytes = std::min<uint64_t>(
-      kMaxReplicaFetchBytes, cluster_.options().segment_bytes - wal::kSegmentHeaderBytes);
+      kMaxReplicaFetchBytes, ctx_.options().segment_bytes - wal::kSegmentHeaderBytes);
   std::vector<std::string> copies;
   uint64_t bytes = 0;
-  while (copies.size() < cluster_.options().max_replica_fetch &&
-         from + copies.size() < leader_end) {
+  while (copies.size() < ctx_.options().max_replica_fetch && from + copies.size() < leader_end) {
     KEEL_ASSIGN_OR_RETURN(const std::optional<wal::RecordView> record, rep.cursor->Next());
     if (!record) break;
     if (record->offset != from + copies.size()) {
@@ -412,14 +411,14 @@ absl::StatusOr<bool> Partition::CatchUpReplica(int r) {
     KEEL_ASSERT(base == from, "a follower's log end moved while it was copying");
     KEEL_RETURN_IF_ERROR(log.Sync());
   }
-  const int64_t now = cluster_.clock().NowNanos();
+  const int64_t now = ctx_.clock().NowNanos();
   std::lock_guard lock(mu_);
   rep.log_end = log.next_offset();
   if (rep.log_end >= leader_end) rep.caught_up_ns = now;
   if (!rep.in_sync && rep.log_end >= high_watermark_) {
     rep.in_sync = true;
-    cluster_.Record(base::Cat(Name(), ": broker ", rep.broker, " caught up at offset ", rep.log_end,
-                              " and rejoined the ISR"));
+    ctx_.Record(base::Cat(Name(), ": broker ", rep.broker, " caught up at offset ", rep.log_end,
+                          " and rejoined the ISR"));
   }
   RecomputeHighWatermark();
   return !copies.empty();
@@ -434,11 +433,11 @@ void Partition::Maintain(int64_t now_ns) {
     Replica& rep = replicas_[r];
     if (static_cast<int>(r) == leader_ || !rep.in_sync || rep.log_end >= leader_end) continue;
     const int64_t lag_ns = now_ns - rep.caught_up_ns;
-    if (lag_ns > cluster_.options().replica_lag_max_ns) {
+    if (lag_ns > ctx_.options().replica_lag_max_ns) {
       rep.in_sync = false;
-      cluster_.Record(base::Cat(Name(), ": broker ", rep.broker, " left the ISR, ",
-                                leader_end - rep.log_end, " messages and ",
-                                lag_ns / base::kNanosPerMilli, " ms behind"));
+      ctx_.Record(base::Cat(Name(), ": broker ", rep.broker, " left the ISR, ",
+                            leader_end - rep.log_end, " messages and ",
+                            lag_ns / base::kNanosPerMilli, " ms behind"));
     }
   }
   RecomputeHighWatermark();
@@ -462,8 +461,8 @@ absl::Status Partition::ApplyRetention() {
         const size_t dropped,
         log->ApplyRetention(config_.retention_bytes, config_.retention_ns, high_watermark));
     if (dropped > 0) {
-      cluster_.Record(base::Cat(Name(), " broker ", rep.broker, ": retention deleted ", dropped,
-                                " segments; the log now starts at offset ", log->first_offset()));
+      ctx_.Record(base::Cat(Name(), " broker ", rep.broker, ": retention deleted ", dropped,
+                            " segments; the log now starts at offset ", log->first_offset()));
     }
   }
   return absl::OkStatus();
@@ -490,8 +489,8 @@ absl::Status Partition::DropBefore(uint64_t offset) {
 void Partition::Elect(int replica, std::string_view why) {
   leader_ = replica;
   ++epoch_;
-  cluster_.Record(base::Cat(Name(), ": broker ", replicas_[replica].broker,
-                            " is the leader (epoch ", epoch_, ", ", why, ")"));
+  ctx_.Record(base::Cat(Name(), ": broker ", replicas_[replica].broker, " is the leader (epoch ",
+                        epoch_, ", ", why, ")"));
 }
 
 // Followers longer than a new leader cut back to its end. REQUIRES: life_mu_ held exclusively.
@@ -502,8 +501,8 @@ absl::Status Partition::AlignFollowers() {
     Replica& rep = replicas_[r];
     if (static_cast<int>(r) == leader_ || rep.log == nullptr) continue;
     if (rep.log->next_offset() > end) {
-      cluster_.Record(base::Cat(Name(), " broker ", rep.broker, " cuts its log from ",
-                                rep.log->next_offset(), " back to the new leader's end ", end));
+      ctx_.Record(base::Cat(Name(), " broker ", rep.broker, " cuts its log from ",
+                            rep.log->next_offset(), " back to the new leader's end ", end));
       KEEL_RETURN_IF_ERROR(rep.log->Truncate(end));
     }
     std::lock_guard lock(mu_);
@@ -554,11 +553,11 @@ absl::Status Partition::StopReplica(uint32_t broker) {
         // The last in-sync replica: the partition waits for it, and it leads when it starts.
         rep.in_sync = was_in_sync;
         ++epoch_;
-        cluster_.Record(base::Cat(Name(), " is offline: its leader, broker ", broker,
-                                  ", stopped and no other in-sync replica is up"));
+        ctx_.Record(base::Cat(Name(), " is offline: its leader, broker ", broker,
+                              ", stopped and no other in-sync replica is up"));
       }
     } else if (was_in_sync) {
-      cluster_.Record(base::Cat(Name(), ": broker ", broker, " stopped and left the ISR"));
+      ctx_.Record(base::Cat(Name(), ": broker ", broker, " stopped and left the ISR"));
     }
     RecomputeHighWatermark();
     hw_cv_.notify_all();
@@ -569,7 +568,7 @@ absl::Status Partition::StopReplica(uint32_t broker) {
     const absl::Status aligned = AlignFollowers();
     const absl::Status rebuilt = RebuildProducers();
     if (!aligned.ok() || !rebuilt.ok()) {
-      cluster_.Record(base::Cat(
+      ctx_.Record(base::Cat(
           Name(), ": after the election: ", aligned.ok() ? rebuilt.message() : aligned.message()));
     }
   }
@@ -597,7 +596,7 @@ absl::Status Partition::StartReplica(uint32_t broker) {
     std::lock_guard lock(mu_);
     rep.log = std::move(log);
     rep.log_end = rep.log->next_offset();
-    rep.caught_up_ns = cluster_.clock().NowNanos();
+    rep.caught_up_ns = ctx_.clock().NowNanos();
     if (leads) {
       rep.in_sync = true;
       Elect(r, epoch_ == 0 ? base::Cat("broker ", broker, " started, the first replica up")

@@ -2,7 +2,7 @@
 //
 // One partition of a topic and its replicas: the leader's appends, the followers' fetches, the
 // in-sync replica set, the high watermark, leader election and the idempotent producers' state.
-// Internal to keel/mq; Cluster owns the partitions and drives them.
+// Internal to keel/mq; ClusterImpl owns the partitions and drives them.
 //
 // The replication protocol is Kafka's as its documentation describes it ("Replication" in the
 // design section), with the high watermark kept by the leader:
@@ -45,6 +45,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "context.h"
 #include "keel/mq/cluster.h"
 #include "keel/wal/log.h"
 
@@ -53,7 +54,7 @@ namespace keel::mq::internal {
 class Partition {
  public:
   // `brokers`: where the replicas live, the preferred leader first.
-  Partition(Cluster& cluster, std::string topic, uint32_t index, TopicConfig config,
+  Partition(Context& ctx, std::string topic, uint32_t index, TopicConfig config,
             std::vector<uint32_t> brokers);
 
   Partition(const Partition&) = delete;
@@ -89,6 +90,8 @@ class Partition {
   absl::Status Close();
 
   PartitionState Describe() const;
+  // Where broker `broker`'s replicas live in the cluster's directory `dir`.
+  static std::string BrokerDir(const std::string& dir, uint32_t broker);
   const std::string& topic() const { return topic_; }
   uint32_t index() const { return index_; }
   const TopicConfig& config() const { return config_; }
@@ -133,7 +136,7 @@ class Partition {
   absl::StatusOr<bool> CatchUpReplica(int r);
   std::string Name() const;
 
-  Cluster& cluster_;
+  Context& ctx_;
   const std::string topic_;
   const uint32_t index_;
   const TopicConfig config_;

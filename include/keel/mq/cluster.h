@@ -54,19 +54,13 @@
 #ifndef KEEL_MQ_CLUSTER_H_
 #define KEEL_MQ_CLUSTER_H_
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -176,9 +170,7 @@ struct GroupState {
 inline constexpr char kDelayTopic[] = "__delayed";
 
 namespace internal {
-class Partition;
-class OffsetStore;
-class DelayQueue;
+class ClusterImpl;
 }  // namespace internal
 
 class Cluster {
@@ -272,70 +264,14 @@ class Cluster {
   [[nodiscard]] std::vector<Event> TakeEvents();
   static constexpr size_t kMaxEvents = 10000;
 
-  [[nodiscard]] const ClusterOptions& options() const { return options_; }
-  [[nodiscard]] const base::Clock& clock() const { return clock_; }
-  [[nodiscard]] const std::string& dir() const { return dir_; }
+  [[nodiscard]] const ClusterOptions& options() const;
+  [[nodiscard]] const base::Clock& clock() const;
+  [[nodiscard]] const std::string& dir() const;
 
  private:
-  friend class internal::Partition;
-  friend class internal::DelayQueue;
-  struct Topic;
-  struct Group;
+  explicit Cluster(std::unique_ptr<internal::ClusterImpl> impl);
 
-  Cluster(std::string dir, const ClusterOptions& options, wal::FileSystem& fs,
-          const base::Clock& clock);
-
-  absl::Status Load();
-  absl::Status SaveTopics() const;  // REQUIRES: topics_mu_ held
-  absl::Status AddTopic(const std::string& name, const TopicConfig& config);
-  absl::StatusOr<internal::Partition*> FindPartition(const std::string& topic,
-                                                     uint32_t partition) const;
-  std::vector<internal::Partition*> AllPartitions() const;
-  absl::StatusOr<ProduceResult> ProduceNow(internal::Partition& partition,
-                                           std::span<const Message> messages, Acks acks);
-  void Rebalance(const std::string& name, Group& group, std::string_view why);
-  void Record(std::string line);
-  void NotifyAppend();
-  void FetcherLoop(uint32_t broker);
-  absl::Status Maintain();  // Tick() but the delayed messages
-  void MaintenanceLoop(bool deliveries);
-  absl::Status CheckOpen() const;
-
-  const std::string dir_;
-  const ClusterOptions options_;
-  wal::FileSystem& fs_;
-  const base::Clock& clock_;
-  std::unique_ptr<wal::FileLock> lock_;
-
-  mutable std::shared_mutex topics_mu_;
-  std::map<std::string, std::unique_ptr<Topic>> topics_;
-
-  std::mutex meta_mu_;  // the cluster file: the next producer id
-  uint64_t next_producer_id_ = 1;
-
-  std::mutex admin_mu_;  // one of CreateTopic, StopBroker and StartBroker at a time
-  mutable std::mutex brokers_mu_;
-  std::vector<bool> broker_up_;
-
-  mutable std::mutex groups_mu_;
-  std::map<std::string, std::unique_ptr<Group>> groups_;
-  uint64_t next_member_ = 1;
-  mutable std::shared_mutex offsets_mu_;  // exclusive only to close the store
-  std::unique_ptr<internal::OffsetStore> offsets_;
-
-  std::unique_ptr<internal::DelayQueue> delays_;
-
-  std::mutex events_mu_;
-  std::deque<Event> events_;
-
-  // Background threads: fetchers wait on work_cv_ for appends; everyone stops on stopping_.
-  std::mutex work_mu_;
-  std::condition_variable work_cv_;
-  uint64_t appends_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::atomic<bool> closed_{false};
-  std::vector<std::thread> threads_;
-  std::atomic<int64_t> last_retention_ns_{0};
+  std::unique_ptr<internal::ClusterImpl> impl_;
 };
 
 }  // namespace keel::mq
