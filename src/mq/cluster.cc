@@ -52,7 +52,15 @@ absl::StatusOr<TopicConfig> Cluster::GetTopic(const std::string& name) const {
 
 std::vector<std::string> Cluster::Topics() const { return impl_->Topics(); }
 
-absl::StatusOr<uint64_t> Cluster::NewProducerId() { return impl_->NewProducerId(); }
+absl::StatusOr<ProducerIdAndEpoch> Cluster::InitProducerId(
+    std::string_view name, std::optional<ProducerIdAndEpoch> current) {
+  return impl_->InitProducerId(name, current);
+}
+
+absl::StatusOr<uint64_t> Cluster::NewProducerId() {
+  KEEL_ASSIGN_OR_RETURN(const ProducerIdAndEpoch id, impl_->InitProducerId("", std::nullopt));
+  return id.id;
+}
 
 absl::StatusOr<ProduceResult> Cluster::Produce(const std::string& topic, uint32_t partition,
                                                std::span<const Message> messages, Acks acks) {

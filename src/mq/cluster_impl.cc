@@ -114,14 +114,17 @@ absl::StatusOr<std::unique_ptr<ClusterImpl>> ClusterImpl::Open(const std::string
 
 absl::Status ClusterImpl::Load() {
   wal::FileSystem& fs = ctx_.fs();
-  KEEL_RETURN_IF_ERROR(fs.CreateDir(ctx_.dir()));
+  // Each directory is made durable (its parent synced) before anything in it is relied on.
+  KEEL_RETURN_IF_ERROR(CreateDirDurably(fs, ctx_.dir()));
   KEEL_ASSIGN_OR_RETURN(lock_, fs.Lock(base::Cat(ctx_.dir(), "/", kLockFile)));
   KEEL_ASSIGN_OR_RETURN(metadata_, MetadataStore::Open(ctx_));
   for (uint32_t b = 0; b < ctx_.options().brokers; ++b) {
     KEEL_RETURN_IF_ERROR(fs.CreateDir(Partition::BrokerDir(ctx_.dir(), b)));
   }
-  // Every broker is up when the cluster opens; replicas that were down when the last run ended
-  // cut back as their cut files say.
+  KEEL_RETURN_IF_ERROR(fs.CreateDir(base::Cat(ctx_.dir(), "/", kOffsetsDir)));
+  KEEL_RETURN_IF_ERROR(fs.SyncDir(ctx_.dir()));
+  // Every broker is up when the cluster opens; each partition elects from the ISR it last wrote,
+  // and replicas that were down (or crashed) compare their logs with the new leader's.
   const std::vector<bool> up(ctx_.options().brokers, true);
   for (const auto& [name, topic] : metadata_->topics()) {
     KEEL_RETURN_IF_ERROR(OpenTopic(name, up));
@@ -150,7 +153,8 @@ absl::Status ClusterImpl::OpenTopic(const std::string& name, const std::vector<b
   Topic& topic = topics_[name];
   topic.config = meta.config;
   for (uint32_t p = 0; p < meta.config.partitions; ++p) {
-    auto partition = std::make_unique<Partition>(ctx_, name, p, meta.config, meta.placement[p]);
+    auto partition =
+        std::make_unique<Partition>(ctx_, *metadata_, name, p, meta.config, meta.placement[p]);
     KEEL_RETURN_IF_ERROR(partition->Open(up));
     topic.partitions.push_back(std::move(partition));
   }
@@ -196,6 +200,11 @@ absl::Status ClusterImpl::CreateTopic(const std::string& name, const TopicConfig
     return absl::InvalidArgumentError(base::Cat("topic ", name, ": replication factor ",
                                                 config.replication_factor, "; want 1 to ", brokers,
                                                 " (the brokers)"));
+  }
+  if (config.min_insync_replicas < 1 || config.min_insync_replicas > config.replication_factor) {
+    return absl::InvalidArgumentError(
+        base::Cat("topic ", name, ": min_insync_replicas ", config.min_insync_replicas,
+                  "; want 1 to ", config.replication_factor, " (the replication factor)"));
   }
   if (config.retention_ns < 0) {
     return absl::InvalidArgumentError(
@@ -252,9 +261,10 @@ std::vector<Partition*> ClusterImpl::AllPartitions() const {
   return out;
 }
 
-absl::StatusOr<uint64_t> ClusterImpl::NewProducerId() {
+absl::StatusOr<ProducerIdAndEpoch> ClusterImpl::InitProducerId(
+    std::string_view name, std::optional<ProducerIdAndEpoch> current) {
   KEEL_RETURN_IF_ERROR(CheckOpen());
-  return metadata_->NewProducerId();
+  return metadata_->InitProducerId(name, current);
 }
 
 absl::StatusOr<ProduceResult> ClusterImpl::Produce(const std::string& topic, uint32_t partition,
@@ -281,17 +291,30 @@ absl::StatusOr<ProduceResult> ClusterImpl::Produce(const std::string& topic, uin
                     " bytes, origin topic of ", m.origin_topic.size(), " bytes; the limits are ",
                     kMaxKeyBytes, ", ", kMaxTagBytes, " and ", kMaxTopicNameBytes));
     }
-    const size_t bytes = 48 + m.key.size() + m.value.size() + m.tag.size() + m.origin_topic.size();
+    const size_t bytes = delayed ? DelayedMessageBytes(topic, m) : EncodedMessageBytes(m);
     if (bytes > max_message_bytes) {
-      return absl::InvalidArgumentError(base::Cat("message ", i, " is ", bytes,
-                                                  " bytes encoded, over max_message_bytes ",
-                                                  max_message_bytes));
+      return absl::InvalidArgumentError(base::Cat("message ", i, " takes up to ", bytes,
+                                                  " bytes encoded", delayed ? " (delayed)" : "",
+                                                  ", over max_message_bytes ", max_message_bytes));
     }
     if (m.producer_id != messages.front().producer_id ||
+        m.producer_epoch != messages.front().producer_epoch ||
         (m.producer_id != 0 && m.sequence != messages.front().sequence + i)) {
-      return absl::InvalidArgumentError(base::Cat(
-          "message ", i, " of an idempotent batch has producer ", m.producer_id, " sequence ",
-          m.sequence, "; a batch needs one producer and consecutive sequence numbers"));
+      return absl::InvalidArgumentError(
+          base::Cat("message ", i, " of an idempotent batch has producer ", m.producer_id,
+                    " epoch ", m.producer_epoch, " sequence ", m.sequence,
+                    "; a batch needs one producer epoch and consecutive sequence numbers"));
+    }
+  }
+  // A named producer's older instances are fenced everywhere at once, also in partitions the new
+  // instance has not written to yet (which is all the partitions' own check could do).
+  const Message& first = messages.front();
+  if (first.producer_id != 0) {
+    const std::optional<uint32_t> latest = metadata_->NamedProducerEpoch(first.producer_id);
+    if (latest && first.producer_epoch < *latest) {
+      return MakeError(absl::StatusCode::kFailedPrecondition, Error::kProducerFenced,
+                       base::Cat("producer ", first.producer_id, " epoch ", first.producer_epoch,
+                                 " is fenced: a newer instance has epoch ", *latest));
     }
   }
   if (delayed) return delays_->Add(topic, partition, messages);
@@ -385,8 +408,7 @@ absl::Status ClusterImpl::StopBroker(uint32_t broker) {
     broker_up_[broker] = false;
   }
   if (was_up) ctx_.Record(base::Cat("broker ", broker, " stopped"));
-  // Every replica, even when the broker is already down: a replica that failed to stop last time
-  // (it could not write its cut file) tries again.
+  // Every replica, even when the broker is already down (it does nothing for those).
   absl::Status status;
   for (Partition* p : AllPartitions()) status.Update(p->StopReplica(broker));
   return status;
@@ -425,6 +447,8 @@ absl::Status ClusterImpl::Replicate() {
     if (!broker_up(b)) continue;
     for (Partition* p : AllPartitions()) KEEL_RETURN_IF_ERROR(p->CatchUp(b).status());
   }
+  // As the fetchers' copying would, and for partitions without followers.
+  for (Partition* p : AllPartitions()) KEEL_RETURN_IF_ERROR(p->SyncLeader());
   return absl::OkStatus();
 }
 
@@ -437,9 +461,9 @@ absl::Status ClusterImpl::Tick() {
 
 absl::Status ClusterImpl::Maintain() {
   const int64_t now = ctx_.clock().NowNanos();
-  for (Partition* p : AllPartitions()) p->Maintain(now);
-  groups_->ExpireMembers(now);
   absl::Status status;
+  for (Partition* p : AllPartitions()) status.Update(p->Maintain(now));
+  groups_->ExpireMembers(now);
   if (now - last_retention_ns_.load() >= ctx_.options().retention_check_interval_ns) {
     last_retention_ns_.store(now);
     for (Partition* p : AllPartitions()) status.Update(p->ApplyRetention());

@@ -53,7 +53,8 @@ class ClusterImpl {
   absl::Status CreateTopic(const std::string& name, const TopicConfig& config);
   absl::StatusOr<TopicConfig> GetTopic(const std::string& name) const;
   std::vector<std::string> Topics() const;
-  absl::StatusOr<uint64_t> NewProducerId();
+  absl::StatusOr<ProducerIdAndEpoch> InitProducerId(std::string_view name,
+                                                    std::optional<ProducerIdAndEpoch> current);
 
   absl::StatusOr<ProduceResult> Produce(const std::string& topic, uint32_t partition,
                                         std::span<const Message> messages, Acks acks);

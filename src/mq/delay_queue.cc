@@ -19,6 +19,7 @@ constexpr char kDeliveredTag[] = "delivered";
 Message Wrap(const std::string& topic, uint32_t partition, const Message& m) {
   Message inner = m;
   inner.producer_id = 0;
+  inner.producer_epoch = 0;
   inner.sequence = 0;
   Message wrapper;
   wrapper.key = topic;
@@ -80,6 +81,7 @@ absl::StatusOr<ProduceResult> DelayQueue::Add(const std::string& topic, uint32_t
   for (size_t i = 0; i < messages.size(); ++i) {
     Message inner = messages[i];
     inner.producer_id = 0;
+    inner.producer_epoch = 0;
     inner.sequence = 0;
     pending_[{messages[i].deliver_at_ns, result.base_offset + i}] = {topic, partition,
                                                                      std::move(inner)};

@@ -8,7 +8,7 @@
 namespace keel::mq {
 namespace {
 
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion = 2;
 
 absl::StatusOr<std::string_view> ReadField(base::Reader& in, const char* name, size_t max_bytes) {
   KEEL_ASSIGN_OR_RETURN(const std::string_view bytes, in.ReadLengthPrefixed());
@@ -21,11 +21,13 @@ absl::StatusOr<std::string_view> ReadField(base::Reader& in, const char* name, s
 
 }  // namespace
 
-void AppendEncodedMessage(const Message& m, std::string& out) {
+void AppendEncodedMessage(const Message& m, uint64_t leader_epoch, std::string& out) {
   out.push_back(static_cast<char>(kVersion));
+  base::PutVarint64(out, leader_epoch);
   base::PutFixed64(out, static_cast<uint64_t>(m.timestamp_ns));
   base::PutFixed64(out, static_cast<uint64_t>(m.deliver_at_ns));
   base::PutVarint64(out, m.producer_id);
+  base::PutVarint32(out, m.producer_epoch);
   base::PutVarint64(out, m.sequence);
   base::PutVarint32(out, m.attempts);
   base::PutLengthPrefixed(out, m.key);
@@ -35,29 +37,64 @@ void AppendEncodedMessage(const Message& m, std::string& out) {
   base::PutVarint32(out, m.origin_partition);
 }
 
+size_t EncodedMessageBytes(const Message& m) {
+  auto field = [](const std::string& bytes) {
+    return base::VarintLength(bytes.size()) + bytes.size();
+  };
+  return 1 + base::kMaxVarint64Bytes + 8 + 8 + base::kMaxVarint64Bytes + base::kMaxVarint32Bytes +
+         base::kMaxVarint64Bytes + base::VarintLength(m.attempts) + field(m.key) + field(m.tag) +
+         field(m.origin_topic) + field(m.value) + base::VarintLength(m.origin_partition);
+}
+
+size_t DelayedMessageBytes(std::string_view topic, const Message& message) {
+  Message wrapper;
+  wrapper.key = topic;
+  return EncodedMessageBytes(wrapper) + base::kMaxVarint64Bytes + EncodedMessageBytes(message);
+}
+
 std::string EncodeMessage(const Message& message) {
   std::string out;
-  out.reserve(40 + message.key.size() + message.value.size() + message.tag.size() +
-              message.origin_topic.size());
-  AppendEncodedMessage(message, out);
+  out.reserve(EncodedMessageBytes(message));
+  AppendEncodedMessage(message, message.leader_epoch, out);
   return out;
 }
 
 namespace {
 
-absl::StatusOr<Message> DecodeFields(std::string_view record) {
-  base::Reader in(record);
+// Reads the header fields into `m` (and `deliver_at_ns`, which sits among them).
+absl::Status DecodeHeader(base::Reader& in, MessageHeader& h, int64_t& deliver_at_ns) {
   KEEL_ASSIGN_OR_RETURN(const uint8_t version, in.ReadByte());
   if (version != kVersion) {
     return absl::DataLossError(base::Cat("unknown message version ", int{version}));
   }
-  Message m;
+  KEEL_ASSIGN_OR_RETURN(h.leader_epoch, in.ReadVarint64());
   KEEL_ASSIGN_OR_RETURN(const uint64_t timestamp, in.ReadFixed64());
   KEEL_ASSIGN_OR_RETURN(const uint64_t deliver_at, in.ReadFixed64());
-  m.timestamp_ns = static_cast<int64_t>(timestamp);
-  m.deliver_at_ns = static_cast<int64_t>(deliver_at);
-  KEEL_ASSIGN_OR_RETURN(m.producer_id, in.ReadVarint64());
-  KEEL_ASSIGN_OR_RETURN(m.sequence, in.ReadVarint64());
+  h.timestamp_ns = static_cast<int64_t>(timestamp);
+  deliver_at_ns = static_cast<int64_t>(deliver_at);
+  KEEL_ASSIGN_OR_RETURN(h.producer_id, in.ReadVarint64());
+  KEEL_ASSIGN_OR_RETURN(h.producer_epoch, in.ReadVarint32());
+  KEEL_ASSIGN_OR_RETURN(h.sequence, in.ReadVarint64());
+  return absl::OkStatus();
+}
+
+// The reader calls a short field kOutOfRange; in a stored message it is damage, and callers (a
+// consumer repositions on kOutOfRange) must not take it for an offset out of range.
+absl::Status AsDamage(const absl::Status& status) {
+  if (status.ok() || absl::IsDataLoss(status)) return status;
+  return absl::DataLossError(base::Cat("damaged message: ", status.message()));
+}
+
+absl::StatusOr<Message> DecodeFields(std::string_view record) {
+  base::Reader in(record);
+  MessageHeader h;
+  Message m;
+  KEEL_RETURN_IF_ERROR(DecodeHeader(in, h, m.deliver_at_ns));
+  m.leader_epoch = h.leader_epoch;
+  m.timestamp_ns = h.timestamp_ns;
+  m.producer_id = h.producer_id;
+  m.producer_epoch = h.producer_epoch;
+  m.sequence = h.sequence;
   KEEL_ASSIGN_OR_RETURN(m.attempts, in.ReadVarint32());
   KEEL_ASSIGN_OR_RETURN(const std::string_view key, ReadField(in, "key", kMaxKeyBytes));
   KEEL_ASSIGN_OR_RETURN(const std::string_view tag, ReadField(in, "tag", kMaxTagBytes));
@@ -77,12 +114,16 @@ absl::StatusOr<Message> DecodeFields(std::string_view record) {
 
 absl::StatusOr<Message> DecodeMessage(std::string_view record) {
   absl::StatusOr<Message> m = DecodeFields(record);
-  // The reader calls a short field kOutOfRange; in a stored message it is damage, and callers
-  // (a consumer repositions on kOutOfRange) must not take it for an offset out of range.
-  if (!m.ok() && !absl::IsDataLoss(m.status())) {
-    return absl::DataLossError(base::Cat("damaged message: ", m.status().message()));
-  }
+  if (!m.ok()) return AsDamage(m.status());
   return m;
+}
+
+absl::StatusOr<MessageHeader> DecodeMessageHeader(std::string_view record) {
+  base::Reader in(record);
+  MessageHeader h;
+  int64_t deliver_at_ns = 0;
+  KEEL_RETURN_IF_ERROR(AsDamage(DecodeHeader(in, h, deliver_at_ns)));
+  return h;
 }
 
 absl::Status CheckTopicName(std::string_view name) {

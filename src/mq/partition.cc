@@ -1,33 +1,26 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
+//
+// A partition's life (opening, closing, describing it) and its leader's side: appends with their
+// acks, consumers' fetches, retention. The followers' side is in partition_replication.cc, the
+// controller's decisions in partition_election.cc.
 #include "partition.h"
 
 #include <algorithm>
 #include <chrono>
 
-#include "keel/base/assert.h"
-#include "keel/base/coding.h"
 #include "keel/base/status.h"
 #include "keel/base/strings.h"
-#include "keel/wal/atomic_file.h"
-#include "keel/wal/format.h"
 
 namespace keel::mq::internal {
-namespace {
 
-// A follower copies at most this many bytes per round, so that one round stays short.
-constexpr uint64_t kMaxReplicaFetchBytes = 8 << 20;
-
-}  // namespace
-
-Partition::Partition(Context& ctx, std::string topic, uint32_t index, TopicConfig config,
-                     std::vector<uint32_t> brokers)
-    : ctx_(ctx), topic_(std::move(topic)), index_(index), config_(config) {
+Partition::Partition(Context& ctx, MetadataStore& metadata, std::string topic, uint32_t index,
+                     TopicConfig config, std::vector<uint32_t> brokers)
+    : ctx_(ctx), metadata_(metadata), topic_(std::move(topic)), index_(index), config_(config) {
   for (const uint32_t broker : brokers) {
-    Replica r;
-    r.broker = broker;
-    r.dir = base::Cat(BrokerDir(ctx_.dir(), broker), "/", topic_, "-", index_);
-    replicas_.push_back(std::move(r));
-    fetch_mu_.push_back(std::make_unique<std::mutex>());
+    Slot slot;
+    slot.broker = broker;
+    slot.dir = base::Cat(BrokerDir(ctx_.dir(), broker), "/", topic_, "-", index_);
+    slots_.push_back(std::move(slot));
   }
 }
 
@@ -37,181 +30,106 @@ std::string Partition::BrokerDir(const std::string& dir, uint32_t broker) {
 
 std::string Partition::Name() const { return base::Cat(topic_, "-", index_); }
 
-int Partition::ReplicaOn(uint32_t broker) const {
-  for (size_t r = 0; r < replicas_.size(); ++r) {
-    if (replicas_[r].broker == broker) return static_cast<int>(r);
+std::string Partition::Label(const Slot& slot) const {
+  return base::Cat(Name(), " on broker ", slot.broker);
+}
+
+int Partition::SlotOf(uint32_t broker) const {
+  for (size_t s = 0; s < slots_.size(); ++s) {
+    if (slots_[s].broker == broker) return static_cast<int>(s);
   }
   return -1;
 }
 
-absl::StatusOr<std::unique_ptr<wal::Log>> Partition::OpenLog(const Replica& replica) const {
-  KEEL_RETURN_IF_ERROR(ctx_.fs().CreateDir(BrokerDir(ctx_.dir(), replica.broker)));
-  wal::LogOptions o;
-  // Syncs are explicit: the leader's when a producer waits for it, a follower's after each copy.
-  o.sync = wal::SyncPolicy::kNone;
-  o.max_segment_bytes = ctx_.options().segment_bytes;
-  o.max_record_bytes = ctx_.options().max_message_bytes;
-  o.file_system = &ctx_.fs();
-  o.clock = &ctx_.clock();
-  wal::RecoveryReport report;
-  auto log = wal::Log::Open(replica.dir, o, &report);
-  if (!log.ok()) {
-    return absl::Status(log.status().code(),
-                        base::Cat("partition ", Name(), " on broker ", replica.broker, ": ",
-                                  log.status().message()));
-  }
-  for (const std::string& line : report.events) {
-    ctx_.Record(base::Cat(Name(), " broker ", replica.broker, " recovery: ", line));
-  }
-  return log;
-}
-
-// A topic name never ends in ".cut-<n>", so no replica directory has a cut file's name.
-std::string Partition::CutFileName() const { return base::Cat(topic_, "-", index_, ".cut"); }
-
-absl::Status Partition::WriteCut(const Replica& replica, uint64_t point) const {
-  std::string contents;
-  base::PutVarint64(contents, point);
-  return wal::WriteFileAtomically(ctx_.fs(), BrokerDir(ctx_.dir(), replica.broker), CutFileName(),
-                                  contents);
-}
-
-absl::Status Partition::ApplyCut(const Replica& replica, wal::Log& log, bool keep) const {
-  const std::string dir = BrokerDir(ctx_.dir(), replica.broker);
-  const std::string path = base::Cat(dir, "/", CutFileName());
-  absl::StatusOr<std::string> contents = wal::ReadFileChecked(ctx_.fs(), path);
-  if (absl::IsNotFound(contents.status())) return absl::OkStatus();
-  KEEL_RETURN_IF_ERROR(contents.status());
-  base::Reader in(*contents);
-  KEEL_ASSIGN_OR_RETURN(const uint64_t cut, in.ReadVarint64());
-  KEEL_RETURN_IF_ERROR(in.ExpectEnd());
-  if (!keep && cut < log.first_offset()) {
-    KEEL_RETURN_IF_ERROR(log.Reset(cut));
-  } else if (!keep && cut < log.next_offset()) {
-    ctx_.Record(base::Cat(Name(), " broker ", replica.broker, " cuts its log from ",
-                          log.next_offset(), " back to the high watermark ", cut,
-                          " it knew when it stopped"));
-    KEEL_RETURN_IF_ERROR(log.Truncate(cut));
-  }
-  // The cut is durable before its file goes, and the file's removal is durable before the
-  // replica takes a single new message: applied twice, a stale cut could remove committed ones.
-  KEEL_RETURN_IF_ERROR(ctx_.fs().Remove(path));
-  return ctx_.fs().SyncDir(dir);
+absl::Status Partition::OpenReplica(Slot& slot) {
+  bool damaged = false;
+  KEEL_ASSIGN_OR_RETURN(std::unique_ptr<Replica> replica,
+                        Replica::Open(ctx_, slot.dir, Label(slot), &damaged));
+  std::lock_guard lock(mu_);
+  slot.replica = std::move(replica);
+  slot.damaged = damaged;
+  slot.compared_epoch = 0;
+  slot.cursor.reset();
+  slot.caught_up_ns = ctx_.clock().NowNanos();
+  return absl::OkStatus();
 }
 
 absl::Status Partition::Open(const std::vector<bool>& up) {
   std::unique_lock life(life_mu_);
-  const int64_t now = ctx_.clock().NowNanos();
-  int longest = -1;
-  for (size_t r = 0; r < replicas_.size(); ++r) {
-    Replica& rep = replicas_[r];
-    rep.caught_up_ns = now;
-    if (!up[rep.broker]) {
-      rep.in_sync = false;
-      continue;
+  KEEL_ASSIGN_OR_RETURN(const std::optional<PartitionRecord> record,
+                        metadata_.LoadPartition(topic_, index_));
+  for (Slot& slot : slots_) {
+    if (!up[slot.broker]) continue;
+    const absl::Status opened = OpenReplica(slot);
+    if (absl::IsDataLoss(opened)) {
+      ctx_.Record(base::Cat(Label(slot), " cannot be opened and stays down: ", opened.message()));
+    } else {
+      KEEL_RETURN_IF_ERROR(opened);
     }
-    KEEL_ASSIGN_OR_RETURN(rep.log, OpenLog(rep));
-    KEEL_RETURN_IF_ERROR(ApplyCut(rep, *rep.log, /*keep=*/false));
-    rep.log_end = rep.log->next_offset();
-    rep.in_sync = true;
-    if (longest < 0 || rep.log_end > replicas_[longest].log_end) longest = static_cast<int>(r);
   }
+  std::vector<bool> isr(slots_.size(), false);
+  int leader = -1;
+  std::string why;
   {
     std::lock_guard lock(mu_);
-    if (longest < 0) {
-      leader_ = -1;
-      return absl::OkStatus();
+    epoch_ = record ? record->leader_epoch : 0;
+    for (size_t s = 0; s < slots_.size(); ++s) {
+      Slot& slot = slots_[s];
+      slot.in_sync = record && std::find(record->isr.begin(), record->isr.end(), slot.broker) !=
+                                   record->isr.end();
+      const bool live = slot.replica != nullptr;
+      // A partition that never had a leader holds nothing yet: every live replica is in sync.
+      // Otherwise the written ISR, without the replicas that are down or were found damaged
+      // (they may lack committed messages).
+      isr[s] = live && (epoch_ == 0 || (slot.in_sync && !slot.damaged));
+      if (!isr[s]) continue;
+      if (leader < 0 || (record && record->leader == slot.broker)) leader = static_cast<int>(s);
     }
-    leader_ = longest;
-    epoch_ = 1;
-    // Every live replica is a prefix of the longest; the high watermark is the shortest end until
-    // the followers have copied the rest.
-    high_watermark_ = replicas_[leader_].log_end;
-    for (const Replica& rep : replicas_) {
-      if (rep.log) high_watermark_ = std::min(high_watermark_, rep.log_end);
+    if (leader >= 0) {
+      why = epoch_ == 0 ? "the first replica up" : "the cluster opened";
+    } else if (epoch_ > 0) {
+      // No healthy in-sync replica: if every in-sync replica that is up was damaged, the one
+      // with the longest log leads, having lost what its damage cut (nobody has more).
+      for (size_t s = 0; s < slots_.size(); ++s) {
+        const Slot& slot = slots_[s];
+        if (slot.replica == nullptr || !slot.in_sync) continue;
+        if (leader < 0 ||
+            slot.replica->log().next_offset() > slots_[leader].replica->log().next_offset()) {
+          leader = static_cast<int>(s);
+        }
+      }
+      if (leader >= 0) {
+        isr[leader] = true;
+        why = "every in-sync replica is damaged; messages after its damage may be lost";
+      }
     }
   }
-  KEEL_RETURN_IF_ERROR(RebuildProducers());
+  if (leader >= 0) {
+    KEEL_RETURN_IF_ERROR(Elect(leader, isr, why));
+  } else if (epoch_ > 0) {
+    ctx_.Record(base::Cat(Name(), " is offline: no replica of its ISR is up"));
+  }
   life.unlock();
-  for (size_t r = 0; r < replicas_.size(); ++r) {
+  for (size_t s = 0; s < slots_.size(); ++s) {
     for (;;) {
-      KEEL_ASSIGN_OR_RETURN(const bool copied, CatchUpReplica(static_cast<int>(r)));
-      if (!copied) break;
+      const absl::StatusOr<bool> copied = CatchUpSlot(static_cast<int>(s));
+      if (!copied.ok()) {
+        ctx_.Record(
+            base::Cat(Label(slots_[s]), " could not catch up: ", copied.status().message()));
+      }
+      if (!copied.ok() || !*copied) break;
     }
   }
   return absl::OkStatus();
 }
 
-void Partition::RecomputeHighWatermark() {
-  if (leader_ < 0) return;
-  uint64_t hw = replicas_[leader_].log_end;
-  for (size_t r = 0; r < replicas_.size(); ++r) {
-    if (static_cast<int>(r) != leader_ && replicas_[r].in_sync) {
-      hw = std::min(hw, replicas_[r].log_end);
-    }
-  }
-  if (hw > high_watermark_) {
-    high_watermark_ = hw;
-    hw_cv_.notify_all();
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
-// The leader's side: appends and the idempotent producers.
+// The leader's side: appends and their acks.
 // ---------------------------------------------------------------------------------------------
 
-absl::StatusOr<std::optional<ProduceResult>> Partition::CheckSequence(
-    std::span<const Message> messages) {
-  const uint64_t producer = messages.front().producer_id;
-  if (producer == 0) return std::nullopt;
-  const uint64_t first = messages.front().sequence;
-  const auto count = static_cast<uint32_t>(messages.size());
-  auto it = producers_.find(producer);
-  // A producer this partition has not seen (or whose messages retention deleted) starts anywhere.
-  if (it == producers_.end() || first == it->second.next_sequence) return std::nullopt;
-  for (const ProducerBatch& run : it->second.recent) {
-    if (run.first_sequence <= first && first + count <= run.first_sequence + run.count) {
-      ProduceResult duplicate;
-      duplicate.partition = index_;
-      duplicate.base_offset = run.base_offset + (first - run.first_sequence);
-      duplicate.count = count;
-      duplicate.duplicate = true;
-      return duplicate;
-    }
-  }
-  if (first < it->second.next_sequence) {
-    return absl::AlreadyExistsError(
-        base::Cat("producer ", producer, " sequence ", first, " in ", Name(),
-                  " was appended too long ago to say where (only the last ", kRecentBatches,
-                  " batches are remembered)"));
-  }
-  return absl::FailedPreconditionError(base::Cat("out-of-order sequence from producer ", producer,
-                                                 " in ", Name(), ": got ", first, ", expected ",
-                                                 it->second.next_sequence));
-}
-
-absl::Status Partition::RebuildProducers() {
-  producers_.clear();
-  if (leader_ < 0) return absl::OkStatus();
-  wal::Log& log = *replicas_[leader_].log;
-  KEEL_ASSIGN_OR_RETURN(auto reader, log.NewReader(log.first_offset()));
-  for (;;) {
-    KEEL_ASSIGN_OR_RETURN(const std::optional<wal::RecordView> record, reader->Next());
-    if (!record) break;
-    KEEL_ASSIGN_OR_RETURN(const Message m, DecodeMessage(record->payload));
-    if (m.producer_id == 0) continue;
-    ProducerState& state = producers_[m.producer_id];
-    ProducerBatch* last = state.recent.empty() ? nullptr : &state.recent.back();
-    if (last != nullptr && m.sequence == last->first_sequence + last->count &&
-        record->offset == last->base_offset + last->count) {
-      ++last->count;
-    } else {
-      state.recent.push_back({m.sequence, 1, record->offset});
-      if (state.recent.size() > kRecentBatches) state.recent.pop_front();
-    }
-    state.next_sequence = m.sequence + 1;
-  }
-  return absl::OkStatus();
+size_t Partition::IsrSize() const {
+  return static_cast<size_t>(
+      std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.in_sync; }));
 }
 
 absl::StatusOr<ProduceResult> Partition::Append(std::span<const Message> messages, Acks acks) {
@@ -222,78 +140,93 @@ absl::StatusOr<ProduceResult> Partition::Append(std::span<const Message> message
   uint64_t epoch = 0;
   {
     std::shared_lock life(life_mu_);
-    wal::Log* log = nullptr;
+    Replica* leader = nullptr;
     {
-      std::lock_guard append(append_mu_);
-      {
-        std::lock_guard lock(mu_);
-        if (leader_ < 0) {
-          return absl::UnavailableError(
-              base::Cat("partition ", Name(), " has no leader: no in-sync replica is up"));
-        }
-        log = replicas_[leader_].log.get();
-        epoch = epoch_;
-        KEEL_ASSIGN_OR_RETURN(const std::optional<ProduceResult> duplicate,
-                              CheckSequence(messages));
-        if (duplicate) {
-          // A retry of a batch that is already here, but perhaps not yet durable or committed:
-          // it waits for that as the first attempt would have.
-          result = *duplicate;
-          end = result.base_offset + result.count;
-        }
+      std::lock_guard lock(mu_);
+      if (leader_ < 0) {
+        return absl::UnavailableError(
+            base::Cat("partition ", Name(), " has no leader: no in-sync replica is up"));
       }
-      if (!result.duplicate) {
-        std::vector<std::string> records;
-        records.reserve(messages.size());
-        for (const Message& m : messages) records.push_back(EncodeMessage(m));
-        std::vector<std::string_view> views(records.begin(), records.end());
-        KEEL_ASSIGN_OR_RETURN(result.base_offset, log->AppendBatch(views));
-        end = result.base_offset + messages.size();
-        std::lock_guard lock(mu_);
-        replicas_[leader_].log_end = end;
-        const uint64_t producer = messages.front().producer_id;
-        if (producer != 0) {
-          ProducerState& state = producers_[producer];
-          state.next_sequence = messages.front().sequence + messages.size();
-          state.recent.push_back({messages.front().sequence, result.count, result.base_offset});
-          if (state.recent.size() > kRecentBatches) state.recent.pop_front();
-        }
-        RecomputeHighWatermark();
+      leader = slots_[leader_].replica.get();
+      epoch = epoch_;
+      if (acks == Acks::kAll && IsrSize() < config_.min_insync_replicas) {
+        return MakeError(
+            absl::StatusCode::kUnavailable, Error::kNotEnoughReplicas,
+            base::Cat(Name(), " has ", IsrSize(), " in-sync replicas, fewer than its ",
+                      config_.min_insync_replicas, " min_insync_replicas: nothing was appended"));
       }
+    }
+    {
+      std::lock_guard write(leader->write_mu());
+      const Message& first = messages.front();
+      std::optional<uint64_t> duplicate;
+      if (first.producer_id != 0) {
+        KEEL_ASSIGN_OR_RETURN(
+            duplicate,
+            leader->producers().Check(
+                {first.producer_id, first.producer_epoch, first.sequence, result.count}, Name()));
+      }
+      if (duplicate) {
+        // A retry of a batch that is already here, but perhaps not yet durable or committed: it
+        // waits for that as the first attempt would have.
+        result.base_offset = *duplicate;
+        result.duplicate = true;
+      } else {
+        std::vector<std::string> records(messages.size());
+        std::vector<std::string_view> views(messages.size());
+        std::vector<MessageHeader> headers(messages.size());
+        for (size_t i = 0; i < messages.size(); ++i) {
+          const Message& m = messages[i];
+          records[i].reserve(EncodedMessageBytes(m));
+          AppendEncodedMessage(m, epoch, records[i]);
+          views[i] = records[i];
+          headers[i] = {epoch, m.timestamp_ns, m.producer_id, m.producer_epoch, m.sequence};
+        }
+        KEEL_ASSIGN_OR_RETURN(result.base_offset, leader->Append(views, headers));
+      }
+      end = result.base_offset + result.count;
     }
     if (!result.duplicate) ctx_.NotifyAppend();
     if (acks == Acks::kNone) return result;
-    KEEL_RETURN_IF_ERROR(log->WaitDurable(end));
+    KEEL_RETURN_IF_ERROR(leader->log().WaitDurable(end));
+    std::lock_guard lock(mu_);
+    RecomputeHighWatermark();
   }
   if (acks == Acks::kLeader) return result;
 
   if (!ctx_.options().background) {
-    for (size_t r = 0; r < replicas_.size(); ++r) {
-      KEEL_RETURN_IF_ERROR(CatchUpReplica(static_cast<int>(r)).status());
+    for (size_t s = 0; s < slots_.size(); ++s) {
+      KEEL_RETURN_IF_ERROR(CatchUpSlot(static_cast<int>(s)).status());
     }
   }
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::nanoseconds(ctx_.options().request_timeout_ns);
+  const std::string offsets =
+      base::Cat("offsets ", result.base_offset, " to ", end - 1, " of ", Name());
   std::unique_lock lock(mu_);
   while (high_watermark_ < end) {
     if (interrupted_) {
-      return absl::UnavailableError(base::Cat("the cluster is closing: offsets ",
-                                              result.base_offset, " to ", end - 1, " of ", Name(),
+      return absl::UnavailableError(base::Cat("the cluster is closing: ", offsets,
                                               " are on the leader and may still commit"));
     }
-    if (epoch_ != epoch) {
-      return absl::UnavailableError(base::Cat("the leader of ", Name(), " changed before offsets ",
-                                              result.base_offset, " to ", end - 1,
+    if (epoch_ != epoch || leader_ < 0) {
+      return absl::UnavailableError(base::Cat("the leader of ", Name(), " changed before ", offsets,
                                               " were on every in-sync replica; they may be lost"));
     }
     if (!ctx_.options().background ||
         hw_cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
       if (high_watermark_ >= end) break;
-      return absl::DeadlineExceededError(
-          base::Cat("offsets ", result.base_offset, " to ", end - 1, " of ", Name(),
-                    " are on the leader but not yet on every in-sync replica (high watermark ",
-                    high_watermark_, ")"));
+      return absl::DeadlineExceededError(base::Cat(
+          offsets, " are on the leader but not yet on every in-sync replica (high watermark ",
+          high_watermark_, ")"));
     }
+  }
+  // Committed, but by fewer replicas than the topic asks for: the ISR shrank meanwhile.
+  if (IsrSize() < config_.min_insync_replicas) {
+    return MakeError(
+        absl::StatusCode::kUnavailable, Error::kNotEnoughReplicasAfterAppend,
+        base::Cat(offsets, " are committed by an ISR of ", IsrSize(), ", fewer than its ",
+                  config_.min_insync_replicas, " min_insync_replicas"));
   }
   return result;
 }
@@ -312,7 +245,7 @@ absl::StatusOr<FetchResult> Partition::Fetch(uint64_t from, const FetchOptions& 
       return absl::UnavailableError(
           base::Cat("partition ", Name(), " has no leader: no in-sync replica is up"));
     }
-    log = replicas_[leader_].log.get();
+    log = &slots_[leader_].replica->log();
     out.high_watermark = high_watermark_;
   }
   out.log_start = log->first_offset();
@@ -343,126 +276,28 @@ absl::StatusOr<FetchResult> Partition::Fetch(uint64_t from, const FetchOptions& 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Followers' side.
+// Retention.
 // ---------------------------------------------------------------------------------------------
-
-absl::StatusOr<bool> Partition::CatchUp(uint32_t broker) {
-  const int r = ReplicaOn(broker);
-  if (r < 0) return false;
-  return CatchUpReplica(r);
-}
-
-absl::StatusOr<bool> Partition::CatchUpReplica(int r) {
-  std::shared_lock life(life_mu_);
-  std::lock_guard fetch(*fetch_mu_[r]);
-  Replica& rep = replicas_[r];
-  wal::Log* leader_log = nullptr;
-  uint64_t leader_end = 0;
-  uint64_t epoch = 0;
-  {
-    std::lock_guard lock(mu_);
-    if (leader_ < 0 || r == leader_ || rep.log == nullptr) return false;
-    leader_log = replicas_[leader_].log.get();
-    leader_end = replicas_[leader_].log_end;
-    epoch = epoch_;
-  }
-  wal::Log& log = *rep.log;
-  uint64_t from = log.next_offset();
-  if (from < leader_log->first_offset()) {
-    // Retention on the leader deleted what this follower needs next: start over where the
-    // leader's log starts.
-    ctx_.Record(base::Cat(Name(), " broker ", rep.broker, " is behind the leader's log start ",
-                          leader_log->first_offset(), ": resetting its log"));
-    KEEL_RETURN_IF_ERROR(log.Reset(leader_log->first_offset()));
-    from = log.next_offset();
-    rep.cursor.reset();
-  }
-  if (from > leader_end) {
-    return absl::InternalError(base::Cat(
-        Name(), " broker ", rep.broker, " is ahead of its leader (", from, " > ", leader_end, ")"));
-  }
-  if (rep.cursor == nullptr || rep.cursor_epoch != epoch || rep.cursor->position() != from) {
-    KEEL_ASSIGN_OR_RETURN(rep.cursor, leader_log->NewReader(from));
-    rep.cursor_epoch = epoch;
-  }
-  // A round is one batch in the follower's log, which must fit in a segment with its framing.
-  const uint64_t max_bytes = std::min<uint64_t>(
-      kMaxReplicaFetchBytes, ctx_.options().segment_bytes - wal::kSegmentHeaderBytes);
-  std::vector<std::string> copies;
-  uint64_t bytes = 0;
-  while (copies.size() < ctx_.options().max_replica_fetch && from + copies.size() < leader_end) {
-    KEEL_ASSIGN_OR_RETURN(const std::optional<wal::RecordView> record, rep.cursor->Next());
-    if (!record) break;
-    if (record->offset != from + copies.size()) {
-      return absl::DataLossError(base::Cat(Name(), ": the leader's log skips from offset ",
-                                           from + copies.size(), " to ", record->offset));
-    }
-    const uint64_t framed = wal::kRecordHeaderBytes + record->payload.size();
-    if (!copies.empty() && bytes + framed > max_bytes) {
-      rep.cursor.reset();  // it read one record too many; the next round starts afresh
-      break;
-    }
-    copies.emplace_back(record->payload);
-    bytes += framed;
-  }
-  if (!copies.empty()) {
-    std::vector<std::string_view> views(copies.begin(), copies.end());
-    KEEL_ASSIGN_OR_RETURN(const uint64_t base, log.AppendBatch(views));
-    KEEL_ASSERT(base == from, "a follower's log end moved while it was copying");
-    KEEL_RETURN_IF_ERROR(log.Sync());
-  }
-  const int64_t now = ctx_.clock().NowNanos();
-  std::lock_guard lock(mu_);
-  rep.log_end = log.next_offset();
-  if (rep.log_end >= leader_end) rep.caught_up_ns = now;
-  if (!rep.in_sync && rep.log_end >= high_watermark_) {
-    rep.in_sync = true;
-    ctx_.Record(base::Cat(Name(), ": broker ", rep.broker, " caught up at offset ", rep.log_end,
-                          " and rejoined the ISR"));
-  }
-  RecomputeHighWatermark();
-  return !copies.empty();
-}
-
-void Partition::Maintain(int64_t now_ns) {
-  std::shared_lock life(life_mu_);
-  std::lock_guard lock(mu_);
-  if (leader_ < 0) return;
-  const uint64_t leader_end = replicas_[leader_].log_end;
-  for (size_t r = 0; r < replicas_.size(); ++r) {
-    Replica& rep = replicas_[r];
-    if (static_cast<int>(r) == leader_ || !rep.in_sync || rep.log_end >= leader_end) continue;
-    const int64_t lag_ns = now_ns - rep.caught_up_ns;
-    if (lag_ns > ctx_.options().replica_lag_max_ns) {
-      rep.in_sync = false;
-      ctx_.Record(base::Cat(Name(), ": broker ", rep.broker, " left the ISR, ",
-                            leader_end - rep.log_end, " messages and ",
-                            lag_ns / base::kNanosPerMilli, " ms behind"));
-    }
-  }
-  RecomputeHighWatermark();
-}
 
 absl::Status Partition::ApplyRetention() {
   if (config_.retention_bytes == 0 && config_.retention_ns == 0) return absl::OkStatus();
   std::shared_lock life(life_mu_);
-  for (Replica& rep : replicas_) {
-    wal::Log* log;
+  for (Slot& slot : slots_) {
     uint64_t high_watermark;
     {
       std::lock_guard lock(mu_);
-      log = rep.log.get();
       high_watermark = high_watermark_;
     }
-    if (log == nullptr) continue;
+    if (slot.replica == nullptr) continue;
     // Never past the high watermark: what is above it is not yet on every in-sync replica, and a
     // leader that deleted it could not give it to them.
-    KEEL_ASSIGN_OR_RETURN(
-        const size_t dropped,
-        log->ApplyRetention(config_.retention_bytes, config_.retention_ns, high_watermark));
+    KEEL_ASSIGN_OR_RETURN(const size_t dropped,
+                          slot.replica->ApplyRetention(config_.retention_bytes,
+                                                       config_.retention_ns, high_watermark));
     if (dropped > 0) {
-      ctx_.Record(base::Cat(Name(), " broker ", rep.broker, ": retention deleted ", dropped,
-                            " segments; the log now starts at offset ", log->first_offset()));
+      ctx_.Record(base::Cat(Label(slot), ": retention deleted ", dropped,
+                            " segments; the log now starts at offset ",
+                            slot.replica->log().first_offset()));
     }
   }
   return absl::OkStatus();
@@ -470,148 +305,15 @@ absl::Status Partition::ApplyRetention() {
 
 absl::Status Partition::DropBefore(uint64_t offset) {
   std::shared_lock life(life_mu_);
-  for (Replica& rep : replicas_) {
-    wal::Log* log;
-    {
-      std::lock_guard lock(mu_);
-      log = rep.log.get();
-    }
-    if (log != nullptr) KEEL_RETURN_IF_ERROR(log->DropBefore(offset).status());
+  for (Slot& slot : slots_) {
+    if (slot.replica != nullptr) KEEL_RETURN_IF_ERROR(slot.replica->DropBefore(offset));
   }
   return absl::OkStatus();
 }
 
 // ---------------------------------------------------------------------------------------------
-// Failures and elections.
+// Closing and describing.
 // ---------------------------------------------------------------------------------------------
-
-// REQUIRES: life_mu_ held exclusively and mu_ held.
-void Partition::Elect(int replica, std::string_view why) {
-  leader_ = replica;
-  ++epoch_;
-  ctx_.Record(base::Cat(Name(), ": broker ", replicas_[replica].broker, " is the leader (epoch ",
-                        epoch_, ", ", why, ")"));
-}
-
-// Followers longer than a new leader cut back to its end. REQUIRES: life_mu_ held exclusively.
-absl::Status Partition::AlignFollowers() {
-  if (leader_ < 0) return absl::OkStatus();
-  const uint64_t end = replicas_[leader_].log->next_offset();
-  for (size_t r = 0; r < replicas_.size(); ++r) {
-    Replica& rep = replicas_[r];
-    if (static_cast<int>(r) == leader_ || rep.log == nullptr) continue;
-    if (rep.log->next_offset() > end) {
-      ctx_.Record(base::Cat(Name(), " broker ", rep.broker, " cuts its log from ",
-                            rep.log->next_offset(), " back to the new leader's end ", end));
-      KEEL_RETURN_IF_ERROR(rep.log->Truncate(end));
-    }
-    std::lock_guard lock(mu_);
-    rep.log_end = rep.log->next_offset();
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Partition::StopReplica(uint32_t broker) {
-  const int r = ReplicaOn(broker);
-  if (r < 0) return absl::OkStatus();
-  // Exclusive: no append, copy or ISR change runs, so the high watermark is that of the moment
-  // the replica goes.
-  std::unique_lock life(life_mu_);
-  Replica& rep = replicas_[r];
-  if (rep.log == nullptr) return absl::OkStatus();
-  bool last_in_sync;
-  uint64_t high_watermark;
-  {
-    std::lock_guard lock(mu_);
-    last_in_sync = r == leader_;
-    for (size_t c = 0; c < replicas_.size(); ++c) {
-      if (static_cast<int>(c) != r && replicas_[c].log != nullptr && replicas_[c].in_sync) {
-        last_in_sync = false;
-      }
-    }
-    high_watermark = high_watermark_;
-  }
-  // Before anything changes, so that a crash from here on finds it.
-  if (!last_in_sync) KEEL_RETURN_IF_ERROR(WriteCut(rep, high_watermark));
-  bool elected = false;
-  {
-    std::lock_guard lock(mu_);
-    for (Replica& other : replicas_) other.cursor.reset();
-    rep.log.reset();
-    const bool was_in_sync = rep.in_sync;
-    rep.in_sync = false;
-    if (r == leader_) {
-      leader_ = -1;
-      for (size_t c = 0; c < replicas_.size(); ++c) {
-        if (replicas_[c].log != nullptr && replicas_[c].in_sync) {
-          Elect(static_cast<int>(c), base::Cat("broker ", broker, " stopped"));
-          elected = true;
-          break;
-        }
-      }
-      if (!elected) {
-        // The last in-sync replica: the partition waits for it, and it leads when it starts.
-        rep.in_sync = was_in_sync;
-        ++epoch_;
-        ctx_.Record(base::Cat(Name(), " is offline: its leader, broker ", broker,
-                              ", stopped and no other in-sync replica is up"));
-      }
-    } else if (was_in_sync) {
-      ctx_.Record(base::Cat(Name(), ": broker ", broker, " stopped and left the ISR"));
-    }
-    RecomputeHighWatermark();
-    hw_cv_.notify_all();
-  }
-  if (elected) {
-    // A new leader: followers that copied more than it has cut back, and its producer state is
-    // what its own log says.
-    const absl::Status aligned = AlignFollowers();
-    const absl::Status rebuilt = RebuildProducers();
-    if (!aligned.ok() || !rebuilt.ok()) {
-      ctx_.Record(base::Cat(
-          Name(), ": after the election: ", aligned.ok() ? rebuilt.message() : aligned.message()));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Partition::StartReplica(uint32_t broker) {
-  const int r = ReplicaOn(broker);
-  if (r < 0) return absl::OkStatus();
-  std::unique_lock life(life_mu_);
-  Replica& rep = replicas_[r];
-  if (rep.log != nullptr) return absl::OkStatus();
-  KEEL_ASSIGN_OR_RETURN(std::unique_ptr<wal::Log> log, OpenLog(rep));
-  bool leads;
-  {
-    std::lock_guard lock(mu_);
-    // The last in-sync replica, or the first replica of a partition that never had a leader (its
-    // brokers were all down when the topic was created).
-    leads = leader_ < 0 && (rep.in_sync || epoch_ == 0);
-  }
-  // The last in-sync replica keeps everything it has (it wrote no cut file); any other cuts back
-  // to the high watermark it knew, since a new leader may have written different messages past it.
-  KEEL_RETURN_IF_ERROR(ApplyCut(rep, *log, /*keep=*/leads));
-  {
-    std::lock_guard lock(mu_);
-    rep.log = std::move(log);
-    rep.log_end = rep.log->next_offset();
-    rep.caught_up_ns = ctx_.clock().NowNanos();
-    if (leads) {
-      rep.in_sync = true;
-      Elect(r, epoch_ == 0 ? base::Cat("broker ", broker, " started, the first replica up")
-                           : base::Cat("the last in-sync replica, broker ", broker, ", started"));
-      high_watermark_ = std::max(high_watermark_, rep.log_end);
-    } else {
-      rep.in_sync = false;  // until it catches up
-    }
-  }
-  if (leads) {
-    KEEL_RETURN_IF_ERROR(AlignFollowers());
-    KEEL_RETURN_IF_ERROR(RebuildProducers());
-  }
-  return absl::OkStatus();
-}
 
 void Partition::Interrupt() {
   std::lock_guard lock(mu_);
@@ -620,37 +322,43 @@ void Partition::Interrupt() {
 }
 
 absl::Status Partition::Close() {
-  for (size_t r = 0; r < replicas_.size(); ++r) {
+  absl::Status status;
+  for (size_t s = 0; s < slots_.size(); ++s) {
     for (;;) {
-      KEEL_ASSIGN_OR_RETURN(const bool copied, CatchUpReplica(static_cast<int>(r)));
-      if (!copied) break;
+      const absl::StatusOr<bool> copied = CatchUpSlot(static_cast<int>(s));
+      status.Update(copied.status());
+      if (!copied.ok() || !*copied) break;
     }
   }
   std::unique_lock life(life_mu_);
-  std::lock_guard lock(mu_);
-  for (Replica& rep : replicas_) {
-    rep.cursor.reset();
-    if (rep.log != nullptr) {
-      KEEL_RETURN_IF_ERROR(rep.log->Sync());
-      rep.log.reset();
-    }
+  for (Slot& slot : slots_) {
+    if (slot.replica == nullptr) continue;
+    status.Update(slot.replica->Close());
+    std::lock_guard lock(mu_);
+    slot.cursor.reset();
+    slot.replica.reset();
   }
+  std::lock_guard lock(mu_);
   leader_ = -1;
-  return absl::OkStatus();
+  return status;
 }
 
 PartitionState Partition::Describe() const {
   std::lock_guard lock(mu_);
   PartitionState s;
-  for (const Replica& rep : replicas_) {
-    s.replicas.push_back({rep.broker, rep.log != nullptr, rep.in_sync, rep.log_end});
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const Slot& slot = slots_[i];
+    const bool leads = static_cast<int>(i) == leader_;
+    s.replicas.push_back({slot.broker, slot.replica != nullptr, slot.in_sync,
+                          leads ? slot.replica->log().next_offset() : slot.log_end});
   }
   s.leader_epoch = epoch_;
   s.high_watermark = high_watermark_;
   if (leader_ >= 0) {
-    s.leader = replicas_[leader_].broker;
-    s.log_start = replicas_[leader_].log->first_offset();
-    s.log_end = replicas_[leader_].log_end;
+    const wal::Log& log = slots_[leader_].replica->log();
+    s.leader = slots_[leader_].broker;
+    s.log_start = log.first_offset();
+    s.log_end = log.next_offset();
   }
   return s;
 }

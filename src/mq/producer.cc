@@ -15,16 +15,15 @@ bool Retriable(const absl::Status& status) {
 }
 
 // Errors the cluster returns only before it appends anything (a bad partition or batch, an
-// unknown topic), so that the batch's sequence numbers were never seen.
+// unknown topic, too small an ISR for acks=all), so that the batch's numbers were never seen.
 bool NothingAppended(const absl::Status& status) {
-  return absl::IsInvalidArgument(status) || absl::IsNotFound(status);
+  return absl::IsInvalidArgument(status) || absl::IsNotFound(status) ||
+         ErrorOf(status) == Error::kNotEnoughReplicas;
 }
 
-// A message's size as Cluster::Produce counts it against max_message_bytes. A delayed message
-// waits in the delay queue's log wrapped in another message, keyed by its topic.
+// A message's size as Cluster::Produce counts it against max_message_bytes.
 size_t EncodedBytes(const std::string& topic, const Message& m, bool delayed) {
-  const size_t bytes = 48 + m.key.size() + m.value.size() + m.tag.size() + m.origin_topic.size();
-  return delayed ? bytes + 48 + topic.size() : bytes;
+  return delayed ? DelayedMessageBytes(topic, m) : EncodedMessageBytes(m);
 }
 
 }  // namespace
@@ -41,9 +40,13 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(Cluster& cluster,
     return absl::InvalidArgumentError(
         "linger_ns and retry_backoff_ns must not be negative, max_queued_messages positive");
   }
+  if (!options.name.empty() && !options.idempotent) {
+    return absl::InvalidArgumentError(
+        base::Cat("producer ", base::Quoted(options.name), " has a name but is not idempotent"));
+  }
   std::unique_ptr<Producer> producer(new Producer(cluster, options));
   if (options.idempotent) {
-    KEEL_ASSIGN_OR_RETURN(producer->producer_id_, cluster.NewProducerId());
+    KEEL_ASSIGN_OR_RETURN(producer->identity_, cluster.InitProducerId(options.name));
   }
   producer->sender_ = std::thread([p = producer.get()] { p->SenderLoop(); });
   return producer;
@@ -59,9 +62,9 @@ Producer::~Producer() {
   sender_.join();
 }
 
-uint64_t Producer::producer_id() const {
+ProducerIdAndEpoch Producer::identity() const {
   std::lock_guard lock(mu_);
-  return producer_id_;
+  return identity_;
 }
 
 uint32_t Producer::PartitionForKey(std::string_view key, uint32_t partitions) {
@@ -91,20 +94,20 @@ absl::Status Producer::SendTo(const std::string& topic, uint32_t partition, Mess
                                                 " partitions; there is no partition ", partition));
   }
   const size_t bytes = message.key.size() + message.value.size() + message.tag.size();
-  if (bytes + 48 > cluster_.options().max_message_bytes || message.key.size() > kMaxKeyBytes ||
-      message.tag.size() > kMaxTagBytes) {
-    return absl::InvalidArgumentError(base::Cat(
-        "message of ", bytes, " bytes (key ", message.key.size(), ", tag ", message.tag.size(),
-        ") is over the limits: max_message_bytes ", cluster_.options().max_message_bytes, ", key ",
-        kMaxKeyBytes, ", tag ", kMaxTagBytes));
-  }
   const int64_t now = cluster_.clock().NowNanos();
   if (message.timestamp_ns == 0) message.timestamp_ns = now;
   const bool delayed = message.deliver_at_ns > now;
-  if (options_.idempotent && !delayed && id_given_up_.load()) {
-    KEEL_RETURN_IF_ERROR(RenewProducerIdIfGivenUp());
-  }
   const size_t encoded_bytes = EncodedBytes(topic, message, delayed);
+  if (encoded_bytes > cluster_.options().max_message_bytes || message.key.size() > kMaxKeyBytes ||
+      message.tag.size() > kMaxTagBytes) {
+    return absl::InvalidArgumentError(base::Cat(
+        "message of ", bytes, " bytes (", encoded_bytes, " encoded; key ", message.key.size(),
+        ", tag ", message.tag.size(), ") is over the limits: max_message_bytes ",
+        cluster_.options().max_message_bytes, ", key ", kMaxKeyBytes, ", tag ", kMaxTagBytes));
+  }
+  if (options_.idempotent && !delayed && identity_problem_.load()) {
+    KEEL_RETURN_IF_ERROR(CheckIdentity());
+  }
   bool wake = false;
   {
     std::lock_guard lock(mu_);
@@ -197,36 +200,15 @@ void Producer::SendBatches(const Key& key, Batch& batch) {
 void Producer::SendBatch(const Key& key, std::span<Message> messages,
                          std::span<SendCallback> callbacks) {
   const size_t n = messages.size();
-  const bool numbered = options_.idempotent && !key.delayed;
-  const std::pair<std::string, uint32_t> slot{key.topic, key.partition};
-  const absl::Status has_id =
-      numbered && id_given_up_.load() ? RenewProducerIdIfGivenUp() : absl::OkStatus();
   absl::StatusOr<ProduceResult> result = absl::UnknownError("not sent");
-  uint64_t producer = 0;
-  if (!has_id.ok()) {
-    result = has_id;
+  if (options_.idempotent && !key.delayed) {
+    result = SendNumbered(key, messages);
   } else {
-    // Idempotence: number the batch now, so that every retry carries the same numbers.
-    {
-      std::lock_guard lock(mu_);
-      producer = numbered ? producer_id_ : 0;
-      const uint64_t first = numbered ? next_sequence_[slot] : 0;
-      for (size_t i = 0; i < n; ++i) {
-        messages[i].producer_id = producer;
-        messages[i].sequence = numbered ? first + i : 0;
-      }
-    }
     result = cluster_.Produce(key.topic, key.partition, messages, options_.acks);
     for (uint32_t attempt = 0;
          attempt < options_.retries && !result.ok() && Retriable(result.status()); ++attempt) {
       std::this_thread::sleep_for(std::chrono::nanoseconds(options_.retry_backoff_ns));
       result = cluster_.Produce(key.topic, key.partition, messages, options_.acks);
-    }
-    if (numbered && result.ok()) {
-      std::lock_guard lock(mu_);
-      next_sequence_[slot] += n;
-    } else if (numbered && !NothingAppended(result.status())) {
-      GiveUpProducerId(producer, result.status());
     }
   }
   for (size_t i = 0; i < n; ++i) {
@@ -240,47 +222,99 @@ void Producer::SendBatch(const Key& key, std::span<Message> messages,
     ack.partition = key.partition;
     ack.delayed = result->delayed;
     ack.duplicate = result->duplicate;
-    if (options_.acks != Acks::kNone) ack.offset = result->base_offset + i;
+    if (options_.acks != Acks::kNone && result->count > 0) ack.offset = result->base_offset + i;
     callbacks[i](ack);
   }
   std::lock_guard lock(mu_);
   queued_ -= n;
 }
 
-// The batch numbered `id` failed with an unknown outcome: see the rule in producer.h.
-void Producer::GiveUpProducerId(uint64_t id, const absl::Status& why) {
+absl::StatusOr<ProduceResult> Producer::SendNumbered(const Key& key, std::span<Message> messages) {
+  if (identity_problem_.load()) KEEL_RETURN_IF_ERROR(CheckIdentity());
+  const std::pair<std::string, uint32_t> slot{key.topic, key.partition};
+  ProducerIdAndEpoch numbered;
+  // Numbered now, so that every retry carries the same numbers.
   {
     std::lock_guard lock(mu_);
-    if (producer_id_ != id || id_given_up_.load()) return;
-    id_given_up_.store(true);
-    given_up_because_ = std::string(why.message());
+    numbered = identity_;
+    const uint64_t first = next_sequence_[slot];
+    for (size_t i = 0; i < messages.size(); ++i) {
+      messages[i].producer_id = numbered.id;
+      messages[i].producer_epoch = numbered.epoch;
+      messages[i].sequence = first + i;
+    }
   }
-  // A failure here is remembered in id_given_up_: every send that needs an id tries again.
-  (void)RenewProducerIdIfGivenUp();
+  absl::StatusOr<ProduceResult> result =
+      cluster_.Produce(key.topic, key.partition, messages, options_.acks);
+  bool unknown = !result.ok() && !NothingAppended(result.status());
+  for (uint32_t attempt = 0;
+       attempt < options_.retries && !result.ok() && Retriable(result.status()); ++attempt) {
+    std::this_thread::sleep_for(std::chrono::nanoseconds(options_.retry_backoff_ns));
+    result = cluster_.Produce(key.topic, key.partition, messages, options_.acks);
+    unknown |= !result.ok() && !NothingAppended(result.status());
+  }
+  const Error error = ErrorOf(result.status());
+  if (error == Error::kDuplicateSequence) {
+    // A retry of a batch appended so long ago that the broker cannot say where: it is there.
+    ProduceResult duplicate;
+    duplicate.partition = key.partition;
+    duplicate.duplicate = true;
+    result = duplicate;
+  }
+  if (result.ok()) {
+    std::lock_guard lock(mu_);
+    if (identity_ == numbered) next_sequence_[slot] += messages.size();
+  } else if (error == Error::kProducerFenced) {
+    std::lock_guard lock(mu_);
+    if (fenced_.ok()) fenced_ = result.status();
+    identity_problem_.store(true);
+  } else if (unknown || error == Error::kOutOfOrderSequence) {
+    RequireBump(numbered, result.status());
+  }
+  return result;
 }
 
-absl::Status Producer::RenewProducerIdIfGivenUp() {
-  std::lock_guard renew(renew_mu_);
-  uint64_t old = 0;
+// The batch numbered in `numbered` was given up with its outcome unknown: see the rule in
+// producer.h.
+void Producer::RequireBump(const ProducerIdAndEpoch& numbered, const absl::Status& why) {
+  {
+    std::lock_guard lock(mu_);
+    if (identity_ != numbered || bump_needed_) return;
+    bump_needed_ = true;
+    bump_because_ = std::string(why.message());
+    identity_problem_.store(true);
+  }
+  // A failure here is remembered: every send that needs numbers tries again.
+  (void)CheckIdentity();
+}
+
+absl::Status Producer::CheckIdentity() {
+  std::lock_guard bump(bump_mu_);
+  ProducerIdAndEpoch current;
   std::string because;
   {
     std::lock_guard lock(mu_);
-    if (!id_given_up_.load()) return absl::OkStatus();
-    old = producer_id_;
-    because = given_up_because_;
+    if (!fenced_.ok()) return fenced_;
+    if (!bump_needed_) return absl::OkStatus();
+    current = identity_;
+    because = bump_because_;
   }
-  const absl::StatusOr<uint64_t> fresh = cluster_.NewProducerId();
-  if (!fresh.ok()) {
-    return absl::Status(
-        fresh.status().code(),
-        base::Cat("the idempotent producer gave up producer id ", old, " after a send failed (",
-                  because,
-                  ") and cannot get a new id to number messages with: ", fresh.status().message()));
-  }
+  const absl::StatusOr<ProducerIdAndEpoch> next = cluster_.InitProducerId(options_.name, current);
   std::lock_guard lock(mu_);
-  producer_id_ = *fresh;
+  if (ErrorOf(next.status()) == Error::kProducerFenced) {
+    fenced_ = next.status();
+    return fenced_;
+  }
+  if (!next.ok()) {
+    return absl::Status(
+        next.status().code(),
+        base::Cat("the idempotent producer gave up a batch (", because, ") and cannot bump its ",
+                  "epoch ", current.epoch, " to number messages again: ", next.status().message()));
+  }
+  identity_ = *next;
   next_sequence_.clear();
-  id_given_up_.store(false);
+  bump_needed_ = false;
+  identity_problem_.store(false);
   return absl::OkStatus();
 }
 

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "keel/base/clock.h"
 #include "keel/base/random.h"
+#include "keel/base/status.h"
 #include "keel/wal/file_system.h"
 #include "testing/testing.h"
 
@@ -264,7 +265,25 @@ TEST_CASE("Producer cuts batches by bytes so that each fits in a partition log s
   CHECK(Values(ReadAll(*cluster, "t", 0)) == sent);
 }
 
-TEST_CASE("An idempotent producer takes a new id after a failed send so later sends are kept") {
+Message Value(std::string value) {
+  Message m;
+  m.value = std::move(value);
+  return m;
+}
+
+// Sends `value` to `partition` and waits for its callback.
+absl::StatusOr<Ack> SendAndWait(Producer& producer, uint32_t partition, const std::string& value) {
+  Acks acks;
+  Message m;
+  m.value = value;
+  KEEL_RETURN_IF_ERROR(producer.SendTo("t", partition, m, acks.Callback()));
+  producer.Flush();
+  REQUIRE(acks.got.size() == 1);
+  return acks.got[0];
+}
+
+TEST_CASE(
+    "An idempotent producer bumps its epoch after a batch it gave up and later sends are kept") {
   testing::TempDir dir;
   base::ManualClock clock(1'000);
   FlakySyncs fs;
@@ -277,50 +296,38 @@ TEST_CASE("An idempotent producer takes a new id after a failed send so later se
   o.idempotent = true;
   o.acks = keel::mq::Acks::kLeader;
   auto producer = *Producer::Create(*cluster, o);
-  const uint64_t first_id = producer->producer_id();
-  Acks acks;
-  Message m;
-  m.value = "before";
-  REQUIRE(producer->SendTo("t", 1, m, acks.Callback()).ok());
-  producer->Flush();
+  const ProducerIdAndEpoch first = producer->identity();
+  CHECK(first.epoch == 0);
+  REQUIRE(SendAndWait(*producer, 1, "before").ok());
+  REQUIRE(SendAndWait(*producer, 0, "zero").ok());
   // The leader writes "one" to its log, but the sync fails: the broker has the batch (and its
-  // sequence number) while the producer hears an error.
-  fs.FailSyncsUnder("/broker-0/t-0/");
-  m.value = "one";
-  REQUIRE(producer->SendTo("t", 0, m, acks.Callback()).ok());
-  producer->Flush();
+  // sequence number) while the producer hears an error that says nothing of it.
+  fs.FailSyncsUnder("/broker-0/t-0/log");
+  CHECK(!SendAndWait(*producer, 0, "one").ok());
   fs.FailSyncsUnder("");
-  REQUIRE(acks.got.size() == 2);
-  CHECK(acks.got[0].ok());
-  CHECK(!acks.got[1].ok());
-  CHECK(producer->producer_id() != first_id);
+  // Same id, next epoch: the partitions take sequence 0 again from it.
+  CHECK(producer->identity() == ProducerIdAndEpoch{first.id, 1});
   // The log refuses writes after a failed sync until it is opened again.
   REQUIRE(cluster->StopBroker(0).ok());
   REQUIRE(cluster->StartBroker(0).ok());
-  // Numbered like "one" under the old id, "two" would be dropped as its duplicate; and every
-  // partition starts again at 0 under the new id.
-  m.value = "two";
-  REQUIRE(producer->SendTo("t", 0, m, acks.Callback()).ok());
-  m.value = "after";
-  REQUIRE(producer->SendTo("t", 1, m, acks.Callback()).ok());
-  producer->Flush();
-  REQUIRE(acks.got.size() == 4);
-  for (size_t i = 2; i < 4; ++i) {
-    CAPTURE(i);
-    REQUIRE(acks.got[i].ok());
-    CHECK(!acks.got[i]->duplicate);
+  // Numbered like "one" in the old epoch, "two" would be dropped as its duplicate.
+  for (const auto& [partition, value] :
+       std::vector<std::pair<uint32_t, std::string>>{{0, "two"}, {1, "after"}}) {
+    const absl::StatusOr<Ack> ack = SendAndWait(*producer, partition, value);
+    REQUIRE(ack.ok());
+    CHECK(!ack->duplicate);
   }
-  CHECK(Values(ReadAll(*cluster, "t", 0)) == std::vector<std::string>{"one", "two"});
+  CHECK(Values(ReadAll(*cluster, "t", 0)) == std::vector<std::string>{"zero", "one", "two"});
   CHECK(Values(ReadAll(*cluster, "t", 1)) == std::vector<std::string>{"before", "after"});
   for (uint32_t p = 0; p < 2; ++p) {
-    const std::vector<FetchedMessage> all = ReadAll(*cluster, "t", p);
-    CHECK(all.back().message.producer_id == producer->producer_id());
-    CHECK(all.back().message.sequence == 0);
+    const Message& last = ReadAll(*cluster, "t", p).back().message;
+    CHECK(last.producer_id == first.id);
+    CHECK(last.producer_epoch == 1);
+    CHECK(last.sequence == 0);
   }
 }
 
-TEST_CASE(
-    "An idempotent producer refuses sends while it cannot get a new id and resumes once it can") {
+TEST_CASE("A named producer refuses sends while it cannot bump its epoch and resumes once it can") {
   testing::TempDir dir;
   base::ManualClock clock(1'000);
   FlakySyncs fs;
@@ -331,36 +338,101 @@ TEST_CASE(
   REQUIRE(cluster->CreateTopic("t", {.partitions = 1, .replication_factor = 1}).ok());
   ProducerOptions o;
   o.idempotent = true;
+  o.name = "billing";
   o.acks = keel::mq::Acks::kLeader;
   auto producer = *Producer::Create(*cluster, o);
-  const uint64_t first_id = producer->producer_id();
-  // Every sync fails: the send, and the new producer id the cluster would have to store.
+  const ProducerIdAndEpoch first = producer->identity();
+  REQUIRE(SendAndWait(*producer, 0, "zero").ok());
+  // Every sync fails: the send, and the new epoch the cluster would have to store for the name.
   fs.FailSyncsUnder(dir.path());
-  Acks acks;
-  Message m;
-  m.value = "one";
-  REQUIRE(producer->Send("t", m, acks.Callback()).ok());
-  producer->Flush();
-  REQUIRE(acks.got.size() == 1);
-  CHECK(!acks.got[0].ok());
-  m.value = "refused";
+  CHECK(!SendAndWait(*producer, 0, "one").ok());
   for (int attempt = 0; attempt < 2; ++attempt) {
-    const absl::Status refused = producer->Send("t", m, acks.Callback());
+    const absl::Status refused = producer->Send("t", Value("refused"));
     CAPTURE(refused);
     CHECK(!refused.ok());
-    CHECK(absl::StrContains(refused.message(), "cannot get a new id"));
+    CHECK(absl::StrContains(refused.message(), "cannot bump its epoch"));
   }
   fs.FailSyncsUnder("");
   REQUIRE(cluster->StopBroker(0).ok());
   REQUIRE(cluster->StartBroker(0).ok());
-  m.value = "two";
-  REQUIRE(producer->Send("t", m, acks.Callback()).ok());
+  const absl::StatusOr<Ack> two = SendAndWait(*producer, 0, "two");
+  REQUIRE(two.ok());
+  CHECK(!two->duplicate);
+  CHECK(producer->identity() == ProducerIdAndEpoch{first.id, first.epoch + 1});
+  CHECK(Values(ReadAll(*cluster, "t", 0)) == std::vector<std::string>{"zero", "one", "two"});
+}
+
+TEST_CASE("A restarted named producer fences its zombie in every partition") {
+  testing::TempDir dir;
+  base::ManualClock clock(1'000);
+  auto cluster = *Cluster::Open(dir.path(), Manual(&clock));
+  REQUIRE(cluster->CreateTopic("t", {.partitions = 2, .replication_factor = 2}).ok());
+  ProducerOptions o;
+  o.idempotent = true;
+  o.name = "orders-writer";
+  auto zombie = *Producer::Create(*cluster, o);
+  REQUIRE(SendAndWait(*zombie, 0, "old 1").ok());
+  // The same name again: the same id, a higher epoch.
+  auto fresh = *Producer::Create(*cluster, o);
+  CHECK(fresh->identity() ==
+        ProducerIdAndEpoch{zombie->identity().id, zombie->identity().epoch + 1});
+  REQUIRE(SendAndWait(*fresh, 0, "new 1").ok());
+  // The zombie is refused where the new instance wrote (the partition's own check), where it did
+  // not (the cluster's), and from then on by its own Send.
+  for (const uint32_t partition : {0u, 1u}) {
+    CAPTURE(partition);
+    const absl::StatusOr<Ack> refused = SendAndWait(*zombie, partition, "old 2");
+    CHECK(ErrorOf(refused.status()) == Error::kProducerFenced);
+    CHECK(refused.status().code() == absl::StatusCode::kFailedPrecondition);
+  }
+  CHECK(ErrorOf(zombie->Send("t", Value("old 3"))) == Error::kProducerFenced);
+  REQUIRE(SendAndWait(*fresh, 1, "new 2").ok());
+  CHECK(Values(ReadAll(*cluster, "t", 0)) == std::vector<std::string>{"old 1", "new 1"});
+  CHECK(Values(ReadAll(*cluster, "t", 1)) == std::vector<std::string>{"new 2"});
+  // The name's epoch survives a restart of the cluster.
+  zombie.reset();
+  fresh.reset();
+  cluster.reset();
+  cluster = *Cluster::Open(dir.path(), Manual(&clock));
+  auto third = *Producer::Create(*cluster, o);
+  CHECK(third->identity().epoch == 2);
+}
+
+TEST_CASE("A retried batch keeps its numbers and is appended once") {
+  testing::TempDir dir;
+  base::ManualClock clock(1'000);
+  FlakySyncs fs;
+  ClusterOptions co = Manual(&clock);
+  co.file_system = &fs;
+  auto cluster = *Cluster::Open(dir.path(), co);
+  REQUIRE(cluster->CreateTopic("t", {.partitions = 1, .replication_factor = 2}).ok());
+  const PartitionState state = *cluster->DescribePartition("t", 0);
+  const uint32_t follower = state.replicas[0].broker == *state.leader ? state.replicas[1].broker
+                                                                      : state.replicas[0].broker;
+  ProducerOptions o;
+  o.idempotent = true;
+  o.retries = 1000;
+  o.retry_backoff_ns = base::kNanosPerMilli;
+  auto producer = *Producer::Create(*cluster, o);
+  const ProducerIdAndEpoch identity = producer->identity();
+  REQUIRE(SendAndWait(*producer, 0, "first").ok());
+  // The follower stops, but its leaving the ISR cannot be written: it stays in the ISR, and
+  // acks=all times out (retriably) with the batch on the leader.
+  fs.FailSyncsUnder("/partitions");
+  CHECK(!cluster->StopBroker(follower).ok());
+  Acks acks;
+  REQUIRE(producer->SendTo("t", 0, Value("second"), acks.Callback()).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a few attempts
+  // Maintenance writes the smaller ISR: the next retry finds its batch committed.
+  fs.FailSyncsUnder("");
+  REQUIRE(cluster->Tick().ok());
   producer->Flush();
-  REQUIRE(acks.got.size() == 2);
-  REQUIRE(acks.got[1].ok());
-  CHECK(!acks.got[1]->duplicate);
-  CHECK(producer->producer_id() != first_id);
-  CHECK(Values(ReadAll(*cluster, "t", 0)) == std::vector<std::string>{"one", "two"});
+  REQUIRE(acks.got.size() == 1);
+  REQUIRE(acks.got[0].ok());
+  CHECK(acks.got[0]->duplicate);
+  CHECK(acks.got[0]->offset == 1);
+  CHECK(producer->identity() == identity);
+  CHECK(Values(ReadAll(*cluster, "t", 0)) == std::vector<std::string>{"first", "second"});
 }
 
 // With background replication and real time: brokers stop and start while an idempotent

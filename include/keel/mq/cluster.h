@@ -66,6 +66,7 @@
 #include "absl/status/statusor.h"
 #include "keel/base/clock.h"
 #include "keel/mq/assignor.h"
+#include "keel/mq/errors.h"
 #include "keel/mq/message.h"
 #include "keel/wal/file_system.h"
 
@@ -83,12 +84,29 @@ struct TopicConfig {
   uint32_t replication_factor = 1;  // 1 to the number of brokers
   uint64_t retention_bytes = 0;     // per partition replica; 0: no limit
   int64_t retention_ns = 0;         // segments older than this go; 0: kept forever
+  // Kafka's min.insync.replicas: Produce with Acks::kAll needs at least this many in-sync
+  // replicas (the leader included), 1 to replication_factor. With 1, acks=all succeeds when the
+  // leader is the only in-sync replica left; with 2 or more it fails instead (see Produce), so
+  // that every acknowledged message is on at least this many brokers.
+  uint32_t min_insync_replicas = 1;
 
   friend bool operator==(const TopicConfig&, const TopicConfig&) = default;
 };
 
 inline constexpr uint32_t kMaxPartitions = 1024;
 inline constexpr uint32_t kMaxBrokers = 64;
+// An idempotent producer's identity: its id, and the epoch of this instance of it. A producer
+// that restarts under the same name gets the same id with a higher epoch, and the partitions
+// refuse the older epoch from then on (Error::kProducerFenced).
+struct ProducerIdAndEpoch {
+  uint64_t id = 0;
+  uint32_t epoch = 0;
+
+  friend bool operator==(const ProducerIdAndEpoch&, const ProducerIdAndEpoch&) = default;
+};
+inline constexpr uint32_t kMaxProducerEpoch = (uint32_t{1} << 31) - 1;
+inline constexpr size_t kMaxProducerNameBytes = 255;
+
 // The longest duration an option may give: about three years.
 inline constexpr int64_t kMaxDurationNs = int64_t{100'000'000} * base::kNanosPerSecond;
 
@@ -103,6 +121,10 @@ struct ClusterOptions {
   int64_t request_timeout_ns = 30 * base::kNanosPerSecond;
   // A group member that sends no heartbeat for this long is removed from its group.
   int64_t session_timeout_ns = 10 * base::kNanosPerSecond;
+  // A partition forgets an idempotent producer that has appended nothing for this long (Kafka's
+  // producer.id.expiration.ms), so that the state kept per partition stays bounded; a retry
+  // after that long may be appended twice.
+  int64_t producer_id_expiration_ns = 24 * 3600 * base::kNanosPerSecond;
   // The background threads' pace (real time), and how often retention is applied.
   int64_t tick_interval_ns = 5 * base::kNanosPerMilli;
   int64_t retention_check_interval_ns = base::kNanosPerSecond;
@@ -196,19 +218,40 @@ class Cluster {
   [[nodiscard]] absl::StatusOr<TopicConfig> GetTopic(const std::string& name) const;
   [[nodiscard]] std::vector<std::string> Topics() const;
 
-  // A new idempotent producer id, never handed out before (it is stored durably).
+  // An idempotent producer's id and epoch (Kafka's InitProducerId; KIP-98 and KIP-360):
+  //   - InitProducerId(""): a new id, never handed out before (stored durably), epoch 0;
+  //   - InitProducerId(name): the id this name had before with its next epoch, fencing every
+  //     older instance of the producer; a new id for a new name;
+  //   - with `current`: the next epoch of the producer's id, after a batch whose outcome it could
+  //     not learn (it restarts its sequence numbers at 0). For a named producer,
+  //     kFailedPrecondition with Error::kProducerFenced if a newer instance has taken the name
+  //     since.
+  // Errors: kInvalidArgument for a name over kMaxProducerNameBytes; I/O errors.
+  [[nodiscard]] absl::StatusOr<ProducerIdAndEpoch> InitProducerId(
+      std::string_view name, std::optional<ProducerIdAndEpoch> current = std::nullopt);
+  // InitProducerId("").id.
   [[nodiscard]] absl::StatusOr<uint64_t> NewProducerId();
 
   // Appends `messages` to one partition, all or none, and waits as `acks` says. A batch with any
   // message whose deliver_at_ns is in the future goes to the delay queue whole (its messages
   // reach the partition in order, each when due); the delay queue stores it with kAll whatever
   // `acks` says, since a delayed message must survive until its time. An idempotent batch
-  // (producer_id != 0) must have consecutive sequence numbers; a retry of one already appended
-  // returns its first offset with `duplicate` set, once it is as durable as `acks` asks. Errors:
-  // kNotFound for an unknown topic; kInvalidArgument for a bad partition, an empty batch, an
-  // oversized message or an internal topic; kFailedPrecondition for an out-of-order sequence
-  // number; kUnavailable while the partition has no leader; kDeadlineExceeded when the ISR did not
-  // confirm in time (the messages are on the leader and may still commit).
+  // (producer_id != 0) has one producer id and epoch and consecutive sequence numbers; a retry of
+  // one already appended returns its first offset with `duplicate` set, once it is as durable as
+  // `acks` asks. With kAll, the partition needs min_insync_replicas in-sync replicas before it
+  // appends and when the messages are on all of them; acks=all never quietly becomes acks=1.
+  // Errors (keel/mq/errors.h tells the Error payloads apart):
+  //   kNotFound             an unknown topic;
+  //   kInvalidArgument      a bad partition, an empty batch, an oversized message, an internal
+  //                         topic, a batch mixing producers or with a gap in its sequence numbers;
+  //   kUnavailable          no leader; or the leader changed before the ISR had the messages; or
+  //                         Error::kNotEnoughReplicas (nothing was appended); or
+  //                         Error::kNotEnoughReplicasAfterAppend (the messages are on the leader
+  //                         and may still commit);
+  //   kDeadlineExceeded     the ISR did not confirm in time (the messages may still commit);
+  //   kFailedPrecondition   Error::kProducerFenced (an older epoch of a producer id), or
+  //                         Error::kOutOfOrderSequence (a gap after what the partition has);
+  //   kAlreadyExists        Error::kDuplicateSequence (a retry of a batch too old to find).
   [[nodiscard]] absl::StatusOr<ProduceResult> Produce(const std::string& topic, uint32_t partition,
                                                       std::span<const Message> messages, Acks acks);
 
@@ -251,7 +294,8 @@ class Cluster {
   [[nodiscard]] absl::Status StartBroker(uint32_t broker);
   [[nodiscard]] bool broker_up(uint32_t broker) const;
 
-  // Without background threads: one round of follower fetches, and one of maintenance.
+  // Without background threads: one round of follower fetches (each partition's leader then
+  // synced, as the fetches would have it), and one of maintenance.
   [[nodiscard]] absl::Status Replicate();
   [[nodiscard]] absl::Status Tick();
 

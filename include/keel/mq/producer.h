@@ -11,27 +11,36 @@
 //
 // Whatever the options, a batch is cut so that one Produce carries at most kMaxBatchMessages
 // messages and at most min(kMaxBatchBytes, ClusterOptions::segment_bytes / 2) bytes, counting
-// each message as Cluster::Produce does (48 bytes plus its key, value, tag and origin topic): the
+// each message as Cluster::Produce does (EncodedMessageBytes, or DelayedMessageBytes): the
 // cluster appends a batch to a partition log in one piece, which must fit in one segment. A
 // message larger than that on its own goes in a batch of its own.
 //
 // Acks choose the delivery guarantee: kNone is at-most-once (fire and forget: no offset comes
 // back); kLeader and kAll are at-least-once, since a send that times out is retried and may land
-// twice. With `idempotent`, the producer gets an id from the cluster and numbers its messages per
-// partition; the broker drops a retried batch it already has and answers with the original
-// offsets, so retries append exactly once.
+// twice. With `idempotent`, the producer gets an id and epoch from the cluster
+// (Cluster::InitProducerId) and numbers its messages per partition; the broker drops a retried
+// batch it already has and answers with the original offsets, so retries append exactly once.
 //
-// The idempotent producer's numbering rule. A batch is numbered once and every retry of it
-// (after kUnavailable or kDeadlineExceeded, up to `retries` times) carries the same numbers, so
-// the broker can tell a retry from a new batch. A batch that finally fails with kInvalidArgument
-// or kNotFound was refused before anything was appended, and its numbers are used again by the
-// next batch. Any other failure leaves the outcome unknown: the broker may have appended the batch
-// (or noted its numbers) without answering. Reusing its numbers would then make the broker drop
-// the next batch as a duplicate of it, and skipping them would look like a gap, so the producer
-// takes a new producer id (Cluster::NewProducerId) and numbers every partition from 0 again. If
-// no new id can be had, the sends that would carry one fail (Send and SendTo return the error;
-// batches already queued get it in their callbacks), each trying again to get one, until one
-// does. Delayed messages are never numbered (the delay queue does not deduplicate) and go on.
+// The idempotent producer's numbering rule (Kafka's, with KIP-360). A batch is numbered once and
+// every retry of it (after kUnavailable or kDeadlineExceeded, up to `retries` times) carries the
+// same producer id, epoch and sequence numbers, so the broker answers a retry of a batch it has
+// with the batch's offsets. A batch that finally fails with an error that says nothing was
+// appended (kInvalidArgument, kNotFound, Error::kNotEnoughReplicas, in every attempt) leaves its
+// numbers to the next batch. A batch the producer gives up on with its outcome unknown (the broker
+// may have it), or one the broker refused as out of order (it lost earlier batches in a change of
+// leader), makes the producer bump its epoch (Cluster::InitProducerId with its current id and
+// epoch) and number every partition from 0 again: reusing the numbers would make the broker drop
+// the next batch as a duplicate of the lost one, and skipping them would look like a gap. If the
+// bump cannot be had (a named producer's epoch is stored by the cluster), the sends that would be
+// numbered fail (Send and SendTo return the error; batches already queued get it in their
+// callbacks), each trying the bump again, until it succeeds. A retry the broker can only say is
+// too old to find (Error::kDuplicateSequence) was appended: it is acknowledged without an offset.
+//
+// Zombies. A producer created with a `name` takes the id of the last producer with that name, in
+// a higher epoch; the broker refuses the older epoch from then on, so a producer thought dead
+// (paused, partitioned away) that wakes up and sends finds itself fenced: its sends fail with
+// Error::kProducerFenced, and so does every later Send. Delayed messages are never numbered (the
+// delay queue does not deduplicate) and go on.
 //
 // Example:
 //
@@ -80,6 +89,10 @@ struct ProducerOptions {
   Acks acks = Acks::kAll;
   Partitioner partitioner = Partitioner::kKeyHash;
   bool idempotent = false;
+  // Kafka's transactional.id: instances of a producer that share a name share its producer id,
+  // and each new one fences the ones before it (see "Zombies" above). Empty: an id of its own.
+  // Requires idempotent; at most kMaxProducerNameBytes.
+  std::string name;
   // A partition's batch goes when it holds this many bytes of values and keys...
   size_t batch_bytes = 16 << 10;
   // ...or when its oldest message has waited this long (real time; 0 sends at once).
@@ -95,7 +108,7 @@ struct ProducerOptions {
 struct Ack {
   std::string topic;
   uint32_t partition = 0;
-  std::optional<uint64_t> offset;  // none with Acks::kNone
+  std::optional<uint64_t> offset;  // none with Acks::kNone, or for a retry too old to find
   bool delayed = false;            // held by the cluster until its delivery time
   bool duplicate = false;          // a retry the broker already had
 };
@@ -114,8 +127,9 @@ class Producer {
 
   // Queues `message` for `topic`; the partition is chosen as described above. The timestamp is
   // set if zero. Errors (and then the callback never runs): kNotFound for an unknown topic;
-  // kInvalidArgument for an oversized message; kResourceExhausted when the queue is full; the
-  // cluster's error while an idempotent producer has given up its id and cannot get a new one.
+  // kInvalidArgument for an oversized message; kResourceExhausted when the queue is full;
+  // Error::kProducerFenced once a newer instance of this producer fenced it; the cluster's error
+  // while an idempotent producer must bump its epoch and cannot.
   [[nodiscard]] absl::Status Send(const std::string& topic, Message message,
                                   SendCallback callback = nullptr);
   // The same, to a partition of the caller's choosing.
@@ -128,8 +142,9 @@ class Producer {
   // The partition Send would choose for `key` in a topic of `partitions` partitions.
   [[nodiscard]] static uint32_t PartitionForKey(std::string_view key, uint32_t partitions);
 
-  // 0 unless idempotent. After a failure it is the id given up until a new one is had.
-  [[nodiscard]] uint64_t producer_id() const;
+  // The producer's id and current epoch; 0 and 0 unless idempotent.
+  [[nodiscard]] ProducerIdAndEpoch identity() const;
+  [[nodiscard]] uint64_t producer_id() const { return identity().id; }
 
  private:
   struct Batch {
@@ -151,27 +166,33 @@ class Producer {
   void SenderLoop();
   void SendBatches(const Key& key, Batch& batch);
   void SendBatch(const Key& key, std::span<Message> messages, std::span<SendCallback> callbacks);
-  void GiveUpProducerId(uint64_t id, const absl::Status& why);
-  absl::Status RenewProducerIdIfGivenUp();
+  // Sends a numbered batch, retrying it, and settles its numbers (see the rule above).
+  absl::StatusOr<ProduceResult> SendNumbered(const Key& key, std::span<Message> messages);
+  // Notes that the batch numbered in epoch `numbered` was given up: the epoch must go up.
+  void RequireBump(const ProducerIdAndEpoch& numbered, const absl::Status& why);
+  // The fenced status once fenced, or the bump's error; OK when the producer may number batches.
+  absl::Status CheckIdentity();
 
   Cluster& cluster_;
   const ProducerOptions options_;
   const size_t max_batch_bytes_;
 
-  // Taken before mu_, by whoever asks the cluster for a new producer id, so only one thread does.
-  std::mutex renew_mu_;
+  // Taken before mu_, by whoever asks the cluster for a new epoch, so only one thread does.
+  std::mutex bump_mu_;
   mutable std::mutex mu_;
   std::condition_variable work_cv_;  // the sender waits here
   std::condition_variable idle_cv_;  // Flush waits here
   std::map<Key, Batch> batches_;
   std::map<std::string, uint32_t> round_robin_;
   std::map<std::pair<std::string, uint32_t>, uint64_t> next_sequence_;
-  uint64_t producer_id_ = 0;
-  // Set (under mu_) when producer_id_ was given up and no new one could be had yet; read without
-  // the lock on Send's path, which only needs to know whether to look closer.
-  std::atomic<bool> id_given_up_{false};
-  std::string given_up_because_;  // the failure that made it give up
-  size_t queued_ = 0;             // messages in batches_ or being sent
+  ProducerIdAndEpoch identity_;
+  // Set (under mu_) when the epoch must go up and has not yet, or when the producer was fenced;
+  // read without the lock on Send's path, which only needs to know whether to look closer.
+  std::atomic<bool> identity_problem_{false};
+  bool bump_needed_ = false;
+  std::string bump_because_;  // the failure that made it give up a batch
+  absl::Status fenced_;       // set for good once a newer instance fenced this one
+  size_t queued_ = 0;         // messages in batches_ or being sent
   uint64_t flushes_ = 0;  // Flush requests; the sender sends everything while flushed_ < flushes_
   uint64_t flushed_ = 0;
   bool stopping_ = false;
