@@ -336,10 +336,10 @@ absl::Status LogImpl::WriteGroup(std::span<Writer* const> group, bool sync, bool
       active = segments_.rbegin()->second.get();
       durable_before = true;  // the roll synced everything before
     }
-    // In a preallocated segment, unsynced writes may reach the disk in any order, so recovery
-    // must learn from the records themselves which bytes were durable: a record written when
-    // everything before it was carries kSyncPointBit (see docs/wal_format.md).
-    if (durable_before && active->sync_points) MarkSyncPoint(w->bytes.data());
+    // Unsynced writes may reach the disk in any order, so recovery must learn from the records
+    // themselves which bytes were durable: a record written when everything before it was
+    // carries kSyncPointBit (see docs/wal_format.md).
+    if (durable_before) MarkSyncPoint(w->bytes.data());
     durable_before = false;
     const uint64_t base = active->visible_size.load(std::memory_order_relaxed) + pending.size();
     for (uint32_t i = 0; i < w->count; ++i) {

@@ -47,6 +47,10 @@ struct TruncationPlan {
   TruncationIntent cut;     // rewritten_header is empty when no header is rewritten
 };
 
+// What recovery did with a segment: kept it as it was or repaired; kept what comes before damage
+// (kPointInTime), so that every later segment goes; or dropped it, and every later one with it.
+enum class SegmentFate { kKept, kCut, kDropped };
+
 class LogImpl {
  public:
   LogImpl(std::string dir, const LogOptions& options, FileSystem& fs, const base::Clock& clock);
@@ -79,8 +83,8 @@ class LogImpl {
   // Recovery (recovery.cc, scan.cc).
   absl::Status FinishReset(const std::vector<uint64_t>& segments, RecoveryReport* report);
   absl::Status FinishTruncation(const std::vector<uint64_t>& segments, RecoveryReport* report);
-  absl::Status RecoverSegment(uint64_t first_offset, bool is_last, RecoveryReport* report,
-                              bool* drop_rest);
+  absl::StatusOr<SegmentFate> RecoverSegment(uint64_t first_offset, bool is_last,
+                                             RecoveryReport* report);
   absl::StatusOr<uint64_t> CountIntactRecords(uint64_t first_offset);
 
   // Group commit (group_commit.cc).
@@ -109,6 +113,7 @@ class LogImpl {
   absl::Status CutSegment(File& file, const std::vector<uint64_t>& later,
                           const TruncationPlan& plan);
   absl::Status RemoveSegment(uint64_t first_offset);
+  absl::Status RemoveSegmentFiles(uint64_t first_offset);
 
   // Files and syncs (segments.cc).
   absl::Status SyncFile(File& file);

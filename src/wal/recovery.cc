@@ -16,6 +16,7 @@ namespace {
 // What a log directory holds, by kind.
 struct Listing {
   std::vector<uint64_t> segments;       // first offsets, ascending
+  std::vector<uint64_t> indexes;        // index files' numbers
   std::vector<std::string> unfinished;  // index files a crash interrupted (.idx.tmp)
   bool lock = false;                    // LOCK
   bool reset = false;                   // RESET: a reset under way
@@ -29,8 +30,8 @@ absl::StatusOr<Listing> ListLog(FileSystem& fs, const std::string& dir) {
   for (const std::string& name : names) {
     if (const auto first = ParseFileName(name, kSegmentSuffix)) {
       listing.segments.push_back(*first);
-    } else if (ParseFileName(name, kIndexSuffix)) {
-      // Read with its segment.
+    } else if (const auto indexed = ParseFileName(name, kIndexSuffix)) {
+      listing.indexes.push_back(*indexed);  // read with its segment
     } else if (name == kLockFileName) {
       listing.lock = true;
     } else if (name == kResetFileName) {
@@ -50,6 +51,14 @@ absl::StatusOr<Listing> ListLog(FileSystem& fs, const std::string& dir) {
   return listing;
 }
 
+// The directory `path` is in: what must be synced to make its entry durable.
+std::string ParentDir(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 const char* ModeName(RecoveryMode mode) {
   switch (mode) {
     case RecoveryMode::kTolerateCorruptedTail:
@@ -67,7 +76,11 @@ const char* ModeName(RecoveryMode mode) {
 }  // namespace
 
 absl::Status LogImpl::Recover(RecoveryReport* report) {
+  // The directory's own entry must be durable before anything in it is: a crash could otherwise
+  // take a newly created log, acknowledged records and all, with it. Synced even when the
+  // directory existed, since a crash may have followed its creation before the sync.
   KEEL_RETURN_IF_ERROR(fs_.CreateDir(dir_));
+  KEEL_RETURN_IF_ERROR(fs_.SyncDir(ParentDir(dir_)));
   // A directory that is not a log's is refused before LOCK is created in it, so that it is left
   // as it was found.
   KEEL_ASSIGN_OR_RETURN(const Listing unlocked, ListLog(fs_, dir_));
@@ -101,6 +114,17 @@ absl::Status LogImpl::Recover(RecoveryReport* report) {
     removed_files = true;
   }
   const std::vector<uint64_t>& firsts = listing->segments;
+  for (const uint64_t indexed : listing->indexes) {
+    // The index of a segment that is gone: its removal reached the disk and the index's did not.
+    if (std::binary_search(firsts.begin(), firsts.end(), indexed)) continue;
+    KEEL_RETURN_IF_ERROR(RemoveIfExists(IndexFileName(indexed)));
+    report->events.push_back(
+        base::Cat("removed ", IndexFileName(indexed), ", the index of a segment that is gone"));
+    removed_files = true;
+  }
+  // Segments that kPointInTime recovery drops, or whose creation a crash interrupted; removed
+  // after the scan, newest first.
+  std::vector<uint64_t> doomed;
   bool drop_rest = false;
   for (size_t i = 0; i < firsts.size(); ++i) {
     const uint64_t first = firsts[i];
@@ -125,15 +149,20 @@ absl::Status LogImpl::Recover(RecoveryReport* report) {
     if (drop_rest) {
       KEEL_ASSIGN_OR_RETURN(const uint64_t intact, CountIntactRecords(first));
       report->dropped_records += intact;
-      KEEL_RETURN_IF_ERROR(fs_.Remove(PathOf(SegmentFileName(first))));
-      KEEL_RETURN_IF_ERROR(RemoveIfExists(IndexFileName(first)));
       report->events.push_back(
           base::Cat("removed ", SegmentFileName(first), " and its ", intact, " intact records"));
-      removed_files = true;
+      doomed.push_back(first);
       continue;
     }
-    KEEL_RETURN_IF_ERROR(RecoverSegment(first, i + 1 == firsts.size(), report, &drop_rest));
-    removed_files = removed_files || drop_rest;
+    KEEL_ASSIGN_OR_RETURN(const SegmentFate fate,
+                          RecoverSegment(first, i + 1 == firsts.size(), report));
+    drop_rest = fate != SegmentFate::kKept;
+    if (fate == SegmentFate::kDropped) doomed.push_back(first);
+  }
+  // Newest first, each removal durable before the next, as Truncate removes segments: a crash
+  // part-way leaves a log that is merely longer, which the next Open cuts again.
+  for (auto it = doomed.rbegin(); it != doomed.rend(); ++it) {
+    KEEL_RETURN_IF_ERROR(RemoveSegmentFiles(*it));
   }
   if (removed_files) KEEL_RETURN_IF_ERROR(SyncDirectory());
 
@@ -272,8 +301,8 @@ absl::StatusOr<uint64_t> LogImpl::CountIntactRecords(uint64_t first_offset) {
   return CountIntactFrom(window, kSegmentHeaderBytes);
 }
 
-absl::Status LogImpl::RecoverSegment(uint64_t first_offset, bool is_last, RecoveryReport* report,
-                                     bool* drop_rest) {
+absl::StatusOr<SegmentFate> LogImpl::RecoverSegment(uint64_t first_offset, bool is_last,
+                                                    RecoveryReport* report) {
   auto segment = std::make_shared<Segment>();
   segment->first_offset = first_offset;
   segment->path = PathOf(SegmentFileName(first_offset));
@@ -285,20 +314,14 @@ absl::Status LogImpl::RecoverSegment(uint64_t first_offset, bool is_last, Recove
   std::optional<uint64_t> header;
   if (size >= kSegmentHeaderBytes) {
     KEEL_ASSIGN_OR_RETURN(const std::string_view bytes, window.Get(0, kSegmentHeaderBytes));
-    uint32_t flags = 0;
-    header = DecodeSegmentHeader(bytes, &flags);
-    segment->sync_points = (flags & kSegmentSyncPoints) != 0;
+    header = DecodeSegmentHeader(bytes);
   }
   if (!header || *header != first_offset) {
     if (is_last && size <= kSegmentHeaderBytes) {
       // A crash while the segment was being created: it never held a record.
-      segment->file.reset();
-      KEEL_RETURN_IF_ERROR(fs_.Remove(segment->path));
-      report->events.push_back(base::Cat("removed ", name,
-                                         ", a segment whose creation a crash "
-                                         "interrupted"));
-      *drop_rest = true;  // nothing after it either; makes Recover sync the directory
-      return absl::OkStatus();
+      report->events.push_back(
+          base::Cat("removed ", name, ", a segment whose creation a crash interrupted"));
+      return SegmentFate::kDropped;
     }
     const std::string what = base::Cat(name, " has a damaged header");
     if (options_.recovery == RecoveryMode::kPointInTime) {
@@ -306,13 +329,9 @@ absl::Status LogImpl::RecoverSegment(uint64_t first_offset, bool is_last, Recove
       // at the offset in the file's name (Recover creates that segment anew).
       KEEL_ASSIGN_OR_RETURN(const uint64_t intact, CountIntactFrom(window, kSegmentHeaderBytes));
       report->dropped_records += intact;
-      segment->file.reset();
-      KEEL_RETURN_IF_ERROR(fs_.Remove(segment->path));
-      KEEL_RETURN_IF_ERROR(RemoveIfExists(IndexFileName(first_offset)));
       report->events.push_back(
           base::Cat(what, ": dropping it (", intact, " intact records) and everything after"));
-      *drop_rest = true;
-      return absl::OkStatus();
+      return SegmentFate::kDropped;
     }
     return absl::DataLossError(
         base::Cat(what, " (recovery mode ", ModeName(options_.recovery), ")"));
@@ -329,7 +348,7 @@ absl::Status LogImpl::RecoverSegment(uint64_t first_offset, bool is_last, Recove
       segment->max_timestamp_ns.store(index->max_timestamp_ns);
       segment->sealed = true;
       segments_[first_offset] = std::move(segment);
-      return absl::OkStatus();
+      return SegmentFate::kKept;
     }
     std::string state = "stale (size mismatch)";
     if (index.status().code() == absl::StatusCode::kNotFound) {
@@ -342,6 +361,7 @@ absl::Status LogImpl::RecoverSegment(uint64_t first_offset, bool is_last, Recove
 
   // Scan every record. `committed` is the end of the last complete unit (a record, or a whole
   // batch); damage is judged from there.
+  SegmentFate fate = SegmentFate::kKept;
   uint64_t pos = kSegmentHeaderBytes;
   uint64_t expected = first_offset;
   uint64_t committed_pos = pos;
@@ -351,12 +371,12 @@ absl::Status LogImpl::RecoverSegment(uint64_t first_offset, bool is_last, Recove
   std::vector<IndexEntry> index;
   uint64_t next_index_position = kSegmentHeaderBytes;
   std::vector<std::pair<uint64_t, uint64_t>> damaged;
-  // Where the records end: the file's end, or in a preallocated last segment where its zeros start.
-  // (Zeros at the end of a segment that was never preallocated are damage, as any bytes are.)
+  // Where the records end: the file's end, or in the last segment where a run of zeros to the end
+  // starts (preallocated space, or space whose size a crash kept but whose data it lost).
   uint64_t end = size;
   for (;;) {
     std::string problem;
-    if (pos < end && is_last && segment->sync_points) {
+    if (pos < end && is_last) {
       KEEL_ASSIGN_OR_RETURN(const bool zeros, ZerosToEnd(window, pos));
       if (zeros) end = pos;
     }
@@ -394,17 +414,18 @@ absl::Status LogImpl::RecoverSegment(uint64_t first_offset, bool is_last, Recove
       break;  // clean end
     }
 
-    // Damage. It is a torn tail when nothing valid follows it in the last segment: no record
-    // past the damage with an offset beyond those already seen (the records of an unfinished
-    // batch before it are valid, but they are part of the damage).
+    // Damage, from the start of the unit it hits (the records of an unfinished batch before it
+    // are valid, but they are part of the damage). Only the last segment can hold bytes a crash
+    // damaged: a segment is synced before the next one is created. And since unsynced writes
+    // reach the disk in any order, a crash can keep a later write and lose an earlier one, so
+    // valid records after the damage prove that it struck durable bytes (corruption) only if one
+    // of them is a sync point; otherwise it is a torn tail. The first valid record of any kind
+    // is where kSkipCorruptedRecords resumes and kPointInTime starts counting what it drops.
     const uint64_t at = committed_pos;
     KEEL_ASSIGN_OR_RETURN(const std::optional<uint64_t> resync,
                           FindValidRecordAfter(window, std::max(pos, at), expected));
     bool torn_tail = is_last && !resync.has_value();
-    if (is_last && resync.has_value() && segment->sync_points) {
-      // Records overwrite preallocated zeros here, so a crash can keep a later unsynced write
-      // and lose an earlier one. Valid records after the damage prove it was durable (and so
-      // is corruption) only if one of them is a sync point.
+    if (is_last && resync.has_value()) {
       KEEL_ASSIGN_OR_RETURN(const std::optional<uint64_t> sync_point,
                             FindValidRecordAfter(window, std::max(pos, at), expected, true));
       torn_tail = !sync_point.has_value();
@@ -421,11 +442,8 @@ absl::Status LogImpl::RecoverSegment(uint64_t first_offset, bool is_last, Recove
     }
     if (torn_tail || mode == RecoveryMode::kPointInTime) {
       if (torn_tail) {
-        // The zeros preallocated after a torn write are not part of it.
-        uint64_t torn_end = size;
-        if (segment->sync_points) {
-          KEEL_ASSIGN_OR_RETURN(torn_end, EndOfNonZero(window, at));
-        }
+        // Zeros after a torn write are not part of it: preallocated space, or never written.
+        KEEL_ASSIGN_OR_RETURN(const uint64_t torn_end, EndOfNonZero(window, at));
         report->torn_tail_bytes += torn_end - at;
         report->events.push_back(base::Cat(what, ": cut ", torn_end - at, " bytes of torn write"));
       } else {
@@ -438,7 +456,7 @@ absl::Status LogImpl::RecoverSegment(uint64_t first_offset, bool is_last, Recove
         report->dropped_records += intact;
         report->events.push_back(base::Cat(what, ": cut the log at offset ", committed_offset,
                                            ", dropping ", intact, " intact records after it"));
-        *drop_rest = true;
+        fate = SegmentFate::kCut;
       }
       KEEL_RETURN_IF_ERROR(segment->file->Truncate(at));
       KEEL_RETURN_IF_ERROR(SyncFile(*segment->file));
@@ -471,7 +489,7 @@ absl::Status LogImpl::RecoverSegment(uint64_t first_offset, bool is_last, Recove
     batch_open = false;
   }
   if (end < segment->file->size() && pos == end) {
-    // Zeros a log that preallocates left after its last record: trimmed (Recover syncs the
+    // Zeros after the last record (preallocated, or left by a crash): trimmed (Recover syncs the
     // active segment), so that the file ends where its records do until the next append.
     KEEL_RETURN_IF_ERROR(segment->file->Truncate(end));
   }
@@ -481,7 +499,7 @@ absl::Status LogImpl::RecoverSegment(uint64_t first_offset, bool is_last, Recove
   segment->visible_size.store(segment->file->size());
   segment->end_offset.store(expected);
   segment->max_timestamp_ns.store(max_ts);
-  segment->sealed = !is_last && !*drop_rest;
+  segment->sealed = !is_last && fate == SegmentFate::kKept;
   if (segment->sealed && !segment->damaged.empty()) {
     // No index for a segment with damaged ranges: it would be trusted at the next Open and the
     // ranges forgotten, so that readers would fail on them. Without one, every Open scans it.
@@ -496,7 +514,7 @@ absl::Status LogImpl::RecoverSegment(uint64_t first_offset, bool is_last, Recove
     ++report->rebuilt_indexes;
   }
   segments_[first_offset] = std::move(segment);
-  return absl::OkStatus();
+  return fate;
 }
 
 }  // namespace keel::wal::internal

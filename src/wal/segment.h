@@ -41,8 +41,6 @@ struct Segment {
   std::atomic<uint64_t> end_offset{0};  // one past its last record
   std::atomic<int64_t> max_timestamp_ns{0};
   bool sealed = false;  // guarded by the log's mu_
-  // Flagged kSegmentSyncPoints: preallocated, and its records mark sync points (see WriteGroup).
-  bool sync_points = false;
 
   // Sparse index, ascending. The writer appends under index_mu; readers search under it.
   mutable std::mutex index_mu;

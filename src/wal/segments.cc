@@ -44,7 +44,7 @@ bool LogImpl::Preallocates() const {
 absl::Status LogImpl::WriteAtEnd(Segment& segment, std::string_view bytes) {
   const uint64_t end = segment.visible_size.load(std::memory_order_relaxed);
   File& file = *segment.file;
-  if (end + bytes.size() > file.size() && segment.sync_points && Preallocates()) {
+  if (end + bytes.size() > file.size() && Preallocates()) {
     static constexpr char kZeros[64 << 10] = {};
     // Submit keeps every group within a segment, so the target never needs to pass its limit.
     const uint64_t target =
@@ -116,7 +116,6 @@ absl::StatusOr<std::shared_ptr<Segment>> LogImpl::CreateSegment(uint64_t first_o
   segment->first_offset = first_offset;
   segment->path = PathOf(SegmentFileName(first_offset));
   KEEL_ASSIGN_OR_RETURN(segment->file, CreateSegmentFile(segment->path, first_offset));
-  segment->sync_points = Preallocates();
   KEEL_RETURN_IF_ERROR(SyncDirectory());
   segment->visible_size.store(kSegmentHeaderBytes);
   segment->end_offset.store(first_offset);
@@ -127,8 +126,7 @@ absl::StatusOr<std::shared_ptr<Segment>> LogImpl::CreateSegment(uint64_t first_o
 absl::StatusOr<std::unique_ptr<File>> LogImpl::CreateSegmentFile(const std::string& path,
                                                                  uint64_t first_offset) {
   KEEL_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs_.Open(path, OpenMode::kCreate));
-  KEEL_RETURN_IF_ERROR(
-      file->Append(EncodeSegmentHeader(first_offset, Preallocates() ? kSegmentSyncPoints : 0)));
+  KEEL_RETURN_IF_ERROR(file->Append(EncodeSegmentHeader(first_offset)));
   KEEL_RETURN_IF_ERROR(SyncFile(*file));
   return file;
 }

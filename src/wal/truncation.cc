@@ -12,7 +12,19 @@
 
 namespace keel::wal::internal {
 
-// Removes a segment's files. REQUIRES: write_mu_ held; not the active segment.
+// Removes a segment's files durably: its index first (a segment without one is scanned, while an
+// index without its segment is merely removed at the next Open), then the segment, then a sync
+// of the directory. POSIX does not order unsynced changes to directory entries, so without a sync
+// after each removal a crash could keep a later removal and undo an earlier one, leaving a gap
+// between segments that Open takes for damage. REQUIRES: write_mu_ held.
+absl::Status LogImpl::RemoveSegmentFiles(uint64_t first_offset) {
+  KEEL_RETURN_IF_ERROR(RemoveIfExists(IndexFileName(first_offset)));
+  KEEL_RETURN_IF_ERROR(RemoveIfExists(SegmentFileName(first_offset)));
+  return SyncDirectory();
+}
+
+// Removes a sealed segment from the log and its files from the directory. REQUIRES: write_mu_
+// held; not the active segment.
 absl::Status LogImpl::RemoveSegment(uint64_t first_offset) {
   std::shared_ptr<Segment> segment;
   {
@@ -23,8 +35,7 @@ absl::Status LogImpl::RemoveSegment(uint64_t first_offset) {
     segments_.erase(it);
   }
   // Readers holding the segment keep reading the unlinked file until they move on.
-  KEEL_RETURN_IF_ERROR(fs_.Remove(segment->path));
-  return RemoveIfExists(IndexFileName(first_offset));
+  return RemoveSegmentFiles(first_offset);
 }
 
 absl::StatusOr<uint64_t> LogImpl::DropBefore(uint64_t offset) {
@@ -37,8 +48,8 @@ absl::StatusOr<uint64_t> LogImpl::DropBefore(uint64_t offset) {
       doomed.push_back(it->first);
     }
   }
+  // Oldest first, each removal durable before the next: a crash leaves the log contiguous.
   for (const uint64_t first : doomed) KEEL_RETURN_IF_ERROR(RemoveSegment(first));
-  if (!doomed.empty()) KEEL_RETURN_IF_ERROR(SyncDirectory());
   return first_offset();
 }
 
@@ -63,7 +74,6 @@ absl::StatusOr<size_t> LogImpl::ApplyRetention(uint64_t max_bytes, int64_t max_a
     }
   }
   for (const uint64_t first : doomed) KEEL_RETURN_IF_ERROR(RemoveSegment(first));
-  if (!doomed.empty()) KEEL_RETURN_IF_ERROR(SyncDirectory());
   return doomed.size();
 }
 
@@ -182,7 +192,7 @@ absl::StatusOr<TruncationPlan> LogImpl::PlanTruncation(const Segment& segment,
     const RecordType type =
         previous.type == RecordType::kFirst ? RecordType::kFull : RecordType::kLast;
     EncodeRecordHeader(plan.cut.rewritten_header, type, previous.offset, previous.timestamp_ns,
-                       previous.length, base::Crc32c(payload));
+                       previous.length, base::Crc32c(payload), previous.sync_point);
   }
   return plan;
 }
@@ -211,11 +221,11 @@ absl::Status LogImpl::TruncateFiles(const Segment& segment, const std::vector<ui
 // repeat, which is how Open finishes an interrupted truncation. REQUIRES: write_mu_ held.
 absl::Status LogImpl::CutSegment(File& file, const std::vector<uint64_t>& later,
                                  const TruncationPlan& plan) {
-  // Newest first, so that a crash part-way leaves a log that is merely longer. The cut segment
-  // becomes the active one, which has no index.
+  // Newest first, each removal durable before the next and all of them before the cut, so that a
+  // crash part-way leaves a log that is merely longer. The cut segment becomes the active one,
+  // which has no index.
   for (auto it = later.rbegin(); it != later.rend(); ++it) {
-    KEEL_RETURN_IF_ERROR(fs_.Remove(PathOf(SegmentFileName(*it))));
-    KEEL_RETURN_IF_ERROR(RemoveIfExists(IndexFileName(*it)));
+    KEEL_RETURN_IF_ERROR(RemoveSegmentFiles(*it));
   }
   KEEL_RETURN_IF_ERROR(RemoveIfExists(IndexFileName(plan.cut.segment_first_offset)));
   KEEL_RETURN_IF_ERROR(SyncDirectory());
@@ -277,7 +287,6 @@ absl::StatusOr<std::shared_ptr<Segment>> LogImpl::ResetFiles(const std::vector<u
   KEEL_RETURN_IF_ERROR(SyncDirectory());
   // Opened again under its final name, the name it is known by from now on.
   KEEL_ASSIGN_OR_RETURN(segment->file, fs_.Open(segment->path, OpenMode::kExisting));
-  segment->sync_points = Preallocates();  // as CreateSegmentFile flagged it
   segment->visible_size.store(kSegmentHeaderBytes);
   segment->end_offset.store(next_offset);
   return segment;

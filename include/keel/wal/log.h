@@ -19,13 +19,17 @@
 //
 // Format. Each record carries a CRC32C (masked) over its length, type, offset, timestamp and
 // payload; docs/wal_format.md gives the grammar. Segments roll at max_segment_bytes and are named
-// by the offset of their first record; the directory is synced whenever a segment is created or
-// removed. A sealed segment gets a sparse index file (an entry every index_interval_bytes), so that
+// by the offset of their first record; the directory is synced after every creation, removal and
+// rename that recovery relies on (the log's own directory included, when Open creates it, by a
+// sync of its parent). A sealed segment gets a sparse index file (an entry every index_interval_bytes), so that
 // reading from any offset starts near it instead of scanning the segment.
 //
-// Recovery. Open() checks the log. Damage at the very end, with nothing valid after it, is a torn
-// write from a crash: the incomplete record (or incomplete batch) is cut off and reported. Damage
-// with valid records after it is corruption, and what happens depends on the recovery mode
+// Recovery. Open() checks the log. A crash damages only what was written since the last sync, at
+// the end of the last segment, but POSIX lets unsynced writes reach the disk in any order, so it
+// can leave a hole with intact records after it. The first record written after each sync is
+// marked as a sync point, and damage in the last segment is a torn write from a crash unless a
+// sync point follows it: the incomplete records (or batch) and everything after are cut off and
+// reported. Any other damage is corruption, and what happens depends on the recovery mode
 // (RocksDB's WALRecoveryMode):
 //
 //   kTolerateCorruptedTail   (default) a torn tail is cut; corruption anywhere else is an error.
@@ -53,7 +57,8 @@
 // treats it as it says above, which may drop durable records: kPointInTime everything after it,
 // kSkipCorruptedRecords the damaged records, and, since damage to the log's very last record
 // cannot be told from a torn write, the default mode that record (only kAbsoluteConsistency
-// refuses it).
+// refuses it). Likewise damage to synced bytes after the last sync point, which nothing proves
+// were synced: under kEveryAppend at most the last group of appends.
 //
 // Example:
 //
@@ -135,8 +140,8 @@ struct LogOptions {
 struct RecoveryReport {
   size_t segments = 0;              // segment files in the log after recovery
   uint64_t records = 0;             // records in the log after recovery
-  uint64_t torn_tail_bytes = 0;     // bytes cut from the end as an incomplete write (in a
-                                    // preallocated segment, up to its last non-zero byte)
+  uint64_t torn_tail_bytes = 0;     // bytes cut from the end as an incomplete write, up to the
+                                    // last non-zero byte (zeros after it may be preallocated)
   uint64_t dropped_records = 0;     // intact records dropped after damage, in every segment
                                     // from the damage on (kPointInTime)
   uint64_t skipped_bytes = 0;       // damaged bytes skipped over (kSkipCorruptedRecords)
