@@ -443,13 +443,15 @@ bool ClusterImpl::broker_up(uint32_t broker) const {
 
 absl::Status ClusterImpl::Replicate() {
   KEEL_RETURN_IF_ERROR(CheckOpen());
+  // Every fetch is tried, as every broker's fetcher would; the first error is returned.
+  absl::Status status;
   for (uint32_t b = 0; b < ctx_.options().brokers; ++b) {
     if (!broker_up(b)) continue;
-    for (Partition* p : AllPartitions()) KEEL_RETURN_IF_ERROR(p->CatchUp(b).status());
+    for (Partition* p : AllPartitions()) status.Update(p->CatchUp(b).status());
   }
   // As the fetchers' copying would, and for partitions without followers.
-  for (Partition* p : AllPartitions()) KEEL_RETURN_IF_ERROR(p->SyncLeader());
-  return absl::OkStatus();
+  for (Partition* p : AllPartitions()) status.Update(p->SyncLeader());
+  return status;
 }
 
 absl::Status ClusterImpl::Tick() {

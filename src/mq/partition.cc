@@ -195,9 +195,9 @@ absl::StatusOr<ProduceResult> Partition::Append(std::span<const Message> message
   if (acks == Acks::kLeader) return result;
 
   if (!ctx_.options().background) {
-    for (size_t s = 0; s < slots_.size(); ++s) {
-      KEEL_RETURN_IF_ERROR(CatchUpSlot(static_cast<int>(s)).status());
-    }
+    // The followers' rounds, inline; one that fails only holds the high watermark back, as a
+    // follower's failing fetcher would.
+    for (size_t s = 0; s < slots_.size(); ++s) (void)CatchUpSlot(static_cast<int>(s));
   }
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::nanoseconds(ctx_.options().request_timeout_ns);

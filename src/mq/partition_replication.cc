@@ -137,9 +137,6 @@ absl::StatusOr<bool> Partition::CatchUpSlot(int s) {
     const std::vector<std::string_view> views(copies.begin(), copies.end());
     KEEL_RETURN_IF_ERROR(follower->Append(views, headers).status());
     KEEL_RETURN_IF_ERROR(log.Sync());
-    // What the follower copied counts toward the high watermark once the leader's copy is
-    // durable too: this is what syncs acks=0 messages when no producer waits for them.
-    KEEL_RETURN_IF_ERROR(leader_log.WaitDurable(from + copies.size()));
   }
   const uint64_t durable = log.durable_offset();
   const int64_t now = ctx_.clock().NowNanos();
@@ -154,6 +151,13 @@ absl::StatusOr<bool> Partition::CatchUpSlot(int s) {
     RecomputeHighWatermark();
   }
   write.unlock();
+  if (!copies.empty()) {
+    // What the follower copied counts toward the high watermark once the leader's copy is
+    // durable too: this is what syncs acks=0 messages when no producer waits for them.
+    KEEL_RETURN_IF_ERROR(leader_log.WaitDurable(durable));
+    std::lock_guard lock(mu_);
+    RecomputeHighWatermark();
+  }
   if (join) KEEL_RETURN_IF_ERROR(JoinIsr(s));
   return !copies.empty();
 }

@@ -320,7 +320,7 @@ TEST_CASE(
   CHECK(Values(ReadAll(*cluster, "t", 0)) == std::vector<std::string>{"zero", "one", "two"});
   CHECK(Values(ReadAll(*cluster, "t", 1)) == std::vector<std::string>{"before", "after"});
   for (uint32_t p = 0; p < 2; ++p) {
-    const Message& last = ReadAll(*cluster, "t", p).back().message;
+    const Message last = ReadAll(*cluster, "t", p).back().message;
     CHECK(last.producer_id == first.id);
     CHECK(last.producer_epoch == 1);
     CHECK(last.sequence == 0);
