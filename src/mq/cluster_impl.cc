@@ -40,6 +40,7 @@ absl::Status CheckOptions(const ClusterOptions& options) {
       {"replica_lag_max_ns", options.replica_lag_max_ns, 1},
       {"request_timeout_ns", options.request_timeout_ns, 1},
       {"session_timeout_ns", options.session_timeout_ns, 1},
+      {"producer_id_expiration_ns", options.producer_id_expiration_ns, 1},
       {"tick_interval_ns", options.tick_interval_ns, 1},
       {"retention_check_interval_ns", options.retention_check_interval_ns, 0}};
   for (const Duration& d : durations) {
@@ -468,7 +469,10 @@ absl::Status ClusterImpl::Maintain() {
   groups_->ExpireMembers(now);
   if (now - last_retention_ns_.load() >= ctx_.options().retention_check_interval_ns) {
     last_retention_ns_.store(now);
-    for (Partition* p : AllPartitions()) status.Update(p->ApplyRetention());
+    for (Partition* p : AllPartitions()) {
+      status.Update(p->ApplyRetention());
+      p->ExpireProducers(now);
+    }
   }
   return status;
 }

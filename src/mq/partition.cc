@@ -303,6 +303,15 @@ absl::Status Partition::ApplyRetention() {
   return absl::OkStatus();
 }
 
+void Partition::ExpireProducers(int64_t now_ns) {
+  const int64_t expiration = ctx_.options().producer_id_expiration_ns;
+  if (now_ns <= expiration) return;
+  std::shared_lock life(life_mu_);
+  for (Slot& slot : slots_) {
+    if (slot.replica != nullptr) slot.replica->ExpireProducers(now_ns - expiration);
+  }
+}
+
 absl::Status Partition::DropBefore(uint64_t offset) {
   std::shared_lock life(life_mu_);
   for (Slot& slot : slots_) {

@@ -81,11 +81,13 @@ class Partition {
   // Syncs the leader's unsynced messages, so that they count toward the high watermark.
   absl::Status SyncLeader();
   // Maintenance: shrinks the ISR (lagging or stopped followers), elects a leader for an offline
-  // partition that can have one, syncs the leader's unsynced messages, expires idle producers
-  // and writes producer snapshots.
+  // partition that can have one, syncs the leader's unsynced messages and writes producer
+  // snapshots.
   absl::Status Maintain(int64_t now_ns);
   // Retention by the topic's limits, never past the high watermark.
   absl::Status ApplyRetention();
+  // Every replica forgets the producers idle for producer_id_expiration_ns.
+  void ExpireProducers(int64_t now_ns);
   // Deletes every replica's whole segments before `offset` (the delay queue's clean-up).
   absl::Status DropBefore(uint64_t offset);
 

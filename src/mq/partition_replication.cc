@@ -187,10 +187,8 @@ absl::Status Partition::Maintain(int64_t now_ns) {
       }
     }
     for (const auto& [s, why] : leaving) status.Update(LeaveIsr(s, why));
-    const int64_t expiration = ctx_.options().producer_id_expiration_ns;
     for (Slot& slot : slots_) {
       if (slot.replica == nullptr) continue;
-      if (now_ns > expiration) slot.replica->ExpireProducers(now_ns - expiration);
       // About a segment's worth of messages between snapshots, as Kafka takes one per segment.
       status.Update(slot.replica->MaybeSnapshot(ctx_.options().segment_bytes, /*force=*/false));
     }

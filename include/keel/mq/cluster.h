@@ -125,7 +125,8 @@ struct ClusterOptions {
   // producer.id.expiration.ms), so that the state kept per partition stays bounded; a retry
   // after that long may be appended twice.
   int64_t producer_id_expiration_ns = 24 * 3600 * base::kNanosPerSecond;
-  // The background threads' pace (real time), and how often retention is applied.
+  // The background threads' pace (real time), and how often retention is applied (and idle
+  // producers are expired).
   int64_t tick_interval_ns = 5 * base::kNanosPerMilli;
   int64_t retention_check_interval_ns = base::kNanosPerSecond;
   bool background = true;
