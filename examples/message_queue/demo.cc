@@ -6,9 +6,10 @@
 // prints what a reader of the chapter would look for: partition leaders and ISRs, what each acks
 // level costs, a consumer group rebalancing as members come and go, a broker crash and its
 // catch-up, a consumer resuming from its committed offsets, the retry and dead-letter topics,
-// delayed messages, and an idempotent producer's retry appended once. The cluster's own events
-// (elections, ISR changes, rebalances, deliveries) are printed as they happen, with the time since
-// the start. Every step checks its outcome; the program exits non-zero if one fails.
+// delayed messages, an idempotent producer's retry appended once and its zombie fenced. The
+// cluster's own events (elections, ISR changes, rebalances, deliveries) are printed as they happen,
+// with the time since the start. Every step checks its outcome; the program exits non-zero if one
+// fails.
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -317,8 +318,9 @@ void Story::BrokerCrash() {
                 n);
     Check(acked == n, "every message acknowledged");
   }
-  Say("Broker 2 starts again: each replica cuts its log back to the high watermark it knew\n"
-      "(anything after it was never committed), copies what it missed, and rejoins the ISR:");
+  Say("Broker 2 starts again. Each replica asks its leader where its last leader epoch ends\n"
+      "and cuts its log back to where the two agree (nothing after that was ever committed),\n"
+      "copies what it missed, and rejoins the ISR:");
   const auto t0 = Clock::now();
   Must(cluster_->StartBroker(2), "start broker 2");
   Check(WaitFor([&] { return InSync("orders", 3); }), "broker 2 caught up");
@@ -503,6 +505,31 @@ void Story::Idempotence() {
   Check(retry->duplicate && retry->base_offset == first->base_offset, "the retry is dropped");
   Check(cluster_->DescribePartition("orders", 1)->log_end == first->base_offset + 3,
         "the log holds the batch once");
+
+  Say("A producer named \"ledger\" restarts while its old process, paused, still thinks it is\n"
+      "alive (a zombie). The new instance gets the name's producer id with a higher epoch, and\n"
+      "the brokers refuse the old epoch from then on:");
+  mq::ProducerOptions po;
+  po.idempotent = true;
+  po.name = "ledger";
+  absl::StatusOr<std::unique_ptr<mq::Producer>> zombie = mq::Producer::Create(*cluster_, po);
+  absl::StatusOr<std::unique_ptr<mq::Producer>> fresh = mq::Producer::Create(*cluster_, po);
+  if (!Must(zombie.status(), "create a producer") || !Must(fresh.status(), "create it again")) {
+    return;
+  }
+  std::printf("  zombie: producer %llu epoch %u; new instance: producer %llu epoch %u\n",
+              static_cast<unsigned long long>((*zombie)->identity().id),
+              (*zombie)->identity().epoch, static_cast<unsigned long long>((*fresh)->identity().id),
+              (*fresh)->identity().epoch);
+  absl::Status zombie_sent = absl::UnknownError("no callback");
+  mq::Message m;
+  m.value = "ledger entry from the zombie";
+  Must((*zombie)->SendTo("orders", 1, m,
+                         [&](const absl::StatusOr<mq::Ack>& ack) { zombie_sent = ack.status(); }),
+       "queue the zombie's message");
+  (*zombie)->Flush();
+  std::printf("  the zombie's send: %s\n", std::string(zombie_sent.message()).c_str());
+  Check(mq::ErrorOf(zombie_sent) == mq::Error::kProducerFenced, "the zombie is fenced");
 }
 
 }  // namespace
