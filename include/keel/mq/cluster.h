@@ -6,25 +6,31 @@
 // and a message's position in it is its offset. Each partition is copied to `replication_factor`
 // brokers: one replica leads (takes the writes), the others follow (copy the leader's log into
 // their own write-ahead log). The followers that are keeping up form the in-sync replica set
-// (ISR); the high watermark is the end of what every ISR member has, and consumers only see
-// messages below it ("committed"), so a message a consumer saw is never lost when a leader fails.
+// (ISR); the high watermark is the end of what every ISR member holds durably, and consumers only
+// see messages below it ("committed"), so a message a consumer saw is never lost when a leader
+// fails.
 //
 // Producers choose how long to wait (Acks): kNone returns at once (fire and forget); kLeader
 // once the leader's log has the messages durably; kAll once every in-sync replica has them
-// durably. If a broker stops, the partitions it led elect a new leader from the live ISR members
-// (never from outside it, so no committed message is lost), and its replicas leave the ISR. When
-// it starts again each of its replicas cuts its log back to the high watermark it knew when it
-// stopped (anything past it was never committed and may differ from the new leader's), copies
-// what it missed, and rejoins the ISR once it has caught up with the high watermark. (A
-// partition's last in-sync replica is the exception: nobody else may lead, so it keeps its log
-// whole, and the partition is offline until it returns.)
+// durably, and only while at least the topic's min_insync_replicas are in sync. If a broker
+// stops, the partitions it led elect a new leader, in a new leader epoch, from the live ISR
+// members (never from outside it, so no committed message is lost), and its replicas leave the
+// ISR. Every message carries the epoch it was appended in (Kafka's KIP-101): a replica that
+// starts again, or follows a new leader, asks the leader where its last epoch ends and cuts its
+// log back to where the two agree, copies what it missed, and rejoins the ISR once it has caught
+// up with the high watermark. The leader, its epoch and the ISR are written to the data directory
+// before they are acted on, so a cluster reopened after a crash elects from the last ISR written.
+// (A partition's last in-sync replica stays in the ISR when it stops: nobody else may lead, and
+// the partition is offline until it returns.) A replica whose log is found damaged is cut at the
+// damage and leaves the ISR until it has copied the rest from the leader.
 //
 // Consumers in a group share a topic's partitions (keel/mq/assignor.h): the cluster coordinates
 // membership, rebalancing when a member joins, leaves or stops heartbeating, and stores each
 // group's committed offsets durably so that a restarted consumer resumes where its group left off.
 //
-// Also here: an idempotent producer's duplicates are dropped (producer id + sequence number per
-// partition); tags filter messages at the broker; delayed messages wait in an internal topic until
+// Also here: an idempotent producer's duplicates are dropped (producer id, epoch and sequence
+// number per partition; keel/mq/producer.h) and its zombies fenced; tags filter messages at the
+// broker; delayed messages wait in an internal topic until
 // their time and are then appended to their own; retention deletes old segments by size and age.
 //
 // Threads. With ClusterOptions::background (the default), each broker runs a replica fetcher
@@ -33,9 +39,12 @@
 // fetch round and Tick() one maintenance round, which makes tests and simulations deterministic
 // (and Produce with kAll replicates inline instead of waiting).
 //
-// The data directory holds one write-ahead log per replica (broker-<b>/<topic>-<partition>/),
-// the group offsets (offsets/), and small checksummed metadata files; a LOCK file keeps out a
-// second process. Messages acknowledged with kLeader or kAll survive a crash of the process.
+// The data directory holds one write-ahead log per replica (broker-<b>/<topic>-<partition>/log/,
+// beside the replica's leader epochs and producer snapshots), the group offsets (offsets/), and
+// small checksummed metadata files (docs/mq.md lists them); a LOCK file keeps out a second
+// process. Messages acknowledged with kAll survive a crash of the whole process, and of every
+// broker but one in-sync replica; with kLeader, a crash of the whole process (the last leader
+// leads again when the cluster reopens, if its log is intact), but not the loss of the leader.
 //
 // Example:
 //
@@ -199,10 +208,13 @@ class ClusterImpl;
 class Cluster {
  public:
   // Opens the cluster in `dir`, creating it if empty. Every replica log is recovered, each
-  // partition's longest replica leads, and the followers catch up before Open returns, so
-  // everything acknowledged before is committed. Errors: kInvalidArgument for bad options or a
-  // broker count that differs from the directory's; kUnavailable while another process has it
-  // open; kDataLoss for damage (naming the file); I/O errors.
+  // partition elects a leader from the ISR it last wrote, and the followers catch up before Open
+  // returns, so everything acknowledged before is committed. A damaged replica log does not fail
+  // Open: it is cut at the damage, leaves the ISR and copies from the leader (an event says so).
+  // Errors: kInvalidArgument for bad options or a broker count that differs from the directory's;
+  // kUnavailable while another process has it open; kFailedPrecondition for a directory that is
+  // not a keel message queue's, or one an earlier keel wrote; kDataLoss for damaged metadata
+  // (naming the file); I/O errors.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Cluster>> Open(const std::string& dir,
                                                                      const ClusterOptions& options);
 
@@ -285,12 +297,12 @@ class Cluster {
       const std::string& group, const TopicPartition& partition) const;
   [[nodiscard]] absl::StatusOr<GroupState> DescribeGroup(const std::string& group) const;
 
-  // Failures: a stopped broker's replicas are closed as in a crash (nothing more is synced).
-  // Each first writes down the high watermark of that moment (its cut file), and cuts back to it
-  // when it starts, in this run or the next; the last in-sync replica of a partition keeps
-  // everything instead and leads again when it starts. On an error (a cut file that could not be
-  // written, a log that could not be opened) some replicas may not have changed: calling again
-  // retries them.
+  // Failures: a stopped broker's replicas are closed as in a crash (nothing more is synced, and
+  // nothing is written for them). The partitions it led elect new leaders and its replicas leave
+  // their ISRs, each written first; when it starts, its replicas compare their logs with their
+  // leaders' (leader epochs) before they copy. On an error (a decision that could not be written,
+  // a log that could not be opened) some partitions may not have changed: maintenance retries the
+  // decisions, and calling again retries the rest.
   [[nodiscard]] absl::Status StopBroker(uint32_t broker);
   [[nodiscard]] absl::Status StartBroker(uint32_t broker);
   [[nodiscard]] bool broker_up(uint32_t broker) const;
