@@ -177,7 +177,9 @@ absl::StatusOr<ProduceResult> Partition::Append(std::span<const Message> message
         std::vector<MessageHeader> headers(messages.size());
         for (size_t i = 0; i < messages.size(); ++i) {
           const Message& m = messages[i];
-          records[i].reserve(EncodedMessageBytes(m));
+          // Room for the fields and their framing (at most 102 bytes), without working it out.
+          records[i].reserve(128 + m.key.size() + m.value.size() + m.tag.size() +
+                             m.origin_topic.size());
           AppendEncodedMessage(m, epoch, records[i]);
           views[i] = records[i];
           headers[i] = {epoch, m.timestamp_ns, m.producer_id, m.producer_epoch, m.sequence};

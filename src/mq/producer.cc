@@ -120,6 +120,7 @@ absl::Status Producer::SendTo(const std::string& topic, uint32_t partition, Mess
     batch.messages.push_back(std::move(message));
     batch.callbacks.push_back(std::move(callback));
     batch.bytes += bytes;
+    batch.sizes.push_back(encoded_bytes);
     batch.encoded_bytes += encoded_bytes;
     ++queued_;
     // A new batch wakes the sender too, so that it sets an alarm for the batch's linger.
@@ -186,7 +187,7 @@ void Producer::SendBatches(const Key& key, Batch& batch) {
   size_t start = 0;
   size_t bytes = 0;
   for (size_t i = 0; i < messages.size(); ++i) {
-    const size_t size = EncodedBytes(key.topic, messages[i], key.delayed);
+    const size_t size = batch.sizes[i];
     if (i > start && (i - start >= kMaxBatchMessages || bytes + size > max_batch_bytes_)) {
       SendBatch(key, messages.subspan(start, i - start), callbacks.subspan(start, i - start));
       start = i;

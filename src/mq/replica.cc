@@ -210,14 +210,16 @@ absl::StatusOr<uint64_t> Replica::Append(std::span<const std::string_view> recor
               "a replica append needs a header per record");
   const uint64_t start = log_->next_offset();
   // Each new epoch in the batch is noted before any of its messages exist.
+  std::optional<uint64_t> latest = epochs_->latest_epoch();
   for (size_t i = 0; i < headers.size(); ++i) {
-    const std::optional<uint64_t> latest = epochs_->latest_epoch();
-    if (!latest || headers[i].leader_epoch > *latest) {
-      KEEL_RETURN_IF_ERROR(epochs_->Assign(headers[i].leader_epoch, start + i));
-    } else if (headers[i].leader_epoch < *latest) {
+    const uint64_t epoch = headers[i].leader_epoch;
+    if (latest == epoch) continue;
+    if (latest && epoch < *latest) {
       return absl::InternalError(base::Cat(label_, ": message ", start + i, " of leader epoch ",
-                                           headers[i].leader_epoch, " after epoch ", *latest));
+                                           epoch, " after epoch ", *latest));
     }
+    KEEL_RETURN_IF_ERROR(epochs_->Assign(epoch, start + i));
+    latest = epoch;
   }
   KEEL_ASSIGN_OR_RETURN(const uint64_t base, log_->AppendBatch(records));
   KEEL_ASSERT(base == start, "a replica's log end moved while it appended");

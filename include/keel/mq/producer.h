@@ -150,8 +150,9 @@ class Producer {
   struct Batch {
     std::vector<Message> messages;
     std::vector<SendCallback> callbacks;
-    size_t bytes = 0;          // keys and values, for batch_bytes
-    size_t encoded_bytes = 0;  // as Cluster::Produce counts them, for max_batch_bytes_
+    size_t bytes = 0;           // keys and values, for batch_bytes
+    std::vector<size_t> sizes;  // each message's, as Cluster::Produce counts them
+    size_t encoded_bytes = 0;   // their sum, for max_batch_bytes_
     std::chrono::steady_clock::time_point opened;
   };
   struct Key {
