@@ -395,12 +395,17 @@ std::vector<bool> ClusterImpl::BrokersUp() const {
   return broker_up_;
 }
 
-absl::Status ClusterImpl::StopBroker(uint32_t broker) {
+absl::Status ClusterImpl::CheckBroker(uint32_t broker) const {
   KEEL_RETURN_IF_ERROR(CheckOpen());
   if (broker >= ctx_.options().brokers) {
     return absl::InvalidArgumentError(
         base::Cat("no broker ", broker, ": there are ", ctx_.options().brokers));
   }
+  return absl::OkStatus();
+}
+
+absl::Status ClusterImpl::StopBroker(uint32_t broker) {
+  KEEL_RETURN_IF_ERROR(CheckBroker(broker));
   std::lock_guard admin(admin_mu_);
   bool was_up;
   {
@@ -416,11 +421,7 @@ absl::Status ClusterImpl::StopBroker(uint32_t broker) {
 }
 
 absl::Status ClusterImpl::StartBroker(uint32_t broker) {
-  KEEL_RETURN_IF_ERROR(CheckOpen());
-  if (broker >= ctx_.options().brokers) {
-    return absl::InvalidArgumentError(
-        base::Cat("no broker ", broker, ": there are ", ctx_.options().brokers));
-  }
+  KEEL_RETURN_IF_ERROR(CheckBroker(broker));
   std::lock_guard admin(admin_mu_);
   // Every replica, even when the broker is already up: one that failed to start last time tries
   // again. The broker is up even if some fail, so that StopBroker stops those that started.

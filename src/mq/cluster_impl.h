@@ -105,6 +105,7 @@ class ClusterImpl {
   void FetcherLoop(uint32_t broker);
   void MaintenanceLoop(bool deliveries);
   absl::Status CheckOpen() const;
+  absl::Status CheckBroker(uint32_t broker) const;  // open, and a broker number it has
 
   Context ctx_;
   std::unique_ptr<wal::FileLock> lock_;

@@ -90,14 +90,7 @@ absl::Status Partition::Open(const std::vector<bool>& up) {
     } else if (epoch_ > 0) {
       // No healthy in-sync replica: if every in-sync replica that is up was damaged, the one
       // with the longest log leads, having lost what its damage cut (nobody has more).
-      for (size_t s = 0; s < slots_.size(); ++s) {
-        const Slot& slot = slots_[s];
-        if (slot.replica == nullptr || !slot.in_sync) continue;
-        if (leader < 0 ||
-            slot.replica->log().next_offset() > slots_[leader].replica->log().next_offset()) {
-          leader = static_cast<int>(s);
-        }
-      }
+      leader = LongestLiveInSync();
       if (leader >= 0) {
         isr[leader] = true;
         why = "every in-sync replica is damaged; messages after its damage may be lost";

@@ -141,6 +141,9 @@ class Partition {
   // Writes that the partition has no leader (a new epoch, the ISR kept), then applies it.
   // REQUIRES: life_mu_ held exclusively.
   absl::Status GoOffline(std::string_view why);
+  // The live in-sync replica with the longest log (damaged or not); -1 if none. REQUIRES: mu_
+  // held.
+  int LongestLiveInSync() const;
   // Elects a leader for an offline partition if a replica may lead; returns whether one did.
   // REQUIRES: life_mu_ held exclusively.
   absl::StatusOr<bool> ElectIfOffline(std::string_view why);

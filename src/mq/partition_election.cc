@@ -12,6 +12,19 @@
 
 namespace keel::mq::internal {
 
+int Partition::LongestLiveInSync() const {
+  int longest = -1;
+  for (size_t s = 0; s < slots_.size(); ++s) {
+    const Slot& slot = slots_[s];
+    if (slot.replica == nullptr || !slot.in_sync) continue;
+    if (longest < 0 ||
+        slot.replica->log().next_offset() > slots_[longest].replica->log().next_offset()) {
+      longest = static_cast<int>(s);
+    }
+  }
+  return longest;
+}
+
 PartitionRecord Partition::RecordWith(int leader, uint64_t epoch,
                                       const std::vector<bool>& isr) const {
   PartitionRecord record;
@@ -95,14 +108,7 @@ absl::StatusOr<bool> Partition::ElectIfOffline(std::string_view why) {
       reason = "the first replica up";
     } else if (chosen < 0 && !healthy_down) {
       // Every in-sync replica is up and damaged: the longest leads, with what its damage left.
-      for (size_t s = 0; s < slots_.size(); ++s) {
-        const Slot& slot = slots_[s];
-        if (slot.replica == nullptr || !slot.in_sync) continue;
-        if (chosen < 0 ||
-            slot.replica->log().next_offset() > slots_[chosen].replica->log().next_offset()) {
-          chosen = static_cast<int>(s);
-        }
-      }
+      chosen = LongestLiveInSync();
       reason = "every in-sync replica is damaged; messages after its damage may be lost";
     }
     if (chosen < 0) return false;

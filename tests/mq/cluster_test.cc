@@ -15,50 +15,16 @@
 #include "absl/strings/str_split.h"
 #include "keel/base/clock.h"
 #include "keel/base/random.h"
+#include "mq/mq_testing.h"
 #include "testing/testing.h"
 
 namespace keel::mq {
 namespace {
 
-// Without background threads and on a manual clock, so that every test is deterministic.
-ClusterOptions Manual(const base::Clock* clock, uint32_t brokers = 3) {
-  ClusterOptions o;
-  o.brokers = brokers;
-  o.background = false;
-  o.clock = clock;
-  o.segment_bytes = 64 << 10;
-  o.max_message_bytes = 16 << 10;
-  return o;
-}
-
-Message Text(std::string value, std::string key = "") {
-  Message m;
-  m.value = std::move(value);
-  m.key = std::move(key);
-  return m;
-}
-
-// Everything committed in a partition, by offset.
-std::map<uint64_t, std::string> ReadAll(const Cluster& cluster, const std::string& topic,
-                                        uint32_t partition) {
-  std::map<uint64_t, std::string> out;
-  const PartitionState state = *cluster.DescribePartition(topic, partition);
-  uint64_t from = state.log_start;
-  for (;;) {
-    const absl::StatusOr<FetchResult> batch = cluster.Fetch(topic, partition, from, {});
-    REQUIRE(batch.ok());
-    for (const FetchedMessage& m : batch->messages) out[m.offset] = m.message.value;
-    if (batch->next_offset == from) break;
-    from = batch->next_offset;
-  }
-  return out;
-}
-
-absl::StatusOr<ProduceResult> ProduceOne(Cluster& cluster, const std::string& topic,
-                                         uint32_t partition, const std::string& value, Acks acks) {
-  const Message m = Text(value);
-  return cluster.Produce(topic, partition, {&m, 1}, acks);
-}
+using test::Manual;
+using test::ProduceOne;
+using test::ReadAll;
+using test::Text;
 
 TEST_CASE("Cluster appends and fetches messages with consecutive offsets") {
   testing::TempDir dir;

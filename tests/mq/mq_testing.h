@@ -6,6 +6,7 @@
 //                            small segments: every test that uses it is deterministic.
 //   Text(value, key)         a message.
 //   ReadAll(cluster, t, p)   everything committed in a partition, by offset.
+//   FlakyCluster             a Manual cluster over a FlakyFileSystem in a fresh directory.
 //   FlakyFileSystem          the operating system's file system, except that syncs under a chosen
 //                            path fail (a disk that stops taking writes there), and that it counts
 //                            the bytes read under another past each file's first byte: what log
@@ -27,6 +28,7 @@
 #include "keel/base/clock.h"
 #include "keel/mq/cluster.h"
 #include "keel/wal/file_system.h"
+#include "testing/testing.h"
 
 namespace keel::mq::test {
 
@@ -161,6 +163,23 @@ class FlakyFileSystem final : public wal::FileSystem {
   std::string fail_part_;
   std::string count_part_;
   mutable std::atomic<uint64_t> bytes_read_{0};
+};
+
+// A cluster without background threads, on a manual clock, over a FlakyFileSystem, in a fresh
+// directory that goes with it.
+struct FlakyCluster {
+  keel::testing::TempDir dir;
+  base::ManualClock clock{1'000};
+  FlakyFileSystem fs;
+  ClusterOptions options;
+  std::unique_ptr<Cluster> cluster;
+
+  explicit FlakyCluster(uint32_t brokers = 3) : options(Manual(&clock, brokers)) {
+    options.file_system = &fs;
+    absl::StatusOr<std::unique_ptr<Cluster>> opened = Cluster::Open(dir.path(), options);
+    REQUIRE_MESSAGE(opened.ok(), opened.status());
+    cluster = std::move(*opened);
+  }
 };
 
 }  // namespace keel::mq::test

@@ -16,10 +16,13 @@
 #include "keel/base/random.h"
 #include "keel/base/status.h"
 #include "keel/wal/file_system.h"
+#include "mq/mq_testing.h"
 #include "testing/testing.h"
 
 namespace keel::mq {
 namespace {
+
+using test::Manual;
 
 // Everything committed in a partition, in offset order.
 std::vector<FetchedMessage> ReadAll(const Cluster& cluster, const std::string& topic,
@@ -46,81 +49,6 @@ struct Acks {
       got.push_back(ack);
     };
   }
-};
-
-ClusterOptions Manual(const base::Clock* clock) {
-  ClusterOptions o;
-  o.background = false;
-  o.clock = clock;
-  return o;
-}
-
-// The operating system's file system, except that Sync() of files and SyncDir() of directories
-// whose path contains a chosen string fail: a disk that stops taking writes under one directory.
-class FlakySyncs final : public wal::FileSystem {
- public:
-  // Fails syncs under paths containing `part` from now on; an empty `part` fails none.
-  void FailSyncsUnder(std::string part) {
-    std::lock_guard lock(mu_);
-    part_ = std::move(part);
-  }
-
-  absl::Status CheckSync(const std::string& path) const {
-    std::lock_guard lock(mu_);
-    if (part_.empty() || path.find(part_) == std::string::npos) return absl::OkStatus();
-    return absl::InternalError(absl::StrCat("injected failure to sync ", path));
-  }
-
-  absl::StatusOr<std::unique_ptr<wal::File>> Open(const std::string& path,
-                                                  wal::OpenMode mode) override {
-    absl::StatusOr<std::unique_ptr<wal::File>> file = base_.Open(path, mode);
-    if (!file.ok()) return file.status();
-    return std::make_unique<File>(*this, path, std::move(*file));
-  }
-  absl::Status Remove(const std::string& path) override { return base_.Remove(path); }
-  absl::Status Rename(const std::string& from, const std::string& to) override {
-    return base_.Rename(from, to);
-  }
-  absl::StatusOr<std::vector<std::string>> List(const std::string& dir) override {
-    return base_.List(dir);
-  }
-  absl::Status CreateDir(const std::string& dir) override { return base_.CreateDir(dir); }
-  absl::Status SyncDir(const std::string& dir) override {
-    if (absl::Status status = CheckSync(dir); !status.ok()) return status;
-    return base_.SyncDir(dir);
-  }
-  absl::StatusOr<std::unique_ptr<wal::FileLock>> Lock(const std::string& path) override {
-    return base_.Lock(path);
-  }
-
- private:
-  class File final : public wal::File {
-   public:
-    File(const FlakySyncs& fs, std::string path, std::unique_ptr<wal::File> base)
-        : fs_(fs), path_(std::move(path)), base_(std::move(base)) {}
-    absl::Status Append(std::string_view data) override { return base_->Append(data); }
-    absl::Status WriteAt(uint64_t offset, std::string_view data) override {
-      return base_->WriteAt(offset, data);
-    }
-    absl::Status Sync() override {
-      if (absl::Status status = fs_.CheckSync(path_); !status.ok()) return status;
-      return base_->Sync();
-    }
-    absl::Status Truncate(uint64_t size) override { return base_->Truncate(size); }
-    absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t n) const override {
-      return base_->ReadAt(offset, buf, n);
-    }
-    uint64_t size() const override { return base_->size(); }
-
-   private:
-    const FlakySyncs& fs_;
-    const std::string path_;
-    std::unique_ptr<wal::File> base_;
-  };
-
-  wal::FileSystem& base_ = wal::FileSystem::Posix();
-  mutable std::mutex mu_;
-  std::string part_;
 };
 
 std::vector<std::string> Values(const std::vector<FetchedMessage>& messages) {
@@ -284,13 +212,9 @@ absl::StatusOr<Ack> SendAndWait(Producer& producer, uint32_t partition, const st
 
 TEST_CASE(
     "An idempotent producer bumps its epoch after a batch it gave up and later sends are kept") {
-  testing::TempDir dir;
-  base::ManualClock clock(1'000);
-  FlakySyncs fs;
-  ClusterOptions co = Manual(&clock);
-  co.brokers = 1;
-  co.file_system = &fs;
-  auto cluster = *Cluster::Open(dir.path(), co);
+  test::FlakyCluster flaky(1);
+  test::FlakyFileSystem& fs = flaky.fs;
+  std::unique_ptr<Cluster>& cluster = flaky.cluster;
   REQUIRE(cluster->CreateTopic("t", {.partitions = 2, .replication_factor = 1}).ok());
   ProducerOptions o;
   o.idempotent = true;
@@ -328,13 +252,9 @@ TEST_CASE(
 }
 
 TEST_CASE("A named producer refuses sends while it cannot bump its epoch and resumes once it can") {
-  testing::TempDir dir;
-  base::ManualClock clock(1'000);
-  FlakySyncs fs;
-  ClusterOptions co = Manual(&clock);
-  co.brokers = 1;
-  co.file_system = &fs;
-  auto cluster = *Cluster::Open(dir.path(), co);
+  test::FlakyCluster flaky(1);
+  test::FlakyFileSystem& fs = flaky.fs;
+  std::unique_ptr<Cluster>& cluster = flaky.cluster;
   REQUIRE(cluster->CreateTopic("t", {.partitions = 1, .replication_factor = 1}).ok());
   ProducerOptions o;
   o.idempotent = true;
@@ -344,7 +264,7 @@ TEST_CASE("A named producer refuses sends while it cannot bump its epoch and res
   const ProducerIdAndEpoch first = producer->identity();
   REQUIRE(SendAndWait(*producer, 0, "zero").ok());
   // Every sync fails: the send, and the new epoch the cluster would have to store for the name.
-  fs.FailSyncsUnder(dir.path());
+  fs.FailSyncsUnder(flaky.dir.path());
   CHECK(!SendAndWait(*producer, 0, "one").ok());
   for (int attempt = 0; attempt < 2; ++attempt) {
     const absl::Status refused = producer->Send("t", Value("refused"));
@@ -399,12 +319,9 @@ TEST_CASE("A restarted named producer fences its zombie in every partition") {
 }
 
 TEST_CASE("A retried batch keeps its numbers and is appended once") {
-  testing::TempDir dir;
-  base::ManualClock clock(1'000);
-  FlakySyncs fs;
-  ClusterOptions co = Manual(&clock);
-  co.file_system = &fs;
-  auto cluster = *Cluster::Open(dir.path(), co);
+  test::FlakyCluster flaky;
+  test::FlakyFileSystem& fs = flaky.fs;
+  std::unique_ptr<Cluster>& cluster = flaky.cluster;
   REQUIRE(cluster->CreateTopic("t", {.partitions = 1, .replication_factor = 2}).ok());
   const PartitionState state = *cluster->DescribePartition("t", 0);
   const uint32_t follower = state.replicas[0].broker == *state.leader ? state.replicas[1].broker

@@ -114,12 +114,9 @@ TEST_CASE("Acks all reports NotEnoughReplicasAfterAppend when the ISR shrank dur
 }
 
 TEST_CASE("The high watermark covers only what the leader holds durably") {
-  testing::TempDir dir;
-  base::ManualClock clock(1'000);
-  FlakyFileSystem fs;
-  ClusterOptions o = Manual(&clock);
-  o.file_system = &fs;
-  auto cluster = *Cluster::Open(dir.path(), o);
+  test::FlakyCluster flaky;
+  test::FlakyFileSystem& fs = flaky.fs;
+  std::unique_ptr<Cluster>& cluster = flaky.cluster;
   REQUIRE(cluster->CreateTopic("t", {.replication_factor = 3}).ok());
   const uint32_t leader = *cluster->DescribePartition("t", 0)->leader;
   // The leader cannot sync: the followers copy and sync acks=0 messages, but a crash of the
@@ -213,12 +210,9 @@ TEST_CASE("A replica that returns with a divergent tail cuts it where the epochs
 }
 
 TEST_CASE("The high watermark waits for a replica whose leaving the ISR is not yet written") {
-  testing::TempDir dir;
-  base::ManualClock clock(1'000);
-  FlakyFileSystem fs;
-  ClusterOptions o = Manual(&clock);
-  o.file_system = &fs;
-  auto cluster = *Cluster::Open(dir.path(), o);
+  test::FlakyCluster flaky;
+  test::FlakyFileSystem& fs = flaky.fs;
+  std::unique_ptr<Cluster>& cluster = flaky.cluster;
   REQUIRE(cluster->CreateTopic("t", {.replication_factor = 2}).ok());
   REQUIRE(ProduceOne(*cluster, "t", 0, "a", Acks::kAll).ok());
   const uint32_t follower = AFollower(*cluster, "t", 0);
