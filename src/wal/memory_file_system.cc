@@ -78,6 +78,15 @@ int Walk(const std::shared_ptr<Node>& root, const std::string& path, Place* plac
   return 0;
 }
 
+// As Walk, for a path that must name a directory: ENOENT when it names nothing, ENOTDIR when it
+// names a file.
+int WalkToDir(const std::shared_ptr<Node>& root, const std::string& path, Place* place) {
+  int error = Walk(root, path, place);
+  if (error == 0 && place->node == nullptr) error = ENOENT;
+  if (error == 0 && !place->node->is_dir) error = ENOTDIR;
+  return error;
+}
+
 }  // namespace
 
 struct MemoryFileSystem::Tree {
@@ -222,10 +231,9 @@ absl::Status MemoryFileSystem::Rename(const std::string& from, const std::string
 absl::StatusOr<std::vector<std::string>> MemoryFileSystem::List(const std::string& dir) {
   std::lock_guard<std::mutex> lock(tree_->mu);
   Place place;
-  int error = Walk(tree_->root, dir, &place);
-  if (error == 0 && place.node == nullptr) error = ENOENT;
-  if (error == 0 && !place.node->is_dir) error = ENOTDIR;
-  if (error != 0) return Errno(error, "cannot list", dir);
+  if (const int error = WalkToDir(tree_->root, dir, &place)) {
+    return Errno(error, "cannot list", dir);
+  }
   std::vector<std::string> names;
   names.reserve(place.node->entries.size());
   for (const auto& [name, node] : place.node->entries) names.push_back(name);
@@ -246,19 +254,16 @@ absl::Status MemoryFileSystem::CreateDir(const std::string& dir) {
 absl::Status MemoryFileSystem::SyncDir(const std::string& dir) {
   std::lock_guard<std::mutex> lock(tree_->mu);
   Place place;
-  int error = Walk(tree_->root, dir, &place);
-  if (error == 0 && place.node == nullptr) error = ENOENT;
-  if (error == 0 && !place.node->is_dir) error = ENOTDIR;
-  if (error != 0) return Errno(error, "cannot open directory", dir);
+  if (const int error = WalkToDir(tree_->root, dir, &place)) {
+    return Errno(error, "cannot open directory", dir);
+  }
   return absl::OkStatus();
 }
 
 absl::Status MemoryFileSystem::RemoveDir(const std::string& dir) {
   std::lock_guard<std::mutex> lock(tree_->mu);
   Place place;
-  int error = Walk(tree_->root, dir, &place);
-  if (error == 0 && place.node == nullptr) error = ENOENT;
-  if (error == 0 && !place.node->is_dir) error = ENOTDIR;
+  int error = WalkToDir(tree_->root, dir, &place);
   if (error == 0 && place.parent == nullptr) error = EBUSY;
   if (error == 0 && !place.node->entries.empty()) error = ENOTEMPTY;
   if (error != 0) return Errno(error, "cannot remove directory", dir);

@@ -9,6 +9,7 @@
 // KEEL_CRASH_STATES sets the random states per crash point (4 by default), KEEL_TEST_SEED the seed.
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -291,15 +292,24 @@ constexpr RecoveryMode kDefault = RecoveryMode::kTolerateCorruptedTail;
 constexpr RecoveryMode kPointInTime = RecoveryMode::kPointInTime;
 constexpr RecoveryMode kSkip = RecoveryMode::kSkipCorruptedRecords;
 
-// Explores the recording, recovering in each of `modes`, and fails the test (printing each
-// failed state) if any state fails.
-void Explore(const CrashExplorer& explorer, const Workload& workload,
-             std::initializer_list<RecoveryMode> modes) {
+// Runs `workload` once on a fresh explorer (the log open in its directory, which is made durable
+// first unless `new_directory`), then explores every crash state of it, recovering in each of
+// `modes`, and fails the test (printing each failed state) if any state fails.
+void Explore(const LogOptions& options, std::initializer_list<RecoveryMode> modes,
+             const std::function<void(Workload&)>& workload, bool new_directory = false) {
+  CrashExplorerOptions explorer_options;
+  explorer_options.seed = keel::testing::TestSeed(101);
+  CAPTURE(explorer_options.seed);
+  CrashExplorer explorer(explorer_options);
+  Workload w(explorer, options);
+  if (!new_directory) w.MakeDirectory();
+  w.Open();
+  workload(w);
   for (const RecoveryMode mode : modes) {
     CAPTURE(static_cast<int>(mode));
     const absl::StatusOr<CrashExploration> result =
         explorer.Explore([&](FileSystem& crashed, const CrashPoint& point) {
-          return CheckLog(crashed, point, workload, mode);
+          return CheckLog(crashed, point, w, mode);
         });
     REQUIRE_MESSAGE(result.ok(), result.status());
     MESSAGE(result->Summary().substr(0, result->Summary().find('\n')));
@@ -317,12 +327,6 @@ LogOptions Small(SyncPolicy sync, uint64_t preallocate_bytes) {
   o.max_record_bytes = 2048;
   o.index_interval_bytes = 1024;
   o.preallocate_bytes = preallocate_bytes;
-  return o;
-}
-
-CrashExplorerOptions Explorer() {
-  CrashExplorerOptions o;
-  o.seed = keel::testing::TestSeed(101);
   return o;
 }
 
@@ -346,7 +350,10 @@ void AppendsAndRolls(Workload& w, bool explicit_syncs) {
   }
 }
 
-// A log of three or four segments, for the removals below.
+void Appends(Workload& w) { AppendsAndRolls(w, /*explicit_syncs=*/false); }
+void AppendsAndSyncs(Workload& w) { AppendsAndRolls(w, /*explicit_syncs=*/true); }
+
+// A log of several segments of records of 900 bytes, with a batch of three every nine records.
 void FillSegments(Workload& w, int records) {
   for (int i = 0; i < records; ++i) {
     if (i % 9 == 4) {
@@ -357,186 +364,133 @@ void FillSegments(Workload& w, int records) {
   }
 }
 
-TEST_CASE("Log crash states: every append with preallocated segments") {
-  CrashExplorer explorer(Explorer());
-  Workload w(explorer, Small(SyncPolicy::kEveryAppend, 3000));
-  w.MakeDirectory();
-  w.Open();
-  AppendsAndRolls(w, /*explicit_syncs=*/false);
-  Explore(explorer, w, {kDefault, kPointInTime, kSkip});
-}
-
-// Without preallocation (and so without sync points), the pages of an unsynced write may land in
-// any order: a record can be missing with later ones intact.
-TEST_CASE("Log crash states: every append without preallocation in kPointInTime and skip modes") {
-  CrashExplorer explorer(Explorer());
-  Workload w(explorer, Small(SyncPolicy::kEveryAppend, 0));
-  w.MakeDirectory();
-  w.Open();
-  AppendsAndRolls(w, /*explicit_syncs=*/false);
-  Explore(explorer, w, {kPointInTime, kSkip});
-}
-
-TEST_CASE("Log crash states: every append without preallocation in the default mode") {
-  CrashExplorer explorer(Explorer());
-  Workload w(explorer, Small(SyncPolicy::kEveryAppend, 0));
-  w.MakeDirectory();
-  w.Open();
-  AppendsAndRolls(w, /*explicit_syncs=*/false);
-  Explore(explorer, w, {kDefault});
-}
-
-TEST_CASE("Log crash states: interval syncs with preallocated segments") {
-  CrashExplorer explorer(Explorer());
-  LogOptions o = Small(SyncPolicy::kInterval, 3000);
-  o.sync_interval_ns = 10 * base::kNanosPerMilli;
-  Workload w(explorer, o);
-  w.MakeDirectory();
-  w.Open();
-  base::Random random(8);
-  for (int i = 0; i < 60; ++i) {
-    w.Advance(static_cast<int64_t>(random.Uniform(6)) * base::kNanosPerMilli);
-    if (i % 6 == 5) {
-      w.AppendBatch(3, 90 + random.Uniform(900));
-    } else {
-      w.Append(30 + random.Uniform(600));
-    }
-  }
-  w.Sync();
-  Explore(explorer, w, {kDefault, kPointInTime, kSkip});
-}
-
-// kNone never preallocates: unsynced appends land in any order.
-TEST_CASE("Log crash states: explicit syncs in kPointInTime and skip modes") {
-  CrashExplorer explorer(Explorer());
-  Workload w(explorer, Small(SyncPolicy::kNone, 0));
-  w.MakeDirectory();
-  w.Open();
-  AppendsAndRolls(w, /*explicit_syncs=*/true);
-  Explore(explorer, w, {kPointInTime, kSkip});
-}
-
-TEST_CASE("Log crash states: explicit syncs in the default mode") {
-  CrashExplorer explorer(Explorer());
-  Workload w(explorer, Small(SyncPolicy::kNone, 0));
-  w.MakeDirectory();
-  w.Open();
-  AppendsAndRolls(w, /*explicit_syncs=*/true);
-  Explore(explorer, w, {kDefault});
-}
-
-TEST_CASE("Log crash states: truncation within the last segment and into a batch") {
-  CrashExplorer explorer(Explorer());
-  Workload w(explorer, Small(SyncPolicy::kEveryAppend, 3000));
-  w.MakeDirectory();
-  w.Open();
-  for (int i = 0; i < 6; ++i) w.Append(300);
-  w.AppendBatch(4, 100);  // offsets 6 to 9
-  for (int i = 0; i < 8; ++i) w.Append(300);
-  w.Truncate(8);  // inside the batch: its header is rewritten
-  w.Append(200);
-  w.AppendBatch(3, 700);
-  w.Truncate(w.log().next_offset() - 2);
-  w.Append(100);
-  Explore(explorer, w, {kDefault, kPointInTime, kSkip});
-}
-
-TEST_CASE("Log crash states: truncation that removes one later segment") {
-  CrashExplorer explorer(Explorer());
-  Workload w(explorer, Small(SyncPolicy::kEveryAppend, 3000));
-  w.MakeDirectory();
-  w.Open();
-  FillSegments(w, 22);  // two segments
-  REQUIRE(w.log().stats().segments == 2);
-  w.Truncate(5);  // inside the batch at 4 to 6, and the second segment goes
-  w.Append(100);
-  Explore(explorer, w, {kDefault, kPointInTime, kSkip});
-}
-
 // Truncate removes the later segments newest first, and then syncs the directory once.
 void TruncateSeveralSegments(Workload& w) {
-  w.MakeDirectory();
-  w.Open();
   FillSegments(w, 50);
   REQUIRE(w.log().stats().segments >= 4);
   w.Truncate(10);
   w.Append(100);
 }
 
-TEST_CASE(
-    "Log crash states: truncation that removes several segments in kPointInTime and skip modes") {
-  CrashExplorer explorer(Explorer());
-  Workload w(explorer, Small(SyncPolicy::kEveryAppend, 3000));
-  TruncateSeveralSegments(w);
-  Explore(explorer, w, {kPointInTime, kSkip});
-}
-
-TEST_CASE("Log crash states: truncation that removes several segments in the default mode") {
-  CrashExplorer explorer(Explorer());
-  Workload w(explorer, Small(SyncPolicy::kEveryAppend, 3000));
-  TruncateSeveralSegments(w);
-  Explore(explorer, w, {kDefault});
-}
-
-TEST_CASE("Log crash states: reset to a new offset") {
-  CrashExplorer explorer(Explorer());
-  Workload w(explorer, Small(SyncPolicy::kEveryAppend, 3000));
-  w.MakeDirectory();
-  w.Open();
-  FillSegments(w, 45);
-  w.Reset(1000);
-  w.Append(100);
-  w.AppendBatch(2, 50);
-  w.Reset(0);
-  w.Append(100);
-  Explore(explorer, w, {kDefault, kPointInTime, kSkip});
-}
-
-TEST_CASE("Log crash states: dropping one old segment at a time") {
-  CrashExplorer explorer(Explorer());
-  Workload w(explorer, Small(SyncPolicy::kEveryAppend, 3000));
-  w.MakeDirectory();
-  w.Open();
-  FillSegments(w, 60);
-  const uint64_t second = w.log().first_offset() + 1;
-  REQUIRE(w.log().stats().segments >= 4);
-  w.DropBefore(second);  // nothing goes: the first segment still holds `second`
-  w.Append(100);
-  w.ApplyRetention(w.log().size_bytes() - 100);  // the oldest segment only
-  w.Append(100);
-  Explore(explorer, w, {kDefault, kPointInTime, kSkip});
-}
-
 // DropBefore removes the old segments oldest first, and then syncs the directory once.
 void DropSeveralSegments(Workload& w) {
-  w.MakeDirectory();
-  w.Open();
   FillSegments(w, 60);
   REQUIRE(w.log().stats().segments >= 4);
   w.DropBefore(w.log().next_offset() - 2);  // all but the active segment
   w.Append(100);
 }
 
+const LogOptions kPreallocated = Small(SyncPolicy::kEveryAppend, 3000);
+// Without preallocation there are no sync points, and the pages of an unsynced write may land in
+// any order: a record can be missing with later ones intact. kNone never preallocates.
+const LogOptions kNotPreallocated = Small(SyncPolicy::kEveryAppend, 0);
+const LogOptions kNoSyncs = Small(SyncPolicy::kNone, 0);
+
+TEST_CASE("Log crash states: every append with preallocated segments") {
+  Explore(kPreallocated, {kDefault, kPointInTime, kSkip}, Appends);
+}
+
+TEST_CASE("Log crash states: every append without preallocation in kPointInTime and skip modes") {
+  Explore(kNotPreallocated, {kPointInTime, kSkip}, Appends);
+}
+
+TEST_CASE("Log crash states: every append without preallocation in the default mode") {
+  Explore(kNotPreallocated, {kDefault}, Appends);
+}
+
+TEST_CASE("Log crash states: interval syncs with preallocated segments") {
+  LogOptions o = Small(SyncPolicy::kInterval, 3000);
+  o.sync_interval_ns = 10 * base::kNanosPerMilli;
+  Explore(o, {kDefault, kPointInTime, kSkip}, [](Workload& w) {
+    base::Random random(8);
+    for (int i = 0; i < 60; ++i) {
+      w.Advance(static_cast<int64_t>(random.Uniform(6)) * base::kNanosPerMilli);
+      if (i % 6 == 5) {
+        w.AppendBatch(3, 90 + random.Uniform(900));
+      } else {
+        w.Append(30 + random.Uniform(600));
+      }
+    }
+    w.Sync();
+  });
+}
+
+TEST_CASE("Log crash states: explicit syncs in kPointInTime and skip modes") {
+  Explore(kNoSyncs, {kPointInTime, kSkip}, AppendsAndSyncs);
+}
+
+TEST_CASE("Log crash states: explicit syncs in the default mode") {
+  Explore(kNoSyncs, {kDefault}, AppendsAndSyncs);
+}
+
+TEST_CASE("Log crash states: truncation within the last segment and into a batch") {
+  Explore(kPreallocated, {kDefault, kPointInTime, kSkip}, [](Workload& w) {
+    for (int i = 0; i < 6; ++i) w.Append(300);
+    w.AppendBatch(4, 100);  // offsets 6 to 9
+    for (int i = 0; i < 8; ++i) w.Append(300);
+    w.Truncate(8);  // inside the batch: its header is rewritten
+    w.Append(200);
+    w.AppendBatch(3, 700);
+    w.Truncate(w.log().next_offset() - 2);
+    w.Append(100);
+  });
+}
+
+TEST_CASE("Log crash states: truncation that removes one later segment") {
+  Explore(kPreallocated, {kDefault, kPointInTime, kSkip}, [](Workload& w) {
+    FillSegments(w, 22);
+    REQUIRE(w.log().stats().segments == 2);
+    w.Truncate(5);  // inside the batch at 4 to 6, and the second segment goes
+    w.Append(100);
+  });
+}
+
+TEST_CASE(
+    "Log crash states: truncation that removes several segments in kPointInTime and skip modes") {
+  Explore(kPreallocated, {kPointInTime, kSkip}, TruncateSeveralSegments);
+}
+
+TEST_CASE("Log crash states: truncation that removes several segments in the default mode") {
+  Explore(kPreallocated, {kDefault}, TruncateSeveralSegments);
+}
+
+TEST_CASE("Log crash states: reset to a new offset") {
+  Explore(kPreallocated, {kDefault, kPointInTime, kSkip}, [](Workload& w) {
+    FillSegments(w, 45);
+    w.Reset(1000);
+    w.Append(100);
+    w.AppendBatch(2, 50);
+    w.Reset(0);
+    w.Append(100);
+  });
+}
+
+TEST_CASE("Log crash states: dropping one old segment at a time") {
+  Explore(kPreallocated, {kDefault, kPointInTime, kSkip}, [](Workload& w) {
+    FillSegments(w, 60);
+    REQUIRE(w.log().stats().segments >= 4);
+    w.DropBefore(w.log().first_offset() + 1);  // nothing goes: the first segment holds it
+    w.Append(100);
+    w.ApplyRetention(w.log().size_bytes() - 100);  // the oldest segment only
+    w.Append(100);
+  });
+}
+
 TEST_CASE("Log crash states: dropping several old segments with skipped records") {
-  CrashExplorer explorer(Explorer());
-  Workload w(explorer, Small(SyncPolicy::kEveryAppend, 3000));
-  DropSeveralSegments(w);
-  Explore(explorer, w, {kSkip});
+  Explore(kPreallocated, {kSkip}, DropSeveralSegments);
 }
 
 TEST_CASE("Log crash states: dropping several old segments keeps the log contiguous") {
-  CrashExplorer explorer(Explorer());
-  Workload w(explorer, Small(SyncPolicy::kEveryAppend, 3000));
-  DropSeveralSegments(w);
-  Explore(explorer, w, {kDefault, kPointInTime});
+  Explore(kPreallocated, {kDefault, kPointInTime}, DropSeveralSegments);
 }
 
 TEST_CASE("Log crash states: a log created in a new directory") {
-  CrashExplorer explorer(Explorer());
-  Workload w(explorer, Small(SyncPolicy::kEveryAppend, 3000));
-  w.Open();  // Log::Open creates the directory
-  for (int i = 0; i < 4; ++i) w.Append(100);
-  Explore(explorer, w, {kDefault, kPointInTime, kSkip});
+  Explore(
+      kPreallocated, {kDefault, kPointInTime, kSkip},
+      [](Workload& w) {
+        for (int i = 0; i < 4; ++i) w.Append(100);
+      },
+      /*new_directory=*/true);
 }
 
 }  // namespace

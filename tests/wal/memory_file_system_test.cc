@@ -46,6 +46,17 @@ class Twins {
   MemoryFileSystem memory_;
 };
 
+// The names in `dir`, sorted and joined, for Twins::Same.
+std::pair<absl::Status, std::string> Listed(FileSystem& fs, const std::string& dir) {
+  absl::StatusOr<std::vector<std::string>> names = fs.List(dir);
+  std::string joined;
+  if (names.ok()) {
+    std::sort(names->begin(), names->end());
+    for (const std::string& n : *names) joined = base::Cat(joined, n, ",");
+  }
+  return {names.status(), joined};
+}
+
 // What an operation gave, for Twins::Same.
 std::pair<absl::Status, std::string> Got(const absl::Status& status, std::string value = "") {
   return {status, std::move(value)};
@@ -63,15 +74,8 @@ TEST_CASE("Memory files behave as Posix files on every error the interface names
     t.Same(what, [&](FileSystem& fs, const std::string& at) { return Got(op(fs, at)); });
   };
   const auto list = [&](std::string dir) {
-    t.Same(base::Cat("list ", dir), [&](FileSystem& fs, const std::string& at) {
-      auto names = fs.List(at + dir);
-      std::string joined;
-      if (names.ok()) {
-        std::sort(names->begin(), names->end());
-        for (const std::string& n : *names) joined = base::Cat(joined, n, ",");
-      }
-      return Got(names.status(), joined);
-    });
+    t.Same(base::Cat("list ", dir),
+           [&](FileSystem& fs, const std::string& at) { return Listed(fs, at + dir); });
   };
   open("/f", OpenMode::kExisting);  // kNotFound
   open("/f", OpenMode::kCreate);
@@ -213,15 +217,7 @@ TEST_CASE("Memory and Posix file systems agree on random operations") {
       t.Same("sync directory",
              [&](FileSystem& fs, const std::string& at) { return Got(fs.SyncDir(at + path)); });
     } else if (op == 10) {
-      t.Same("list", [&](FileSystem& fs, const std::string& at) {
-        auto listed = fs.List(at + path);
-        std::string joined;
-        if (listed.ok()) {
-          std::sort(listed->begin(), listed->end());
-          for (const std::string& n : *listed) joined = base::Cat(joined, n, ",");
-        }
-        return Got(listed.status(), joined);
-      });
+      t.Same("list", [&](FileSystem& fs, const std::string& at) { return Listed(fs, at + path); });
     } else {
       t.Same("read whole", [&](FileSystem& fs, const std::string& at) {
         auto file = fs.Open(at + path, OpenMode::kExisting);
