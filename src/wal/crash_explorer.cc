@@ -136,8 +136,7 @@ struct CrashExplorer::Recording {
   std::vector<internal::FsOp> trace;
 };
 
-CrashExplorer::CrashExplorer(const CrashExplorerOptions& options)
-    : options_(options), recording_(std::make_unique<Recording>()) {
+CrashExplorer::CrashExplorer() : recording_(std::make_unique<Recording>()) {
   std::lock_guard<std::mutex> lock(recording_->fs.mu_);
   recording_->fs.model_->set_trace(&recording_->trace);
   recording_->fs.tracing_ = true;
@@ -152,12 +151,13 @@ uint64_t CrashExplorer::mutations() const {
   return recording_->fs.model_->mutations();
 }
 
-absl::StatusOr<CrashExploration> CrashExplorer::Explore(const Checker& check) const {
-  KEEL_ASSIGN_OR_RETURN(const int64_t random_states, RandomStates(options_));
-  if (options_.max_systematic_states < 2 || options_.max_failures < 1) {
+absl::StatusOr<CrashExploration> CrashExplorer::Explore(const Checker& check,
+                                                        const CrashExplorerOptions& options) const {
+  KEEL_ASSIGN_OR_RETURN(const int64_t random_states, RandomStates(options));
+  if (options.max_systematic_states < 2 || options.max_failures < 1) {
     return absl::InvalidArgumentError(base::Cat(
-        "max_systematic_states ", options_.max_systematic_states, " must be at least 2 and ",
-        "max_failures ", options_.max_failures, " at least 1"));
+        "max_systematic_states ", options.max_systematic_states, " must be at least 2 and ",
+        "max_failures ", options.max_failures, " at least 1"));
   }
   std::vector<internal::FsOp> trace;
   {
@@ -165,7 +165,7 @@ absl::StatusOr<CrashExploration> CrashExplorer::Explore(const Checker& check) co
     trace = recording_->trace;
   }
   CrashExploration result;
-  result.seed = options_.seed;
+  result.seed = options.seed;
   result.recorded_changes = trace.size();
   internal::CrashModel model;
   for (uint64_t point = 0; point <= trace.size(); ++point) {
@@ -175,18 +175,17 @@ absl::StatusOr<CrashExploration> CrashExplorer::Explore(const Checker& check) co
         return absl::InternalError(base::Cat("replaying change ", point, ": ", applied.ToString()));
       }
     }
-    if (point < options_.first_point || point > options_.last_point) continue;
+    if (point < options.first_point || point > options.last_point) continue;
     const std::vector<CrashPiece> pieces = model.Pieces();
     result.pieces_max = std::max<uint64_t>(result.pieces_max, pieces.size());
     // One stream per point, so that a point replayed alone sees the same states.
-    base::Random random(options_.seed, point + 1);
-    std::vector<Candidate> states =
-        SystematicStates(pieces, options_.max_systematic_states, random);
+    base::Random random(options.seed, point + 1);
+    std::vector<Candidate> states = SystematicStates(pieces, options.max_systematic_states, random);
     for (int64_t r = 0; r < random_states; ++r) {
       CrashChoice choice = internal::RandomChoice(
           pieces, random,
-          {options_.freedoms.reorder_pages, options_.freedoms.lose_directory_entries,
-           options_.freedoms.tear_sectors});
+          {options.freedoms.reorder_pages, options.freedoms.lose_directory_entries,
+           options.freedoms.tear_sectors});
       std::string description =
           base::Cat("random ", r, ": ", internal::DescribeChoice(pieces, choice));
       states.push_back({std::move(choice), std::move(description)});
@@ -195,7 +194,7 @@ absl::StatusOr<CrashExploration> CrashExplorer::Explore(const Checker& check) co
     uint64_t number = 0;
     for (const Candidate& state : states) {
       if (!seen.insert(KeyOf(state.choice)).second) continue;
-      if (result.states >= options_.max_states) {
+      if (result.states >= options.max_states) {
         result.complete = false;
         return result;
       }
@@ -207,7 +206,7 @@ absl::StatusOr<CrashExploration> CrashExplorer::Explore(const Checker& check) co
       ++result.states;
       if (status.ok()) continue;
       result.failures.push_back({std::move(where), std::move(status)});
-      if (result.failures.size() >= options_.max_failures) {
+      if (result.failures.size() >= options.max_failures) {
         result.complete = false;
         ++result.crash_points;
         return result;

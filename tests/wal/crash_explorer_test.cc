@@ -55,12 +55,14 @@ struct Seen {
   std::string files;
 };
 
-std::vector<Seen> ExploreAll(const CrashExplorer& explorer) {
+std::vector<Seen> ExploreAll(const CrashExplorer& explorer, const CrashExplorerOptions& options) {
   std::vector<Seen> seen;
-  const auto result = explorer.Explore([&](FileSystem& fs, const CrashPoint& point) {
-    seen.push_back({point.mutations, point.state, point.state_description, Describe(fs)});
-    return absl::OkStatus();
-  });
+  const auto result = explorer.Explore(
+      [&](FileSystem& fs, const CrashPoint& point) {
+        seen.push_back({point.mutations, point.state, point.state_description, Describe(fs)});
+        return absl::OkStatus();
+      },
+      options);
   REQUIRE_MESSAGE(result.ok(), result.status());
   CHECK(result->states == seen.size());
   CHECK(result->failures.empty());
@@ -80,10 +82,10 @@ void CreateDurably(CrashExplorer& explorer) {
 }
 
 TEST_CASE("The explorer checks exactly the systematic states of each crash point") {
-  CrashExplorer explorer({.random_states = 0});
+  CrashExplorer explorer;
   CreateDurably(explorer);
   CHECK(explorer.mutations() == 6);
-  const std::vector<Seen> seen = ExploreAll(explorer);
+  const std::vector<Seen> seen = ExploreAll(explorer, {.random_states = 0});
   std::map<uint64_t, std::vector<std::string>> files;
   for (const Seen& s : seen) files[s.point].push_back(s.files);
   const std::string a = "/d/f=<5000 x A>";
@@ -110,14 +112,16 @@ TEST_CASE("The explorer checks exactly the systematic states of each crash point
 }
 
 TEST_CASE("The explorer tells the checker where the crash came") {
-  CrashExplorer explorer({.random_states = 0});
+  CrashExplorer explorer;
   CreateDurably(explorer);
   std::vector<CrashPoint> points;
   REQUIRE(explorer
-              .Explore([&](FileSystem&, const CrashPoint& point) {
-                points.push_back(point);
-                return absl::OkStatus();
-              })
+              .Explore(
+                  [&](FileSystem&, const CrashPoint& point) {
+                    points.push_back(point);
+                    return absl::OkStatus();
+                  },
+                  {.random_states = 0})
               .ok());
   REQUIRE(points.size() == 19);
   CHECK(points[0].mutations == 0);
@@ -136,7 +140,7 @@ TEST_CASE("The explorer tells the checker where the crash came") {
 // syncs the directory first, as it must.
 absl::StatusOr<CrashExploration> ExploreAcknowledgedFile(bool sync_directory,
                                                          uint64_t max_failures = 100) {
-  CrashExplorer explorer({.seed = 7, .max_failures = max_failures});
+  CrashExplorer explorer;
   FileSystem& fs = explorer.file_system();
   std::optional<uint64_t> acknowledged;
   {
@@ -147,19 +151,21 @@ absl::StatusOr<CrashExploration> ExploreAcknowledgedFile(bool sync_directory,
     acknowledged = explorer.mutations();
     KEEL_ASSERT(f->Append(" and more").ok());  // never acknowledged
   }
-  return explorer.Explore([&](FileSystem& crashed, const CrashPoint& point) -> absl::Status {
-    auto file = crashed.Open("/f", OpenMode::kExisting);
-    std::string bytes;
-    if (file.ok()) {
-      bytes.resize((*file)->size());
-      KEEL_ASSIGN_OR_RETURN(const size_t got, (*file)->ReadAt(0, bytes.data(), bytes.size()));
-      bytes.resize(got);
-    }
-    if (point.mutations >= *acknowledged && !bytes.starts_with("promised")) {
-      return absl::DataLossError(base::Cat("lost the promised bytes: ", base::Quoted(bytes)));
-    }
-    return absl::OkStatus();
-  });
+  return explorer.Explore(
+      [&](FileSystem& crashed, const CrashPoint& point) -> absl::Status {
+        auto file = crashed.Open("/f", OpenMode::kExisting);
+        std::string bytes;
+        if (file.ok()) {
+          bytes.resize((*file)->size());
+          KEEL_ASSIGN_OR_RETURN(const size_t got, (*file)->ReadAt(0, bytes.data(), bytes.size()));
+          bytes.resize(got);
+        }
+        if (point.mutations >= *acknowledged && !bytes.starts_with("promised")) {
+          return absl::DataLossError(base::Cat("lost the promised bytes: ", base::Quoted(bytes)));
+        }
+        return absl::OkStatus();
+      },
+      {.seed = 7, .max_failures = max_failures});
 }
 
 TEST_CASE("The explorer finds a file whose directory entry was never synced") {
@@ -188,12 +194,12 @@ TEST_CASE("The explorer finds a file whose directory entry was never synced") {
 
 TEST_CASE("The explorer is deterministic for a seed") {
   const auto run = [](uint64_t seed) {
-    CrashExplorer explorer({.seed = seed, .random_states = 6});
+    CrashExplorer explorer;
     CreateDurably(explorer);
     auto f = *explorer.file_system().Open("/d/f", OpenMode::kExisting);
     REQUIRE(f->WriteAt(100, std::string(3000, 'B')).ok());
     REQUIRE(f->Append(std::string(9000, 'C')).ok());
-    return ExploreAll(explorer);
+    return ExploreAll(explorer, {.seed = seed, .random_states = 6});
   };
   const std::vector<Seen> first = run(11);
   const std::vector<Seen> second = run(11);
@@ -213,28 +219,28 @@ TEST_CASE("The explorer is deterministic for a seed") {
 }
 
 TEST_CASE("The explorer bounds its work and can replay one crash point") {
-  CrashExplorer explorer({.random_states = 0, .max_states = 7});
+  CrashExplorer explorer;
   CreateDurably(explorer);
-  auto result = explorer.Explore([](FileSystem&, const CrashPoint&) { return absl::OkStatus(); });
+  const auto accept = [](FileSystem&, const CrashPoint&) { return absl::OkStatus(); };
+  auto result = explorer.Explore(accept, {.random_states = 0, .max_states = 7});
   REQUIRE(result.ok());
   CHECK(result->states == 7);
   CHECK(!result->complete);
 
-  CrashExplorer one({.random_states = 3, .first_point = 4, .last_point = 4});
-  CreateDurably(one);
+  // The same recording, one point of it.
   std::vector<uint64_t> points;
-  result = one.Explore([&](FileSystem&, const CrashPoint& point) {
-    points.push_back(point.mutations);
-    return absl::OkStatus();
-  });
+  result = explorer.Explore(
+      [&](FileSystem&, const CrashPoint& point) {
+        points.push_back(point.mutations);
+        return absl::OkStatus();
+      },
+      {.random_states = 3, .first_point = 4, .last_point = 4});
   REQUIRE(result.ok());
   CHECK(result->crash_points == 1);
   CHECK(points == std::vector<uint64_t>(points.size(), 4));
   CHECK(points.size() >= 10);
 
-  CrashExplorer sampled({.random_states = 0, .max_systematic_states = 4});
-  CreateDurably(sampled);
-  result = sampled.Explore([](FileSystem&, const CrashPoint&) { return absl::OkStatus(); });
+  result = explorer.Explore(accept, {.random_states = 0, .max_systematic_states = 4});
   REQUIRE(result.ok());
   CHECK(result->states == 1 + 2 + 1 + 2 + 4 + 2 + 1);
   CHECK(result->pieces_max == 4);
@@ -260,8 +266,9 @@ TEST_CASE("The explorer takes its random state count from KEEL_CRASH_STATES") {
   } else {
     unsetenv("KEEL_CRASH_STATES");
   }
-  CHECK(CrashExplorer({.max_failures = 0})
-            .Explore([](FileSystem&, const CrashPoint&) { return absl::OkStatus(); })
+  CHECK(CrashExplorer()
+            .Explore([](FileSystem&, const CrashPoint&) { return absl::OkStatus(); },
+                     {.max_failures = 0})
             .status()
             .code() == absl::StatusCode::kInvalidArgument);
 }

@@ -146,6 +146,11 @@ class Workload {
     Acknowledge();
   }
 
+  // Crash points before now need not be explored: what led here (appends that fill segments) is
+  // what other cases explore.
+  void Focus() { focus_ = explorer_.mutations(); }
+  uint64_t focus() const { return focus_; }
+
   Log& log() { return *log_; }
   const std::vector<Event>& events() const { return events_; }
   const LogOptions& options() const { return options_; }
@@ -178,6 +183,7 @@ class Workload {
   std::vector<Event> events_;
   std::map<uint64_t, std::string> held_;  // what the log holds now
   uint64_t acked_ = 0;                    // held_ below this has been acknowledged
+  uint64_t focus_ = 0;
 };
 
 // What a crash after `mutations` changes must keep and may keep.
@@ -293,24 +299,26 @@ constexpr RecoveryMode kPointInTime = RecoveryMode::kPointInTime;
 constexpr RecoveryMode kSkip = RecoveryMode::kSkipCorruptedRecords;
 
 // Runs `workload` once on a fresh explorer (the log open in its directory, which is made durable
-// first unless `new_directory`), then explores every crash state of it, recovering in each of
-// `modes`, and fails the test (printing each failed state) if any state fails.
+// first unless `new_directory`), then explores every crash state of it from the point
+// Workload::Focus() marked (the start by default), recovering in each of `modes`, and fails the
+// test (printing each failed state) if any state fails.
 void Explore(const LogOptions& options, std::initializer_list<RecoveryMode> modes,
              const std::function<void(Workload&)>& workload, bool new_directory = false) {
-  CrashExplorerOptions explorer_options;
-  explorer_options.seed = keel::testing::TestSeed(101);
-  CAPTURE(explorer_options.seed);
-  CrashExplorer explorer(explorer_options);
+  CrashExplorer explorer;
   Workload w(explorer, options);
   if (!new_directory) w.MakeDirectory();
   w.Open();
   workload(w);
+  CrashExplorerOptions explorer_options;
+  explorer_options.seed = keel::testing::TestSeed(101);
+  explorer_options.first_point = w.focus();
+  CAPTURE(explorer_options.seed);
   for (const RecoveryMode mode : modes) {
     CAPTURE(static_cast<int>(mode));
     const absl::StatusOr<CrashExploration> result =
-        explorer.Explore([&](FileSystem& crashed, const CrashPoint& point) {
-          return CheckLog(crashed, point, w, mode);
-        });
+        explorer.Explore([&](FileSystem& crashed,
+                             const CrashPoint& point) { return CheckLog(crashed, point, w, mode); },
+                         explorer_options);
     REQUIRE_MESSAGE(result.ok(), result.status());
     MESSAGE(result->Summary().substr(0, result->Summary().find('\n')));
     CHECK_MESSAGE(result->failures.empty(), result->Summary());
@@ -368,6 +376,7 @@ void FillSegments(Workload& w, int records) {
 void TruncateSeveralSegments(Workload& w) {
   FillSegments(w, 50);
   REQUIRE(w.log().stats().segments >= 4);
+  w.Focus();
   w.Truncate(10);
   w.Append(100);
 }
@@ -376,6 +385,7 @@ void TruncateSeveralSegments(Workload& w) {
 void DropSeveralSegments(Workload& w) {
   FillSegments(w, 60);
   REQUIRE(w.log().stats().segments >= 4);
+  w.Focus();
   w.DropBefore(w.log().next_offset() - 2);  // all but the active segment
   w.Append(100);
 }
@@ -440,6 +450,7 @@ TEST_CASE("Log crash states: truncation that removes one later segment") {
   Explore(kPreallocated, {kDefault, kPointInTime, kSkip}, [](Workload& w) {
     FillSegments(w, 22);
     REQUIRE(w.log().stats().segments == 2);
+    w.Focus();
     w.Truncate(5);  // inside the batch at 4 to 6, and the second segment goes
     w.Append(100);
   });
@@ -457,6 +468,7 @@ TEST_CASE("Log crash states: truncation that removes several segments in the def
 TEST_CASE("Log crash states: reset to a new offset") {
   Explore(kPreallocated, {kDefault, kPointInTime, kSkip}, [](Workload& w) {
     FillSegments(w, 45);
+    w.Focus();
     w.Reset(1000);
     w.Append(100);
     w.AppendBatch(2, 50);
@@ -469,6 +481,7 @@ TEST_CASE("Log crash states: dropping one old segment at a time") {
   Explore(kPreallocated, {kDefault, kPointInTime, kSkip}, [](Workload& w) {
     FillSegments(w, 60);
     REQUIRE(w.log().stats().segments >= 4);
+    w.Focus();
     w.DropBefore(w.log().first_offset() + 1);  // nothing goes: the first segment holds it
     w.Append(100);
     w.ApplyRetention(w.log().size_bytes() - 100);  // the oldest segment only

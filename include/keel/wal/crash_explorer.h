@@ -32,13 +32,14 @@
 // record up to it.
 //
 // Cost: the recording holds every byte written, and each state costs a copy of the files in
-// memory and a run of the checker; max_states bounds the run. The number of random states per
-// point comes from the environment variable KEEL_CRASH_STATES unless set in the options, so that
-// CI runs a few and a long run many.
+// memory and a run of the checker; max_states bounds the run, and first_point skips the points of
+// a workload's preamble that other tests cover. The number of random states per point comes from
+// the environment variable KEEL_CRASH_STATES unless set in the options, so that CI runs a few and
+// a long run many. One recording may be explored several times, with other checkers or options.
 //
 // Example:
 //
-//   keel::wal::CrashExplorer explorer({.seed = 42});
+//   keel::wal::CrashExplorer explorer;
 //   keel::wal::FileSystem& fs = explorer.file_system();
 //   std::vector<std::pair<uint64_t, std::string>> promised;  // (mutations(), what)
 //   ... run the workload on `fs`; after each promise:
@@ -48,7 +49,7 @@
 //         ... recover from `crashed`; for each (m, what) in promised with m <= point.mutations,
 //         ... return an error unless `what` survived.
 //         return absl::OkStatus();
-//       }));
+//       }, {.seed = 42}));
 //   if (!result.failures.empty()) std::puts(result.Summary().c_str());
 #ifndef KEEL_WAL_CRASH_EXPLORER_H_
 #define KEEL_WAL_CRASH_EXPLORER_H_
@@ -119,7 +120,7 @@ struct CrashExploration {
 
 class CrashExplorer {
  public:
-  explicit CrashExplorer(const CrashExplorerOptions& options = {});
+  CrashExplorer();
   ~CrashExplorer();
   CrashExplorer(const CrashExplorer&) = delete;
   CrashExplorer& operator=(const CrashExplorer&) = delete;
@@ -134,15 +135,15 @@ class CrashExplorer {
   // Returns an error to fail the state it is given.
   using Checker = std::function<absl::Status(FileSystem& crashed, const CrashPoint& point)>;
 
-  // Explores every crash point of what was recorded so far (see the file comment). Errors:
+  // Explores the crash points of what was recorded so far (see the file comment). Errors:
   // kInvalidArgument for bad options or a bad KEEL_CRASH_STATES; failed states are not errors but
-  // CrashExploration::failures. May be called again, with another checker.
-  [[nodiscard]] absl::StatusOr<CrashExploration> Explore(const Checker& check) const;
+  // CrashExploration::failures.
+  [[nodiscard]] absl::StatusOr<CrashExploration> Explore(
+      const Checker& check, const CrashExplorerOptions& options = {}) const;
 
  private:
   struct Recording;
 
-  CrashExplorerOptions options_;
   std::unique_ptr<Recording> recording_;
 };
 
