@@ -289,7 +289,7 @@ absl::Status FaultInjectingFileSystem::CutPower(base::Random* random,
   epoch_.fetch_add(1, std::memory_order_acq_rel);
   fail_syncs_ = false;
   appends_left_ = -1;
-  mutations_left_ = -1;
+  mutations_left_ = options.stop_mutations ? 0 : -1;
   const std::vector<internal::CrashPiece> pieces = model_->Pieces();
   const internal::CrashChoice choice =
       random == nullptr

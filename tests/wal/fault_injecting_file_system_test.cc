@@ -293,6 +293,25 @@ TEST_CASE("Injected mutation failures stop a multi-step change after exactly n s
   CHECK(fs.SyncDir(dir.path()).ok());
 }
 
+TEST_CASE("A power cut that stops mutations refuses every change until they are allowed again") {
+  testing::TempDir dir;
+  FaultInjectingFileSystem fs(FileSystem::Posix());
+  WriteFile(fs, dir.path() + "/f", "kept");
+  REQUIRE(fs.SyncDir(dir.path()).ok());
+  base::Random random(3);
+  REQUIRE(fs.PowerCut(random, {.stop_mutations = true}).ok());
+  // What the program that lost its power still tries lands nowhere.
+  CHECK(fs.Open(dir.path() + "/g", OpenMode::kCreate).status().code() ==
+        absl::StatusCode::kUnavailable);
+  CHECK(fs.SyncDir(dir.path()).code() == absl::StatusCode::kUnavailable);
+  CHECK(fs.Remove(dir.path() + "/f").code() == absl::StatusCode::kUnavailable);
+  CHECK(Listing(dir.path()) == std::set<std::string>{"/f=kept"});
+  CHECK(ReadWhole(fs, dir.path() + "/f") == "kept");
+  // The program that starts after the cut lifts it.
+  fs.FailMutationsAfter(-1);
+  CHECK(fs.Open(dir.path() + "/g", OpenMode::kCreate).ok());
+}
+
 TEST_CASE("The fault-injecting file system refuses what its model does not cover") {
   testing::TempDir dir;
   FaultInjectingFileSystem fs(FileSystem::Posix());

@@ -95,6 +95,12 @@ struct PowerCutOptions {
   bool lose_directory_entries = true;
   // A persisted page may be torn at sector boundaries. Off: pages persist whole.
   bool tear_sectors = true;
+  // After the cut, every mutation fails with an I/O error until FailMutationsAfter(-1) lifts it.
+  // The program that lost its power must change nothing after the cut; when threads of it are
+  // still running (a cut in mid-flight), this keeps their calls from landing after it, which a
+  // real power cut would never let them do. Off: the file system works on at once, for a test
+  // that cuts between calls.
+  bool stop_mutations = false;
 };
 
 class FaultInjectingFileSystem final : public FileSystem {
@@ -106,7 +112,8 @@ class FaultInjectingFileSystem final : public FileSystem {
   FaultInjectingFileSystem& operator=(const FaultInjectingFileSystem&) = delete;
 
   // Cuts the power: with `random` null, nothing unsynced survives; otherwise a random state of
-  // the full POSIX model does. Lifts FailSyncs, FailAppendsAfter and FailMutationsAfter. Errors:
+  // the full POSIX model does. Lifts FailSyncs, FailAppendsAfter and FailMutationsAfter (unless
+  // options.stop_mutations says otherwise). Errors:
   // those of the base while it is rewritten; kFailedPrecondition while a CrashExplorer records
   // through this file system.
   [[nodiscard]] absl::Status PowerCut(base::Random* random = nullptr);
