@@ -123,6 +123,7 @@ class FlakyFileSystem final : public wal::FileSystem {
     return base_.List(dir);
   }
   absl::Status CreateDir(const std::string& dir) override { return base_.CreateDir(dir); }
+  absl::Status RemoveDir(const std::string& dir) override { return base_.RemoveDir(dir); }
   absl::Status SyncDir(const std::string& dir) override {
     if (absl::Status status = CheckSync(dir); !status.ok()) return status;
     return base_.SyncDir(dir);

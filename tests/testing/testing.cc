@@ -22,6 +22,14 @@ uint64_t TestSeed(uint64_t default_seed) {
   return seed;
 }
 
+uint64_t TestRounds(const char* name, uint64_t default_rounds) {
+  const char* env = std::getenv(name);
+  if (env == nullptr) return default_rounds;
+  uint64_t rounds = 0;
+  KEEL_ASSERT(absl::SimpleAtoi(env, &rounds), name, "=", env, " is not a number");
+  return rounds;
+}
+
 ChildResult RunInChild(const std::function<void()>& fn) {
   int fds[2];
   KEEL_ASSERT(pipe(fds) == 0);

@@ -5,6 +5,11 @@
 //   TestSeed(default)   the seed a randomized test uses: `default`, or the value of the
 //                       KEEL_TEST_SEED environment variable when it is set, so a failure printed
 //                       with its seed can be replayed. Pass it to CAPTURE() so doctest prints it.
+//   TestRounds(name, default)
+//                       how many rounds a long randomized test runs: `default`, sized so that the
+//                       whole test command stays within its CI budget, or the value of the
+//                       environment variable `name` when it is set (KEEL_WAL_STRESS_ROUNDS=500
+//                       for a longer hunt).
 //   RunInChild(fn)      runs fn in a forked child and reports how the child ended and what it
 //                       wrote to stderr; for testing that KEEL_ASSERT stops the program.
 //   KillChildAfter(fn, delay_us)
@@ -23,6 +28,7 @@
 namespace keel::testing {
 
 [[nodiscard]] uint64_t TestSeed(uint64_t default_seed);
+[[nodiscard]] uint64_t TestRounds(const char* name, uint64_t default_rounds);
 
 struct ChildResult {
   bool aborted = false;  // ended by SIGABRT
