@@ -57,9 +57,14 @@ absl::Status MetadataStore::Load() {
   const std::string path = base::Cat(dir, "/", kClusterFile);
   absl::StatusOr<std::string> meta = wal::ReadFileChecked(fs, path);
   if (absl::IsNotFound(meta.status())) {
+    // Empty, or holding what a creation that a crash interrupted leaves before the cluster file,
+    // which is written last.
     KEEL_ASSIGN_OR_RETURN(const std::vector<std::string> names, fs.List(dir));
     for (const std::string& name : names) {
-      if (name != kLockFile) {
+      const bool ours = name == kLockFile || name == kPartitionsDir || name == kProducerIdsFile ||
+                        name == base::Cat(kProducerIdsFile, ".tmp") ||
+                        name == base::Cat(kClusterFile, ".tmp");
+      if (!ours) {
         return absl::FailedPreconditionError(
             base::Cat(base::Quoted(dir, 256), " is not a keel message queue directory: it holds ",
                       base::Quoted(name, 256), " but no ", kClusterFile, " file"));
