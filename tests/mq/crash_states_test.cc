@@ -103,8 +103,7 @@ TEST_CASE("The cluster reopens with every acknowledged message from every crash 
       },
       options);
   REQUIRE(result.ok());
-  MESSAGE(result->Summary());
-  CHECK(result->failures.empty());
+  CHECK_MESSAGE(result->failures.empty(), result->Summary());
   CHECK(result->crash_points > 100);
 }
 
