@@ -176,13 +176,17 @@ absl::Status Replica::Replay(uint64_t from) {
 }
 
 absl::Status Replica::LoadProducerState() {
+  const uint64_t start = log_->first_offset();
   const uint64_t end = log_->next_offset();
   std::lock_guard snapshots(snapshot_mu_);
   KEEL_RETURN_IF_ERROR(RemoveSnapshotsAfter(end));
   KEEL_ASSIGN_OR_RETURN(const std::vector<uint64_t> offsets, ListSnapshots());
   producers_.Clear();
-  uint64_t from = log_->first_offset();
+  uint64_t from = start;
   for (auto it = offsets.rbegin(); it != offsets.rend(); ++it) {
+    // As Kafka does, only a snapshot within the log: one before its start is of messages it no
+    // longer has (retention deleted them, or a reset that a crash interrupted left it).
+    if (*it < start) break;
     const std::string path = base::Cat(dir_, "/", SnapshotName(*it));
     absl::StatusOr<std::string> bytes = wal::ReadFileChecked(ctx_.fs(), path);
     absl::Status problem = bytes.status();
@@ -239,12 +243,16 @@ absl::Status Replica::Truncate(uint64_t end) {
   return LoadProducerState();
 }
 
+// Each step leaves what a crash before the next can recover from: without snapshots the state is
+// replayed from the log; without epochs they are rebuilt from it; an empty log needs neither.
 absl::Status Replica::Reset(uint64_t next_offset) {
-  KEEL_RETURN_IF_ERROR(log_->Reset(next_offset));
   generation_.fetch_add(1);
+  {
+    std::lock_guard snapshots(snapshot_mu_);
+    KEEL_RETURN_IF_ERROR(RemoveSnapshotsAfter(std::nullopt));
+  }
   KEEL_RETURN_IF_ERROR(epochs_->Replace({}));
-  std::lock_guard snapshots(snapshot_mu_);
-  KEEL_RETURN_IF_ERROR(RemoveSnapshotsAfter(std::nullopt));
+  KEEL_RETURN_IF_ERROR(log_->Reset(next_offset));
   producers_.Clear();
   bytes_since_snapshot_ = 0;
   return absl::OkStatus();

@@ -15,9 +15,9 @@
 //   Truncate   the log is cut first, then the epochs past the cut and the snapshots past it go
 //              (with a directory sync: a snapshot of a cut history that reappeared after a crash
 //              would be taken for the new one), and the producer state is reloaded.
-//   Reset      the same, to an empty log.
+//   Reset      the snapshots go first, then the epochs, then the log's messages.
 //   Open       the log recovers; epochs and snapshots past its end are dropped; the producer state
-//              is the latest snapshot at or below the log end plus the messages after it.
+//              is the latest snapshot within the log plus the messages after it.
 //
 // Snapshots are written by MaybeSnapshot (from the maintenance thread, after a segment's worth of
 // messages, and on Close) outside the write lock; a truncation that runs meanwhile bumps a
@@ -110,8 +110,8 @@ class Replica {
   absl::Status OpenLog(bool* damaged);
   absl::Status LoadEpochs();
   absl::StatusOr<std::vector<EpochEntry>> ScanEpochs() const;
-  // The producer state as of the log's end: the latest readable snapshot at or below it, plus the
-  // messages after it. Removes snapshots past the end first (durably).
+  // The producer state as of the log's end: the latest readable snapshot within the log, plus
+  // the messages after it. Removes snapshots past the end first (durably).
   absl::Status LoadProducerState();
   absl::Status Replay(uint64_t from);
   // The offsets of the snapshot files, ascending.
