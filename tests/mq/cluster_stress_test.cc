@@ -16,7 +16,6 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <set>
@@ -36,11 +35,6 @@
 
 namespace keel::mq {
 namespace {
-
-int RoundsFromEnv() {
-  const char* env = std::getenv("KEEL_MQ_STRESS_ROUNDS");
-  return env != nullptr ? std::max(1, std::atoi(env)) : 2;
-}
 
 constexpr uint32_t kPartitions = 2;
 
@@ -196,7 +190,7 @@ ClusterOptions StressOptions(wal::FileSystem& fs) {
 }
 
 TEST_CASE("Acknowledged messages survive broker failures and power cuts under load") {
-  const int rounds = RoundsFromEnv();
+  const int rounds = test::StressRounds();
   for (int round = 0; round < rounds; ++round) {
     const uint64_t seed = keel::testing::TestSeed(331) + static_cast<uint64_t>(round);
     CAPTURE(seed);

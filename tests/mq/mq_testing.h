@@ -2,6 +2,7 @@
 //
 // Helpers shared by keel/mq's tests. Not installed.
 //
+//   StressRounds()           KEEL_MQ_STRESS_ROUNDS, or 2: how long the randomized runs go.
 //   Manual(clock, brokers)   ClusterOptions without background threads, on a manual clock, with
 //                            small segments: every test that uses it is deterministic.
 //   Text(value, key)         a message.
@@ -17,7 +18,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,6 +34,11 @@
 #include "testing/testing.h"
 
 namespace keel::mq::test {
+
+inline int StressRounds() {
+  const char* env = std::getenv("KEEL_MQ_STRESS_ROUNDS");
+  return env != nullptr ? std::max(1, std::atoi(env)) : 2;
+}
 
 inline ClusterOptions Manual(const base::Clock* clock, uint32_t brokers = 3) {
   ClusterOptions o;
