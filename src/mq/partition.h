@@ -13,7 +13,7 @@
 //   - high watermark = min(the leader's durable log end, the reported ends of the in-sync
 //     followers): only what every ISR member holds durably. It never goes down. Consumers read
 //     below it. The leader's own end counts once synced: by a producer waiting for acks=1 or
-//     acks=all, by the followers' fetch rounds, or by maintenance (so that acks=0 commits too).
+//     acks=all, or by maintenance a tick later (so that acks=0 commits too).
 //   - The ISR and the leader are the controller's decisions, written to the partition's record
 //     (metadata.h) before they are acted on: a follower leaves the ISR (lagging past
 //     replica_lag_max_ns, or its broker stopped) only once the smaller ISR is written, so the
@@ -36,6 +36,7 @@
 #ifndef KEEL_SRC_MQ_PARTITION_H_
 #define KEEL_SRC_MQ_PARTITION_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -78,8 +79,10 @@ class Partition {
   // One fetch round for the replica on `broker`, if it follows this partition; returns whether it
   // copied anything.
   absl::StatusOr<bool> CatchUp(uint32_t broker);
-  // Syncs the leader's unsynced messages, so that they count toward the high watermark.
-  absl::Status SyncLeader();
+  // Syncs the leader's unsynced messages, so that they count toward the high watermark; with
+  // `only_if_stale`, only those that were unsynced already at the previous call (maintenance's
+  // pace), so that it does not race the syncs of producers waiting with acks=1 or all.
+  absl::Status SyncLeader(bool only_if_stale = false);
   // Maintenance: shrinks the ISR (lagging or stopped followers), elects a leader for an offline
   // partition that can have one, syncs the leader's unsynced messages and writes producer
   // snapshots.
@@ -178,6 +181,9 @@ class Partition {
   uint64_t epoch_ = 0;
   uint64_t high_watermark_ = 0;
   bool interrupted_ = false;
+  // The leader's log end when SyncLeader last found it unsynced; 0 if it was synced. Only
+  // maintenance reads it meaningfully (a Replicate() in between only makes it sync sooner).
+  std::atomic<uint64_t> unsynced_end_seen_{0};
 };
 
 }  // namespace keel::mq::internal

@@ -32,7 +32,7 @@ void Partition::RecomputeHighWatermark() {
   }
 }
 
-absl::Status Partition::SyncLeader() {
+absl::Status Partition::SyncLeader(bool only_if_stale) {
   std::shared_lock life(life_mu_);
   Replica* leader = nullptr;
   {
@@ -41,7 +41,14 @@ absl::Status Partition::SyncLeader() {
     leader = slots_[leader_].replica.get();
   }
   wal::Log& log = leader->log();
-  if (log.durable_offset() < log.next_offset()) KEEL_RETURN_IF_ERROR(log.Sync());
+  const uint64_t durable = log.durable_offset();
+  const uint64_t end = log.next_offset();
+  // Maintenance leaves a fresh tail to the producers waiting for it (acks=1 and all sync it at
+  // once): a second fsync racing theirs only slows them. What is still unsynced a tick later has
+  // no one waiting (acks=0), and maintenance syncs it.
+  const uint64_t seen = unsynced_end_seen_.exchange(durable < end ? end : 0);
+  if (durable >= end || (only_if_stale && durable >= seen)) return absl::OkStatus();
+  KEEL_RETURN_IF_ERROR(log.Sync());
   std::lock_guard lock(mu_);
   RecomputeHighWatermark();
   return absl::OkStatus();
@@ -151,13 +158,6 @@ absl::StatusOr<bool> Partition::CatchUpSlot(int s) {
     RecomputeHighWatermark();
   }
   write.unlock();
-  if (!copies.empty()) {
-    // What the follower copied counts toward the high watermark once the leader's copy is
-    // durable too: this is what syncs acks=0 messages when no producer waits for them.
-    KEEL_RETURN_IF_ERROR(leader_log.WaitDurable(durable));
-    std::lock_guard lock(mu_);
-    RecomputeHighWatermark();
-  }
   if (join) KEEL_RETURN_IF_ERROR(JoinIsr(s));
   return !copies.empty();
 }
@@ -193,7 +193,7 @@ absl::Status Partition::Maintain(int64_t now_ns) {
       status.Update(slot.replica->MaybeSnapshot(ctx_.options().segment_bytes, /*force=*/false));
     }
   }
-  status.Update(SyncLeader());
+  status.Update(SyncLeader(/*only_if_stale=*/true));
   if (offline) {
     std::unique_lock life(life_mu_);
     status.Update(ElectIfOffline("maintenance found it offline").status());
