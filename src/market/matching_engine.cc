@@ -152,7 +152,7 @@ void MatchingEngine::Apply(const Command& command, std::vector<EngineEvent>& eve
       return Reject(command, bad, events);
     }
     // A book knows the ids it holds; only the engine remembers every id of the run.
-    if (ids_.contains(id)) return Reject(command, RejectReason::kDuplicateOrderId, events);
+    if (used_ids_.Contains(id)) return Reject(command, RejectReason::kDuplicateOrderId, events);
     symbol = FindSymbol(command.symbol);
     if (symbol == kNoSymbol) {
       if (names_.size() >= options_.max_symbols) {
@@ -165,10 +165,8 @@ void MatchingEngine::Apply(const Command& command, std::vector<EngineEvent>& eve
     }
     books_[symbol]->Submit(command.order, scratch_);
   } else {
-    const auto it = ids_.find(id);
-    if (it == ids_.end() || it->second == kFinished) {
-      return Reject(command, RejectReason::kUnknownOrder, events);
-    }
+    const auto it = resting_.find(id);
+    if (it == resting_.end()) return Reject(command, RejectReason::kUnknownOrder, events);
     symbol = it->second;
     if (command.kind == CommandKind::kCancel) {
       books_[symbol]->Cancel(id, scratch_);
@@ -178,10 +176,12 @@ void MatchingEngine::Apply(const Command& command, std::vector<EngineEvent>& eve
   }
   for (const Event& e : scratch_) {
     if (e.kind == EventKind::kAccepted) {
-      ids_[e.order_id] = symbol;
+      const bool fresh = used_ids_.Insert(e.order_id);
+      KEEL_ASSERT(fresh, "the engine accepted a used order id");
       used_ids_hash_ ^= base::HashInt(e.order_id);
+      resting_[e.order_id] = symbol;  // until done or cancelled (an IOC order, in this command)
     } else if (e.kind == EventKind::kDone || e.kind == EventKind::kCancelled) {
-      ids_[e.order_id] = kFinished;
+      resting_.erase(e.order_id);
     }
     events.push_back({next_sequence_++, e.kind == EventKind::kRejected ? kNoSymbol : symbol, e});
   }
@@ -194,7 +194,7 @@ uint64_t MatchingEngine::StateHash() const {
     h = base::HashInt(books_[s]->StateHash(), h);
   }
   // The used ids, whatever their order (resting ones are in the books' hashes already).
-  return base::HashInt(used_ids_hash_, base::HashInt(static_cast<uint64_t>(ids_.size()), h));
+  return base::HashInt(used_ids_hash_, base::HashInt(used_ids_.size(), h));
 }
 
 }  // namespace keel::market
