@@ -244,6 +244,33 @@ void OrderBook::Modify(OrderId id, Price price, Quantity quantity, std::vector<E
   ReportBestBidOffer(events);
 }
 
+bool OrderBook::RestoreOrder(const RestingOrder& in) {
+  const bool rests = in.tif == TimeInForce::kGoodTillCancel || in.tif == TimeInForce::kPostOnly;
+  const bool enums_valid =
+      in.side <= Side::kSell && in.stp <= SelfTradePrevention::kDecrement && rests;
+  if (!enums_valid || !ValidPrice(in.price) || !ValidQuantity(in.quantity) ||
+      id_count_ >= max_orders_ || FindId(in.id) != kNil || Crosses(in.side, in.price)) {
+    return false;
+  }
+  const uint32_t slot = AllocateOrder();
+  Order& order = orders_[slot];
+  order = Order{};
+  order.id = in.id;
+  order.client = in.client;
+  order.price = in.price;
+  order.quantity = in.quantity;
+  order.side = in.side;
+  order.tif = in.tif;
+  order.stp = in.stp;
+  InsertId(in.id, slot);
+  Rest(slot);
+  // What the last command reported: after every command the best bid and offer reported last are
+  // the book's (ReportBestBidOffer), and a rebuilt book must say the same of its next change.
+  last_bid_ = BestOf(bids_);
+  last_ask_ = BestOf(asks_);
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Matching.
 // ---------------------------------------------------------------------------------------------

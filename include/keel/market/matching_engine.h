@@ -45,6 +45,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "keel/base/assert.h"
+#include "keel/base/coding.h"
 #include "keel/market/internal/used_ids.h"
 #include "keel/market/order_book.h"
 
@@ -122,8 +123,23 @@ class MatchingEngine {
   // that applied the same commands have the same hash.
   [[nodiscard]] uint64_t StateHash() const;
 
+  // The engine's whole state as bytes: the counters, every symbol with its book's resting orders
+  // in priority order, and the used ids as runs (docs/market.md has the grammar). An engine
+  // rebuilt from them with FromState has the same StateHash and answers every later command
+  // with the same events; keel/market/snapshot.h keeps them in files. Appends to `out`.
+  void AppendState(std::string& out) const;
+  // Errors: kDataLoss, naming what is wrong, for bytes AppendState did not write (they are checked
+  // whole: counts, enums, prices, the books' order and that no book is crossed, the ids);
+  // kFailedPrecondition for a state `options` cannot hold (more symbols than max_symbols, a book
+  // with more orders than max_orders).
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<MatchingEngine>> FromState(
+      std::string_view state, const EngineOptions& options);
+
  private:
   void Reject(const Command& command, RejectReason reason, std::vector<EngineEvent>& events);
+  // FromState's parts: a symbol's book, and the used ids.
+  absl::Status ReadBook(base::Reader& in);
+  absl::Status ReadUsedIds(base::Reader& in);
 
   EngineOptions options_;
   std::vector<std::string> names_;

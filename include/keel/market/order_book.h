@@ -214,6 +214,14 @@ class OrderBook {
   // as it was). Modifying to the same price and quantity changes nothing but is reported.
   void Modify(OrderId id, Price price, Quantity quantity, std::vector<Event>& events);
 
+  // Rebuilding a book from a snapshot (keel/market/snapshot.h): `order` rests as the newest order
+  // at its price, behind those there, without matching and without events. Giving a book the
+  // orders Orders() listed, in that order, rebuilds the same book. Returns false, changing
+  // nothing, for an order no book of these options could hold at rest: an id resting already, a
+  // bad price or quantity, a time in force other than GTC or post-only, an enum out of range, a
+  // price at or through the other side's best, or a full book.
+  [[nodiscard]] bool RestoreOrder(const RestingOrder& order);
+
   [[nodiscard]] Quote best_bid() const;
   [[nodiscard]] Quote best_ask() const;
 
