@@ -40,15 +40,8 @@ void UsedIds::SlideTo(uint64_t word) {
   const uint64_t leaving_end = std::min(new_base, base_word_ + kWindowWords);
   for (uint64_t w = base_word_; w < leaving_end; ++w) {
     uint64_t& slot = words_[w % kWindowWords];
-    uint64_t bits = slot;
+    ForEachRunInWord(w, slot, [&](uint64_t first, uint64_t last) { AppendStored(first, last); });
     slot = 0;
-    while (bits != 0) {
-      const int start = std::countr_zero(bits);
-      const int length = std::countr_one(bits >> start);
-      AppendStored(w * 64 + static_cast<uint64_t>(start),
-                   w * 64 + static_cast<uint64_t>(start + length - 1));
-      bits &= start + length == 64 ? 0 : ~uint64_t{0} << (start + length);
-    }
   }
   base_word_ = new_base;
 }

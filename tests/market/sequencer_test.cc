@@ -53,6 +53,12 @@ Command Parse(const std::string& line) {
   std::string error;
   return ParseCommand(line, &error);
 }
+// The commands of `lines` (which they point into).
+std::vector<Command> ParseAll(const std::vector<std::string>& lines) {
+  std::vector<Command> commands;
+  for (const std::string& line : lines) commands.push_back(Parse(line));
+  return commands;
+}
 
 // What an engine in memory makes of the same commands: the reference for a replayed log.
 std::pair<std::vector<EngineEvent>, uint64_t> InMemory(const std::vector<std::string>& lines,
@@ -100,8 +106,7 @@ TEST_CASE("A batch of commands is logged in one write and applied in order") {
   auto sequencer = *Sequencer::Open(dir.path(), {});
   const std::vector<std::string> lines = {"N,1,1,AAA,S,L,GTC,100,5", "N,2,2,AAA,B,L,GTC,100,3",
                                           "C,1"};
-  std::vector<Command> commands;
-  for (const std::string& line : lines) commands.push_back(Parse(line));
+  const std::vector<Command> commands = ParseAll(lines);
   std::vector<EngineEvent> events;
   CHECK(*sequencer->SubmitBatch(commands, events) == 1);
   CHECK(events == InMemory(lines, lines.size()).first);
@@ -496,8 +501,7 @@ TEST_CASE("A power cut at any step of a snapshot loses no acknowledged command")
   CAPTURE(seed);
   base::Random rng(seed);
   const std::vector<std::string> lines = RandomLines(rng, 400);
-  std::vector<Command> commands;
-  for (const std::string& line : lines) commands.push_back(Parse(line));
+  const std::vector<Command> commands = ParseAll(lines);
   const uint64_t want = InMemory(lines, 400).second;
   // Durable commands, the log dropped behind the snapshots: each step of a snapshot (the log's
   // sync, the file, its rename, the directory's sync, the old snapshot's removal, the segments'
@@ -536,8 +540,7 @@ TEST_CASE("A power cut at any step of a command that makes a snapshot due loses 
   CAPTURE(seed);
   base::Random rng(seed);
   const std::vector<std::string> lines = RandomLines(rng, 300);
-  std::vector<Command> commands;
-  for (const std::string& line : lines) commands.push_back(Parse(line));
+  const std::vector<Command> commands = ParseAll(lines);
   SequencerOptions options = Snapshotting(/*every=*/300, /*keep=*/1, /*drop_log=*/true);
   options.sync = wal::SyncPolicy::kEveryAppend;
   bool done = false;

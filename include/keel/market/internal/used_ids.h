@@ -72,6 +72,9 @@ class UsedIds {
   [[nodiscard]] bool InWindow(uint64_t word) const {
     return word >= base_word_ && word - base_word_ < kWindowWords;
   }
+  // Calls fn(first, last) for each run of ones in `bits`, the bits of the ids of word `word`.
+  template <typename Fn>
+  static void ForEachRunInWord(uint64_t word, uint64_t bits, Fn&& fn);
   // Slides the window up until `word` is its top word.
   void SlideTo(uint64_t word);
   // Appends a run at the end of runs_ (merging it with the last run when they meet). REQUIRES:
@@ -106,16 +109,20 @@ void UsedIds::ForEachRun(Fn&& fn) const {
   };
   for (const auto& [from, to] : runs_) add(from, to);
   for (uint64_t w = base_word_; w < base_word_ + kWindowWords; ++w) {
-    uint64_t bits = words_[w % kWindowWords];
-    while (bits != 0) {
-      const int start = std::countr_zero(bits);
-      const int length = std::countr_one(bits >> start);
-      add(w * 64 + static_cast<uint64_t>(start),
-          w * 64 + static_cast<uint64_t>(start + length - 1));
-      bits &= length + start == 64 ? 0 : ~uint64_t{0} << (start + length);
-    }
+    ForEachRunInWord(w, words_[w % kWindowWords], add);
   }
   if (open) fn(first, last);
+}
+
+template <typename Fn>
+void UsedIds::ForEachRunInWord(uint64_t word, uint64_t bits, Fn&& fn) {
+  while (bits != 0) {
+    const int start = std::countr_zero(bits);
+    const int length = std::countr_one(bits >> start);
+    fn(word * 64 + static_cast<uint64_t>(start),
+       word * 64 + static_cast<uint64_t>(start + length - 1));
+    bits &= start + length == 64 ? 0 : ~uint64_t{0} << (start + length);
+  }
 }
 
 }  // namespace keel::market::internal
