@@ -397,8 +397,8 @@ inline void OrderBook::Rest(uint32_t index) {
   Order& order = orders_[index];
   BookSide& side = side_of(order.side);
   // Find, then insert only if absent, so that a level leaves the pool only when the price needs
-  // one (most orders join an existing level). The twig the ladder remembers makes the second
-  // walk, for a new level, short.
+  // one (most orders join an existing level). Near the best prices both are a load or two in the
+  // ladder's window.
   const auto key = static_cast<uint64_t>(order.price);
   uint32_t level = side.ladder.Find(key);
   if (level == internal::PriceLadder::kAbsent) {

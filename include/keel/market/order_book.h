@@ -18,9 +18,10 @@
 //
 // The structure follows the case study's: a doubly linked list of orders per price level, so that
 // cancelling any order is O(1) given its id (a hash map from order id to order). The levels of each
-// side are found through a 64-ary bitmap trie over prices (internal/price_ladder.h): finding a
-// price's level, or the next non-empty price after it, costs a few word operations whatever the
-// spread of prices. Orders and levels live in pools that grow to the book's largest size and are
+// side are found through a price ladder (internal/price_ladder.h): a direct-mapped window of the
+// 2,048 prices around where the side trades (a price's level is one load, the next non-empty price
+// a count of zeros in a bitmap word), backed by a 64-ary bitmap trie for prices outside it, where
+// the same queries cost a few word operations whatever the spread of prices. Orders and levels live in pools that grow to the book's largest size and are
 // reused from then on, so after warm-up nothing is allocated per message (BookOptions says how much
 // to allocate up front, and max_orders is a limit).
 //
