@@ -5,7 +5,8 @@
 #      add_subdirectory consumers, every public header compiled on its own), a smoke run of every
 #      example and of every benchmark binary;
 #   3. the same test suites and example smoke runs built with AddressSanitizer and
-#      UndefinedBehaviorSanitizer.
+#      UndefinedBehaviorSanitizer;
+#   4. the suites and examples that start threads built with ThreadSanitizer.
 # It stops at the first failure with a non-zero exit; its last lines are CTest's summary.
 #
 # Environment: KEEL_JOBS (parallel jobs, default: the number of cores).
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 scripts/install-deps.sh
 
-for preset in release asan; do
+for preset in release asan tsan; do
   keel_build "$preset"
   echo "==> ${preset}: test"
   ctest --preset "$preset" -j "${KEEL_JOBS:-$(nproc)}"

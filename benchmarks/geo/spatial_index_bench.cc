@@ -10,11 +10,12 @@
 //   nearest/<data>/<index>/k10   10-nearest searches per second
 //   build/<data>/<index>         bulk-build time, with the bytes per point the index holds
 //
-// Data: "synthetic" is 1,000,000 seeded clustered points (keel/geo/datasets.h); "geonames" is the
-// 171,075 places of scripts/fetch-data.sh when it has been run (skipped otherwise). Queries are
-// 10,000 centres within 2 km of random data points (people search where places are), generated
-// before timing starts. Every index returns exactly the same answers (tests/geo prove it; the
-// Boost peer is checked against keel's brute force here before it is timed).
+// Data: "synthetic" is 1,000,000 seeded clustered points
+// (tests/support/keel_support/geo_datasets.h); "geonames" is the 171,075 places of
+// scripts/fetch-data.sh when it has been run (skipped otherwise). Queries are 10,000 centres within
+// 2 km of random data points (people search where places are), generated before timing starts.
+// Every index returns exactly the same answers (tests/geo prove it; the Boost peer is checked
+// against keel's brute force here before it is timed).
 #include <benchmark/benchmark.h>
 
 #include <boost/geometry.hpp>
@@ -27,9 +28,9 @@
 #include "keel/base/counting_allocator.h"
 #include "keel/base/random.h"
 #include "keel/base/strings.h"
-#include "keel/geo/datasets.h"
 #include "keel/geo/lat_lng_rect.h"
 #include "keel/geo/spatial_index.h"
+#include "keel_support/geo_datasets.h"
 
 namespace keel::geo {
 namespace {
@@ -64,9 +65,10 @@ const Dataset* GetDataset(const std::string& name) {
     auto data = std::make_unique<Dataset>();
     data->name = name;
     if (name == "synthetic") {
-      data->points = ClusteredPoints({.points = 1'000'000, .seed = 42});
+      data->points = support::ClusteredPoints({.points = 1'000'000, .seed = 42});
     } else {
-      absl::StatusOr<std::vector<Place>> places = LoadPlaces(DefaultDataDir() + "/cities.tsv");
+      absl::StatusOr<std::vector<support::Place>> places =
+          support::LoadPlaces(support::DefaultDataDir() + "/cities.tsv");
       if (!places.ok()) return nullptr;
       for (size_t i = 0; i < places->size(); ++i)
         data->points.push_back({i, (*places)[i].location});

@@ -21,8 +21,8 @@
 #include "common/cli.h"
 #include "keel/base/clock.h"
 #include "keel/base/random.h"
-#include "keel/geo/datasets.h"
 #include "keel/geo/spatial_index.h"
+#include "keel_support/geo_datasets.h"
 
 namespace keel::examples {
 namespace {
@@ -43,15 +43,15 @@ std::vector<Business> MakeBusinesses(const Options& o, std::string* source) {
   base::Random rng(o.seed);
   std::vector<Business> businesses;
   if (o.data != "synthetic") {
-    const std::string path = geo::DefaultDataDir() + "/cities.tsv";
-    absl::StatusOr<std::vector<geo::Place>> places = geo::LoadPlaces(path);
+    const std::string path = support::DefaultDataDir() + "/cities.tsv";
+    absl::StatusOr<std::vector<support::Place>> places = support::LoadPlaces(path);
     if (places.ok() && !places->empty()) {
       *source = absl::StrFormat("GeoNames places from %s", path);
       // An even sample across the file (which is sorted by country), so a small run still
       // spans the world.
       const size_t n = std::min(places->size(), static_cast<size_t>(o.points));
       for (size_t i = 0; i < n; ++i) {
-        const geo::Place& place = (*places)[i * places->size() / n];
+        const support::Place& place = (*places)[i * places->size() / n];
         const char* category = kCategories[rng.Uniform(std::size(kCategories))];
         businesses.push_back({i, absl::StrFormat("%s %s", place.name, category), category,
                               static_cast<double>(rng.UniformInRange(10, 50)) / 10,
@@ -66,7 +66,7 @@ std::vector<Business> MakeBusinesses(const Options& o, std::string* source) {
   }
   *source = "keel's seeded clustered synthetic points (run scripts/fetch-data.sh for real places)";
   for (const geo::IndexedPoint& p :
-       geo::ClusteredPoints({.points = static_cast<size_t>(o.points), .seed = o.seed})) {
+       support::ClusteredPoints({.points = static_cast<size_t>(o.points), .seed = o.seed})) {
     const char* category = kCategories[rng.Uniform(std::size(kCategories))];
     businesses.push_back({p.id, absl::StrFormat("%s #%d", category, p.id), category,
                           static_cast<double>(rng.UniformInRange(10, 50)) / 10, p.location});

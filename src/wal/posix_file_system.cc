@@ -149,6 +149,11 @@ class PosixFileSystem final : public FileSystem {
     return absl::OkStatus();
   }
 
+  absl::Status RemoveDir(const std::string& dir) override {
+    if (::rmdir(dir.c_str()) != 0) return Errno(errno, "cannot remove directory", dir);
+    return absl::OkStatus();
+  }
+
   absl::Status SyncDir(const std::string& dir) override {
     const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return Errno(errno, "cannot open directory", dir);
@@ -177,6 +182,11 @@ class PosixFileSystem final : public FileSystem {
 };
 
 }  // namespace
+
+absl::Status FileSystem::RemoveDir(const std::string& dir) {
+  return absl::UnimplementedError(
+      base::Cat("this file system cannot remove directories (", base::Quoted(dir, 256), ")"));
+}
 
 FileSystem& FileSystem::Posix() {
   static PosixFileSystem fs;

@@ -36,10 +36,11 @@ inline bool IsRecordType(uint8_t type) { return type >= 1 && type <= 4; }
 // Appends a record's header to `out`. `payload_crc` is Crc32c(payload); the record's CRC joins it
 // with the header fields' CRC.
 inline void EncodeRecordHeader(std::string& out, RecordType type, uint64_t offset,
-                               int64_t timestamp_ns, uint32_t length, uint32_t payload_crc) {
+                               int64_t timestamp_ns, uint32_t length, uint32_t payload_crc,
+                               bool sync_point = false) {
   char fields[kRecordHeaderBytes - 4];
   base::EncodeFixed32(fields, length);
-  fields[4] = static_cast<char>(type);
+  fields[4] = static_cast<char>(static_cast<uint8_t>(type) | (sync_point ? kSyncPointBit : 0));
   base::EncodeFixed64(fields + 5, offset);
   base::EncodeFixed64(fields + 13, static_cast<uint64_t>(timestamp_ns));
   const uint32_t crc = base::CombineCrc32c(base::Crc32c(std::string_view(fields, sizeof(fields))),
@@ -105,21 +106,20 @@ inline bool RecordCrcMatches(const char* header_bytes, std::string_view payload)
 // Segment headers: magic(8) version(4) flags(4) first_offset(8) reserved(4) masked_crc(4).
 // ---------------------------------------------------------------------------------------------
 
-inline std::string EncodeSegmentHeader(uint64_t first_offset, uint32_t flags = 0) {
+inline std::string EncodeSegmentHeader(uint64_t first_offset) {
   std::string out;
   base::PutFixed64(out, kSegmentMagic);
   base::PutFixed32(out, kFormatVersion);
-  base::PutFixed32(out, flags);
+  base::PutFixed32(out, 0);  // flags: none are defined
   base::PutFixed64(out, first_offset);
   base::PutFixed32(out, 0);
   base::PutFixed32(out, base::MaskCrc32c(base::Crc32c(out)));
   return out;
 }
 
-// The first offset a valid header records (and its flags, into `flags` if not null), or nullopt.
-// A header with a flag this version does not define is not valid.
-inline std::optional<uint64_t> DecodeSegmentHeader(std::string_view bytes,
-                                                   uint32_t* flags = nullptr) {
+// The first offset a valid header records, or nullopt. A header with a flag set is not valid:
+// this version defines none.
+inline std::optional<uint64_t> DecodeSegmentHeader(std::string_view bytes) {
   if (bytes.size() < kSegmentHeaderBytes) return std::nullopt;
   const char* p = bytes.data();
   if (base::DecodeFixed64(p) != kSegmentMagic || base::DecodeFixed32(p + 8) != kFormatVersion) {
@@ -127,9 +127,7 @@ inline std::optional<uint64_t> DecodeSegmentHeader(std::string_view bytes,
   }
   const uint32_t crc = base::UnmaskCrc32c(base::DecodeFixed32(p + 28));
   if (crc != base::Crc32c(bytes.substr(0, 28))) return std::nullopt;
-  const uint32_t f = base::DecodeFixed32(p + 12);
-  if ((f & ~kSegmentSyncPoints) != 0) return std::nullopt;
-  if (flags != nullptr) *flags = f;
+  if (base::DecodeFixed32(p + 12) != 0) return std::nullopt;
   return base::DecodeFixed64(p + 16);
 }
 

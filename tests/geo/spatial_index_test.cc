@@ -12,7 +12,7 @@
 #include "absl/strings/match.h"
 #include "geo/index_testing.h"
 #include "keel/base/random.h"
-#include "keel/geo/datasets.h"
+#include "keel_support/geo_datasets.h"
 #include "testing/testing.h"
 
 namespace keel::geo {
@@ -86,8 +86,8 @@ TEST_CASE("Every index answers exactly like brute force on uniform and clustered
 }
 
 TEST_CASE("Every index answers exactly like brute force on real GeoNames places") {
-  const absl::StatusOr<std::vector<Place>> places =
-      LoadPlaces(std::string(KEEL_TEST_DATA_DIR) + "/geonames_sample.tsv");
+  const absl::StatusOr<std::vector<support::Place>> places =
+      support::LoadPlaces(std::string(KEEL_TEST_DATA_DIR) + "/geonames_sample.tsv");
   REQUIRE(places.ok());
   REQUIRE(places->size() > 1000);
   std::vector<IndexedPoint> data;

@@ -417,10 +417,13 @@ uint64_t NonZeroEnd(const std::string& bytes, uint64_t from, uint64_t to) {
   return to;
 }
 
-// Builds a small log (one segment, some batches) and returns its records.
+// Builds a small log (one segment, some batches) and returns its records. Every unit is synced
+// before the next is written, so every unit starts with a sync point: damage before the last
+// unit is corruption, not a torn write.
 Contents MakeLog(const std::string& dir, base::Random& rng, int units) {
   LogOptions o;
-  o.sync = SyncPolicy::kNone;
+  o.sync = SyncPolicy::kEveryAppend;
+  o.preallocate_bytes = 0;
   auto log = *Log::Open(dir, o);
   Contents want;
   uint64_t next = 0;
@@ -474,6 +477,7 @@ TEST_CASE("Log recovery after truncation at every byte keeps exactly the complet
   }
   const uint64_t size = fs::file_size(segment);
   REQUIRE(size == unit_ends.back());
+  const std::string bytes = ReadFile(segment);
   for (uint64_t cut = 0; cut <= size; ++cut) {
     CAPTURE(cut);
     testing::TempDir copy;
@@ -493,7 +497,8 @@ TEST_CASE("Log recovery after truncation at every byte keeps exactly the complet
       for (const uint64_t end : unit_ends) {
         if (end <= cut) kept = end;
       }
-      CHECK(report.torn_tail_bytes == cut - kept);
+      // Zeros at the end of a torn write cannot be told from zeros a crash left: not counted.
+      CHECK(report.torn_tail_bytes == NonZeroEnd(bytes, kept, cut) - kept);
     }
     // Absolute consistency accepts only cuts on unit boundaries.
     LogOptions strict = o;
@@ -757,36 +762,118 @@ TEST_CASE("Log recovery tells preallocated zeros from a torn write and from dama
   }
 }
 
-TEST_CASE("Log flags preallocated segments and marks their sync points on disk") {
-  for (const bool preallocated : {false, true}) {
-    CAPTURE(preallocated);
+TEST_CASE("Log recovery takes a hole that out-of-order writeback left for a torn tail in every mode") {
+  // A log that neither preallocates nor syncs between its appends: POSIX lets a crash write back
+  // the third record's page and lose the second's, which leaves zeros (the file's size was
+  // kept) or stale bytes where the second record was, and an intact record after them.
+  LogOptions o = SmallSegments();
+  o.sync = SyncPolicy::kNone;
+  o.preallocate_bytes = 0;
+  const std::string name = FileName(0, ".wal");
+  const uint64_t record_bytes = kRecordHeaderBytes + 50;
+  auto make = [&](const std::string& dir, bool sync_before_third, char hole) {
+    {
+      auto log = *Log::Open(dir, o);
+      for (int i = 0; i < 3; ++i) {
+        if (i == 2 && sync_before_third) REQUIRE(log->Sync().ok());
+        REQUIRE(log->Append(std::string(50, static_cast<char>('a' + i))).ok());
+      }
+    }
+    std::string bytes = ReadFile(dir + "/" + name);
+    std::fill_n(bytes.begin() + static_cast<std::ptrdiff_t>(kSegmentHeaderBytes + record_bytes),
+                record_bytes, hole);
+    std::ofstream(dir + "/" + name, std::ios::binary | std::ios::trunc) << bytes;
+  };
+  for (const char hole : {'\0', '#'}) {
+    CAPTURE(static_cast<int>(hole));
+    for (const RecoveryMode mode :
+         {RecoveryMode::kTolerateCorruptedTail, RecoveryMode::kPointInTime,
+          RecoveryMode::kSkipCorruptedRecords, RecoveryMode::kAbsoluteConsistency}) {
+      CAPTURE(static_cast<int>(mode));
+      testing::TempDir dir;
+      make(dir.path(), /*sync_before_third=*/false, hole);
+      LogOptions m = o;
+      m.recovery = mode;
+      RecoveryReport report;
+      auto log = Log::Open(dir.path(), m, &report);
+      if (mode == RecoveryMode::kAbsoluteConsistency) {
+        CHECK(log.status().code() == absl::StatusCode::kDataLoss);
+        CHECK(absl::StrContains(log.status().message(), "a torn write at the end of the log"));
+        continue;
+      }
+      REQUIRE(log.ok());
+      // Cut, not skipped: the third record was never durable, and keeping it would leave a hole.
+      CHECK((*log)->next_offset() == 1);
+      CHECK(ReadAll(**log, 0).size() == 1);
+      CHECK(report.skipped_bytes == 0);
+      CHECK(report.dropped_records == 0);
+      CHECK(report.torn_tail_bytes > 0);
+    }
+    // With a sync between the second record and the third, the third is a sync point: it proves
+    // that the damaged bytes had been durable, and the default mode refuses the log.
+    testing::TempDir synced;
+    make(synced.path(), /*sync_before_third=*/true, hole);
+    const absl::Status status = Log::Open(synced.path(), o).status();
+    CHECK(status.code() == absl::StatusCode::kDataLoss);
+    CHECK(absl::StrContains(status.message(), "corruption, not a torn write"));
+  }
+}
+
+TEST_CASE("Log recovery ends a segment that never preallocated at a run of zeros a crash left") {
+  // A crash can keep a file's new size but not the data written into it: the file ends in zeros.
+  testing::TempDir dir;
+  LogOptions o = SmallSegments();
+  o.preallocate_bytes = 0;
+  const std::string path = dir.path() + "/" + FileName(0, ".wal");
+  {
+    auto log = *Log::Open(dir.path(), o);
+    for (int i = 0; i < 3; ++i) REQUIRE(log->Append("record").ok());
+    REQUIRE(log->Sync().ok());
+  }
+  const uint64_t records_end = fs::file_size(path);
+  fs::resize_file(path, records_end + 1000);
+  RecoveryReport report;
+  auto log = *Log::Open(dir.path(), o, &report);
+  CHECK(log->next_offset() == 3);
+  CHECK(report.torn_tail_bytes == 0);
+  CHECK(fs::file_size(path) == records_end);
+}
+
+TEST_CASE("Log marks the first record written after a sync as a sync point in every segment") {
+  for (const SyncPolicy policy : {SyncPolicy::kNone, SyncPolicy::kEveryAppend}) {
+    CAPTURE(static_cast<int>(policy));
     testing::TempDir dir;
     LogOptions o = SmallSegments();
-    o.sync = preallocated ? SyncPolicy::kEveryAppend : SyncPolicy::kNone;
+    o.sync = policy;
     const std::string segment = dir.path() + "/" + FileName(0, ".wal");
     {
       auto log = *Log::Open(dir.path(), o);
       REQUIRE(log->Append("first").ok());
       REQUIRE(log->Append("second").ok());
       REQUIRE(log->Sync().ok());
+      REQUIRE(log->Append("third").ok());
     }
     std::string bytes = ReadFile(segment);
-    const uint32_t flags = base::DecodeFixed32(bytes.data() + 12);
-    CHECK(flags == (preallocated ? kSegmentSyncPoints : 0u));
-    // Each append was synced before the next: both are sync points (type kFull | 0x80). The type
-    // byte is the ninth of a record; the second record starts after the first's 5 bytes.
+    CHECK(base::DecodeFixed32(bytes.data() + 12) == 0u);  // no flags are defined
+    // The type byte is the ninth of a record. Open synced the log, so the first record is a sync
+    // point (kFull | 0x80); the second is one only if the first was synced before it was
+    // written (kEveryAppend); the third follows a Sync().
     const size_t second = kSegmentHeaderBytes + kRecordHeaderBytes + 5;
-    const uint8_t want_type = preallocated ? 0x81 : 0x01;
-    CHECK(static_cast<uint8_t>(bytes[kSegmentHeaderBytes + 8]) == want_type);
-    CHECK(static_cast<uint8_t>(bytes[second + 8]) == want_type);
+    const size_t third = second + kRecordHeaderBytes + 6;
+    CHECK(static_cast<uint8_t>(bytes[kSegmentHeaderBytes + 8]) == 0x81);
+    CHECK(static_cast<uint8_t>(bytes[second + 8]) ==
+          (policy == SyncPolicy::kEveryAppend ? 0x81 : 0x01));
+    CHECK(static_cast<uint8_t>(bytes[third + 8]) == 0x81);
     // A flag this version does not define makes the header damaged, whatever its CRC.
-    base::EncodeFixed32(bytes.data() + 12, 2);
-    base::EncodeFixed32(bytes.data() + 28,
-                        base::MaskCrc32c(base::Crc32c(std::string_view(bytes.data(), 28))));
-    std::ofstream(segment, std::ios::binary | std::ios::trunc) << bytes;
-    const auto reopened = Log::Open(dir.path(), o);
-    CHECK(reopened.status().code() == absl::StatusCode::kDataLoss);
-    CHECK(absl::StrContains(reopened.status().message(), "damaged header"));
+    for (const uint32_t flag : {1u, 2u}) {
+      base::EncodeFixed32(bytes.data() + 12, flag);
+      base::EncodeFixed32(bytes.data() + 28,
+                          base::MaskCrc32c(base::Crc32c(std::string_view(bytes.data(), 28))));
+      std::ofstream(segment, std::ios::binary | std::ios::trunc) << bytes;
+      const auto reopened = Log::Open(dir.path(), o);
+      CHECK(reopened.status().code() == absl::StatusCode::kDataLoss);
+      CHECK(absl::StrContains(reopened.status().message(), "damaged header"));
+    }
   }
 }
 
@@ -1161,7 +1248,10 @@ TEST_CASE("Log readers do not return records that a truncation removed") {
 
 // A synced log of `count` records of 125 bytes each (header included), in small segments.
 Contents MakeUniformLog(const std::string& dir, uint64_t count) {
-  auto log = *Log::Open(dir, SmallSegments());
+  LogOptions o = SmallSegments();
+  o.sync = SyncPolicy::kEveryAppend;  // every record a sync point, as in MakeLog
+  o.preallocate_bytes = 0;
+  auto log = *Log::Open(dir, o);
   Contents want;
   for (uint64_t i = 0; i < count; ++i) {
     want[i] = std::string(100, static_cast<char>('a' + i % 26));

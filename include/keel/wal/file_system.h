@@ -88,6 +88,11 @@ class FileSystem {
   [[nodiscard]] virtual absl::Status CreateDir(const std::string& dir) = 0;
   // Makes the creations, removals and renames of entries in `dir` durable.
   [[nodiscard]] virtual absl::Status SyncDir(const std::string& dir) = 0;
+  // Removes the empty directory `dir`. Errors: kNotFound; kFailedPrecondition when it is not
+  // empty or not a directory. The log never calls it; FaultInjectingFileSystem's power cut does,
+  // to take away a directory whose creation was not durable. File systems that predate it
+  // inherit this default, which returns kUnimplemented.
+  [[nodiscard]] virtual absl::Status RemoveDir(const std::string& dir);
   // Takes an exclusive advisory lock on `path` (creating the file if needed), so that one owner at
   // a time, in any process, writes what it guards. A second lock on the same file fails, even in
   // the same process. Errors: kUnavailable while another owner holds it.

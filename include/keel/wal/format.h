@@ -61,13 +61,11 @@ enum class RecordType : uint8_t {
   kLast = 4,
 };
 
-// A segment header flag: the segment was created to be preallocated (LogOptions::
-// preallocate_bytes), and its records may carry kSyncPointBit. No other flag is defined.
-inline constexpr uint32_t kSegmentSyncPoints = 1;
-// The high bit of a record's type byte, set only in segments flagged kSegmentSyncPoints: every
-// byte before this record in its segment was durable when the record was written. Recovery needs
-// it there because records overwrite preallocated zeros, so unsynced writes can reach the disk
-// out of order (see docs/wal_format.md).
+// The high bit of a record's type byte marks a sync point: every byte before this record in its
+// segment was durable when the record was written. Unsynced writes can reach the disk in any
+// order (POSIX promises nothing about it, and records that overwrite preallocated zeros make it
+// likely), so a crash can keep a later write and lose an earlier one; recovery tells such a hole
+// from corruption of durable bytes by whether a sync point follows it (see docs/wal_format.md).
 inline constexpr uint8_t kSyncPointBit = 0x80;
 
 // Limits. Options may lower them; nothing may exceed them.

@@ -19,13 +19,17 @@
 //
 // Format. Each record carries a CRC32C (masked) over its length, type, offset, timestamp and
 // payload; docs/wal_format.md gives the grammar. Segments roll at max_segment_bytes and are named
-// by the offset of their first record; the directory is synced whenever a segment is created or
-// removed. A sealed segment gets a sparse index file (an entry every index_interval_bytes), so that
+// by the offset of their first record; the directory is synced after every creation, removal and
+// rename that recovery relies on (the log's own directory included, when Open creates it, by a
+// sync of its parent). A sealed segment gets a sparse index file (an entry every index_interval_bytes), so that
 // reading from any offset starts near it instead of scanning the segment.
 //
-// Recovery. Open() checks the log. Damage at the very end, with nothing valid after it, is a torn
-// write from a crash: the incomplete record (or incomplete batch) is cut off and reported. Damage
-// with valid records after it is corruption, and what happens depends on the recovery mode
+// Recovery. Open() checks the log. A crash damages only what was written since the last sync, at
+// the end of the last segment, but POSIX lets unsynced writes reach the disk in any order, so it
+// can leave a hole with intact records after it. The first record written after each sync is
+// marked as a sync point, and damage in the last segment is a torn write from a crash unless a
+// sync point follows it: the incomplete records (or batch) and everything after are cut off and
+// reported. Any other damage is corruption, and what happens depends on the recovery mode
 // (RocksDB's WALRecoveryMode):
 //
 //   kTolerateCorruptedTail   (default) a torn tail is cut; corruption anywhere else is an error.
@@ -53,7 +57,8 @@
 // treats it as it says above, which may drop durable records: kPointInTime everything after it,
 // kSkipCorruptedRecords the damaged records, and, since damage to the log's very last record
 // cannot be told from a torn write, the default mode that record (only kAbsoluteConsistency
-// refuses it).
+// refuses it). Likewise damage to synced bytes after the last sync point, which nothing proves
+// were synced: under kEveryAppend at most the last group of appends.
 //
 // Example:
 //
@@ -76,15 +81,9 @@
 #ifndef KEEL_WAL_LOG_H_
 #define KEEL_WAL_LOG_H_
 
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <limits>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -141,8 +140,8 @@ struct LogOptions {
 struct RecoveryReport {
   size_t segments = 0;              // segment files in the log after recovery
   uint64_t records = 0;             // records in the log after recovery
-  uint64_t torn_tail_bytes = 0;     // bytes cut from the end as an incomplete write (in a
-                                    // preallocated segment, up to its last non-zero byte)
+  uint64_t torn_tail_bytes = 0;     // bytes cut from the end as an incomplete write, up to the
+                                    // last non-zero byte (zeros after it may be preallocated)
   uint64_t dropped_records = 0;     // intact records dropped after damage, in every segment
                                     // from the damage on (kPointInTime)
   uint64_t skipped_bytes = 0;       // damaged bytes skipped over (kSkipCorruptedRecords)
@@ -169,6 +168,10 @@ struct LogStats {
 };
 
 class LogReader;
+namespace internal {
+class LogImpl;
+class LogReaderImpl;
+}  // namespace internal
 
 class Log {
  public:
@@ -259,88 +262,14 @@ class Log {
 
   [[nodiscard]] LogStats stats() const;
   [[nodiscard]] uint64_t size_bytes() const;
-  [[nodiscard]] const std::string& dir() const { return dir_; }
-  [[nodiscard]] const LogOptions& options() const { return options_; }
+  [[nodiscard]] const std::string& dir() const;
+  [[nodiscard]] const LogOptions& options() const;
 
  private:
-  friend class LogReader;
-  struct Segment;
-  enum class WriterState : uint8_t { kQueued, kDone, kLeads };
-  struct Writer;
-  struct TruncationPlan;
+  friend class internal::LogImpl;
+  explicit Log(std::unique_ptr<internal::LogImpl> impl);
 
-  Log(std::string dir, const LogOptions& options, FileSystem& fs, const base::Clock& clock);
-
-  absl::Status Recover(RecoveryReport* report);
-  absl::Status FinishReset(const std::vector<uint64_t>& segments, RecoveryReport* report);
-  absl::Status FinishTruncation(const std::vector<uint64_t>& segments, RecoveryReport* report);
-  absl::Status RecoverSegment(uint64_t first_offset, bool is_last, RecoveryReport* report,
-                              bool* drop_rest);
-  absl::StatusOr<uint64_t> CountIntactRecords(uint64_t first_offset);
-  absl::StatusOr<uint64_t> Submit(std::span<const std::string_view> payloads);
-  WriterState WaitForTurn(const Writer& w);
-  WriterState WaitForTurn(const Writer& w, std::chrono::steady_clock::time_point deadline);
-  uint64_t QueuedBytes() const;
-  absl::Status WriteGroup(std::span<Writer* const> group, bool sync, bool durable_before);
-  bool Preallocates() const;
-  absl::Status WriteAtEnd(Segment& segment, std::string_view bytes);
-  absl::Status TrimPreallocated(Segment& segment);
-  absl::Status RollSegment(uint64_t first_offset);
-  absl::StatusOr<std::shared_ptr<Segment>> CreateSegment(uint64_t first_offset);
-  absl::StatusOr<std::unique_ptr<File>> CreateSegmentFile(const std::string& path,
-                                                          uint64_t first_offset);
-  absl::StatusOr<std::shared_ptr<Segment>> ResetFiles(const std::vector<uint64_t>& old,
-                                                      uint64_t next_offset);
-  absl::StatusOr<TruncationPlan> PlanTruncation(const Segment& segment, uint64_t end_offset) const;
-  absl::Status TruncateFiles(const Segment& segment, const std::vector<uint64_t>& later,
-                             const TruncationPlan& plan);
-  absl::Status CutSegment(File& file, const std::vector<uint64_t>& later,
-                          const TruncationPlan& plan);
-  absl::Status SyncActive();
-  absl::Status SyncFile(File& file);
-  absl::Status SyncDirectory();
-  absl::Status RemoveIfExists(const std::string& name);
-  absl::Status RemoveSegment(uint64_t first_offset);
-  std::string PathOf(std::string_view name) const;
-  std::shared_ptr<Segment> SegmentFor(uint64_t offset) const;
-  std::shared_ptr<Segment> NextSegment(uint64_t after_first_offset) const;
-
-  const std::string dir_;
-  const LogOptions options_;
-  FileSystem& fs_;
-  const base::Clock& clock_;
-  std::unique_ptr<FileLock> lock_;  // held while the log is open
-
-  // write_mu_ is held by whoever touches the files' contents or the set of segments: the leader
-  // of a write group, Sync, Truncate, and the segment droppers. Taken before mu_.
-  std::mutex write_mu_;
-  // mu_ guards everything below. A writer holds it only to take its place in the queue and to
-  // publish results; the group's write and sync happen outside it, by the writer at the front
-  // of the queue (the leader), while the others wait.
-  mutable std::mutex mu_;
-  std::condition_variable durable_cv_;
-  size_t durable_waiters_ = 0;  // threads in WaitDurable waiting on durable_cv_
-  std::deque<Writer*> queue_;
-  // Bumped (and waited on) whenever queued writers' states change: a group is done, a new leader.
-  std::atomic<uint32_t> wake_epoch_{0};
-  // Group commit's gathering (see Submit): the leader waiting for its group (null when none
-  // waits), the queue length it wants (SIZE_MAX when none waits), and the last synced group's
-  // size and fsync time.
-  Writer* gatherer_ = nullptr;
-  size_t gather_target_ = SIZE_MAX;
-  size_t last_group_size_ = 1;
-  int64_t last_sync_duration_ns_ = 0;
-  std::map<uint64_t, std::shared_ptr<Segment>> segments_;  // by first offset
-  uint64_t next_offset_ = 0;                               // the offset the next record gets
-  uint64_t written_offset_ = 0;                            // records before this are in the files
-  uint64_t durable_offset_ = 0;                            // records before this are synced
-  int64_t last_sync_ns_ = 0;
-  bool syncing_ = false;          // a thread is in SyncActive outside the lock
-  absl::Status broken_;           // set by an I/O error in a write, Truncate or Reset: the log
-                                  // refuses writes, since what reached the disk is unknown
-  uint64_t truncations_ = 0;      // bumped by Truncate and Reset, so that readers notice
-  uint64_t skipped_offsets_ = 0;  // offsets lost to kSkipCorruptedRecords, for the report
-  LogStats stats_;
+  std::unique_ptr<internal::LogImpl> impl_;
 };
 
 // Reads records in offset order. Next() returns nullopt at the current end of the log; later calls
@@ -352,20 +281,17 @@ class LogReader {
   [[nodiscard]] absl::StatusOr<std::optional<RecordView>> Next();
 
   // The offset the next call returns (when there is a record there).
-  [[nodiscard]] uint64_t position() const { return next_offset_; }
+  [[nodiscard]] uint64_t position() const;
+
+  LogReader(const LogReader&) = delete;
+  LogReader& operator=(const LogReader&) = delete;
+  ~LogReader();
 
  private:
-  friend class Log;
-  LogReader(const Log& log, std::shared_ptr<Log::Segment> segment, uint64_t file_position,
-            uint64_t next_offset, uint64_t truncations);
+  friend class internal::LogImpl;
+  explicit LogReader(std::unique_ptr<internal::LogReaderImpl> impl);
 
-  const Log& log_;
-  std::shared_ptr<Log::Segment> segment_;
-  uint64_t file_position_;
-  uint64_t next_offset_;
-  uint64_t truncations_;  // the log's count when this reader last checked
-  std::string buffer_;    // read-ahead: bytes [buffer_start_, buffer_start_ + size) of the file
-  uint64_t buffer_start_ = 0;
+  std::unique_ptr<internal::LogReaderImpl> impl_;
 };
 
 }  // namespace keel::wal

@@ -1,5 +1,5 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
-#include "keel/geo/datasets.h"
+#include "keel_support/geo_datasets.h"
 
 #include <doctest/doctest.h>
 
@@ -8,8 +8,12 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "testing/testing.h"
 
-namespace keel::geo {
+namespace keel::support {
+
+using geo::IndexedPoint;
+using geo::LatLng;
 namespace {
 
 TEST_CASE("ClusteredPoints is deterministic in its seed") {
@@ -47,7 +51,8 @@ TEST_CASE("ClusteredPoints clusters most points and spreads the background") {
 }
 
 TEST_CASE("LoadPlaces reads tab-separated places and names bad lines") {
-  const std::string path = "/tmp/keel_datasets_test_places.tsv";
+  keel::testing::TempDir dir;
+  const std::string path = dir.path() + "/places.tsv";
   {
     std::ofstream out(path);
     out << "42.53176\t1.56654\tAD\tVila\n\n-33.8688\t151.2093\tAU\tSydney, NSW\n";
@@ -72,7 +77,6 @@ TEST_CASE("LoadPlaces reads tab-separated places and names bad lines") {
   status = LoadPlaces(path).status();
   CHECK(status.code() == absl::StatusCode::kDataLoss);
   CHECK(absl::StrContains(status.message(), ":1: expected"));
-  std::remove(path.c_str());
   CHECK(LoadPlaces("/nonexistent/keel/cities.tsv").status().code() == absl::StatusCode::kNotFound);
 }
 
@@ -84,4 +88,4 @@ TEST_CASE("DefaultDataDir honours KEEL_DATA_DIR") {
 }
 
 }  // namespace
-}  // namespace keel::geo
+}  // namespace keel::support

@@ -1,5 +1,5 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
-#include "keel/geo/datasets.h"
+#include "keel_support/geo_datasets.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -12,7 +12,12 @@
 #include "keel/base/random.h"
 #include "keel/base/strings.h"
 
-namespace keel::geo {
+namespace keel::support {
+
+using geo::IndexedPoint;
+using geo::kEarthRadiusMeters;
+using geo::LatLng;
+
 namespace {
 
 constexpr double kPi = std::numbers::pi;
@@ -118,4 +123,4 @@ std::string DefaultDataDir() {
   return std::string(home != nullptr ? home : ".") + "/.cache/keel";
 }
 
-}  // namespace keel::geo
+}  // namespace keel::support

@@ -1,7 +1,8 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 //
-// Point sets for benchmarks, examples and tests: a seeded synthetic generator whose points cluster
-// the way real places do, and a loader for real places.
+// Point sets for keel's benchmarks, examples and tests: a seeded synthetic generator whose points
+// cluster the way real places do, and a loader for real places. Support code for keel's own
+// programs (the keel_support target), not part of the installed library.
 //
 // Real points are not uniform: most businesses sit in a few thousand cities, a few of them huge,
 // and the oceans are empty. That unevenness is exactly what separates the proximity-service
@@ -20,11 +21,11 @@
 // Example:
 //
 //   std::vector<keel::geo::IndexedPoint> points =
-//       keel::geo::ClusteredPoints({.points = 1'000'000, .seed = 42});
-//   absl::StatusOr<std::vector<keel::geo::Place>> cities =
-//       keel::geo::LoadPlaces(keel::geo::DefaultDataDir() + "/cities.tsv");
-#ifndef KEEL_GEO_DATASETS_H_
-#define KEEL_GEO_DATASETS_H_
+//       keel::support::ClusteredPoints({.points = 1'000'000, .seed = 42});
+//   absl::StatusOr<std::vector<keel::support::Place>> cities =
+//       keel::support::LoadPlaces(keel::support::DefaultDataDir() + "/cities.tsv");
+#ifndef KEEL_SUPPORT_GEO_DATASETS_H_
+#define KEEL_SUPPORT_GEO_DATASETS_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -35,7 +36,7 @@
 #include "absl/status/statusor.h"
 #include "keel/geo/spatial_index.h"
 
-namespace keel::geo {
+namespace keel::support {
 
 struct ClusteredPointsOptions {
   size_t points = 100'000;
@@ -45,11 +46,11 @@ struct ClusteredPointsOptions {
 };
 
 // Points with ids 0 .. points - 1. REQUIRES: cities >= 1, background_fraction in [0, 1].
-[[nodiscard]] std::vector<IndexedPoint> ClusteredPoints(const ClusteredPointsOptions& options);
+[[nodiscard]] std::vector<geo::IndexedPoint> ClusteredPoints(const ClusteredPointsOptions& options);
 
 // A real place.
 struct Place {
-  LatLng location;
+  geo::LatLng location;
   std::string country;  // ISO 3166 two-letter code
   std::string name;
 };
@@ -62,6 +63,6 @@ struct Place {
 // $HOME/.cache/keel.
 [[nodiscard]] std::string DefaultDataDir();
 
-}  // namespace keel::geo
+}  // namespace keel::support
 
-#endif  // KEEL_GEO_DATASETS_H_
+#endif  // KEEL_SUPPORT_GEO_DATASETS_H_
