@@ -244,9 +244,9 @@ class OrderBook {
  private:
   static constexpr uint32_t kNil = UINT32_MAX;
 
-  // 47 bytes of fields, aligned to a cache line: at 48 bytes half the orders straddle two lines,
-  // and a cancel or modify, which reads an order picked at random, missed the cache twice for
-  // those (measured: 4-7% of the time of a message; the pool is 64 KB for 1,000 orders).
+  // 47 bytes of fields, aligned to a cache line: at 48 bytes half the orders would straddle two
+  // lines, and a cancel or modify, which reads an order picked at random, would miss the cache
+  // twice for those (docs/benchmarks.md has what the alignment saved).
   struct alignas(64) Order {
     OrderId id = 0;
     ClientId client = 0;
