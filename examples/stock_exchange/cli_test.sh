@@ -72,8 +72,47 @@ OUT
 
 "$tool" replay --in "$work/in.txt" >"$work/replay.got"
 expect replay "$work/replay.want" "$work/replay.got"
-"$tool" book --in "$work/in.txt" >"$work/book.got"
+"$tool" book --in "$work/in.txt" >"$work/book.got" 2>"$work/book.err"
 expect book "$work/book.want" "$work/book.got"
+# book reports the malformed lines on standard error, as replay writes them.
+grep ',malformed: ' "$work/replay.want" >"$work/book.err.want"
+expect "book's malformed lines" "$work/book.err.want" "$work/book.err"
+
+# A line over 4,096 bytes is malformed, and the lines after it are read as usual, by both.
+{
+  echo "N,1,1,AAA,S,L,GTC,105,10"
+  printf 'C,%04097d\n' 1
+  echo "N,2,2,AAA,S,L,GTC,106,1"
+} >"$work/long.txt"
+cat >"$work/long.want" <<'OUT'
+1,A,AAA,1,S,105,10
+2,B,AAA,0,0,105,10
+3,J,2,,malformed: a line longer than 4096 bytes (the limit)
+4,A,AAA,2,S,106,1
+OUT
+"$tool" replay --in "$work/long.txt" >"$work/long.got"
+expect "replay of a long line" "$work/long.want" "$work/long.got"
+"$tool" book --in "$work/long.txt" >"$work/long_book.got" 2>"$work/long_book.err"
+printf 'AAA,S,105,10,1\nAAA,S,106,1,1\n' >"$work/long_book.want"
+expect "book of a long line" "$work/long_book.want" "$work/long_book.got"
+echo "3,J,2,,malformed: a line longer than 4096 bytes (the limit)" >"$work/long_book.err.want"
+expect "book's report of a long line" "$work/long_book.err.want" "$work/long_book.err"
+
+# A 256 MiB line (from a pipe, never on disk) is rejected without being held in memory: the
+# tools' peak memory stays far below the line's size (checked where GNU time can measure it).
+huge_line() { head -c $((256 << 20)) /dev/zero | tr '\0' 'x'; echo; echo "C,1"; }
+huge_line | "$tool" replay --in /dev/stdin >"$work/huge.got"
+printf '1,J,1,,malformed: a line longer than 4096 bytes (the limit)\n2,J,2,1,unknown_order\n' \
+  >"$work/huge.want"
+expect "replay of a 256 MiB line" "$work/huge.want" "$work/huge.got"
+if /usr/bin/time -f %M true >/dev/null 2>&1; then
+  for command in replay book; do
+    huge_line | /usr/bin/time -o "$work/rss" -f %M "$tool" "$command" --in /dev/stdin \
+      >/dev/null 2>&1
+    kib="$(tail -n 1 "$work/rss")"
+    ((kib < 128 * 1024)) || fail "$command of a 256 MiB line peaked at $kib KiB"
+  done
+fi
 
 # Windows line endings read the same.
 sed 's/$/\r/' "$work/in.txt" >"$work/crlf.txt"

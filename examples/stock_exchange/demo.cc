@@ -93,7 +93,8 @@ int Demo(int argc, char** argv) {
       std::printf(
           "stock_exchange demo [--short]: the matching rules narrated order by order, then a\n"
           "generated 30-minute trading session through the whole exchange, ending with a\n"
-          "crash and fail-over to the warm standby (--short: 10 minutes)\n");
+          "crash and fail-over to the warm standby and a restart from the newest snapshot\n"
+          "(--short: 10 minutes)\n");
       return 0;
     } else {
       std::fprintf(stderr, "stock_exchange demo: unknown flag %s\n", argv[i]);

@@ -26,8 +26,8 @@ absl::StatusOr<std::unique_ptr<Exchange>> Exchange::Open(const std::string& dir,
     return absl::FailedPreconditionError(
         base::Cat(dir, " already holds a command log: this example starts a fresh exchange"));
   }
-  KEEL_ASSIGN_OR_RETURN(exchange->standby_, market::Standby::Follow(exchange->sequencer_->log(),
-                                                                    options.sequencer.engine));
+  KEEL_ASSIGN_OR_RETURN(exchange->standby_,
+                        market::Standby::Follow(*exchange->sequencer_, options.sequencer.engine));
   return exchange;
 }
 
@@ -136,10 +136,31 @@ absl::StatusOr<Exchange::FailOver> Exchange::CrashAndFailOver(const market::Orde
   // A new standby follows the new primary's log (the old one was consumed), whatever happens
   // downstream.
   absl::StatusOr<std::unique_ptr<market::Standby>> follower =
-      market::Standby::Follow(sequencer_->log(), options_.sequencer.engine);
+      market::Standby::Follow(*sequencer_, options_.sequencer.engine);
   const absl::Status published_downstream = Publish(command, result.tail);
   KEEL_ASSIGN_OR_RETURN(standby_, std::move(follower));
+  result.new_standby = standby_->recovery();
   KEEL_RETURN_IF_ERROR(published_downstream);
+  return result;
+}
+
+absl::StatusOr<Exchange::Restart> Exchange::RestartPrimary() {
+  KEEL_RETURN_IF_ERROR(Alive());
+  Restart result;
+  result.hash_before = sequencer_->engine().StateHash();
+  standby_.reset();  // it follows the log of the sequencer about to close
+  sequencer_.reset();
+  absl::StatusOr<std::unique_ptr<market::Sequencer>> reopened =
+      market::Sequencer::Open(dir_, options_.sequencer);
+  if (!reopened.ok()) {
+    dead_ = reopened.status();
+    return reopened.status();
+  }
+  sequencer_ = *std::move(reopened);
+  result.hash_after = sequencer_->engine().StateHash();
+  result.recovery = sequencer_->recovery();
+  KEEL_ASSIGN_OR_RETURN(standby_, market::Standby::Follow(*sequencer_, options_.sequencer.engine));
+  result.standby = standby_->recovery();
   return result;
 }
 

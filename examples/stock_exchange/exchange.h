@@ -96,8 +96,25 @@ class Exchange {
     uint64_t successor_hash = 0;
     uint64_t commands_caught_up = 0;
     std::vector<market::EngineEvent> tail;
+    market::EngineRecovery new_standby;  // how the successor's standby started
   };
   absl::StatusOr<FailOver> CrashAndFailOver(const market::OrderRequest& request);
+
+  // The primary shuts down cleanly and its sequencer is opened again from disk, as after a restart
+  // of its host: the newest snapshot plus the log after it. The order manager, market data and
+  // the reporter keep their state (they follow the event stream, which goes on with the same
+  // numbers). A new standby follows the reopened primary. If the reopening fails, the exchange has
+  // no primary from then on, as after a failed fail-over.
+  struct Restart {
+    uint64_t hash_before = 0;
+    uint64_t hash_after = 0;
+    market::EngineRecovery recovery;  // how the reopened sequencer rebuilt its engine
+    market::EngineRecovery standby;   // how the new standby started
+  };
+  absl::StatusOr<Restart> RestartPrimary();
+
+  // The primary's sequencer. REQUIRES: a primary.
+  const market::Sequencer& sequencer() const { return *sequencer_; }
 
  private:
   Exchange(std::string dir, const ExchangeOptions& options, const base::Clock& clock,

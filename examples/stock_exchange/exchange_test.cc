@@ -144,5 +144,30 @@ TEST_CASE("A command log that fails a write loses the primary and keeps the hold
   CHECK(x.FeedStandby().status().code() == absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_CASE("A restarted primary comes back from its newest snapshot and the stream goes on") {
+  testing::TempDir dir;
+  ExchangeOptions options = Options();
+  options.sequencer.snapshots.every_commands = 3;
+  SettableClock clock;
+  std::unique_ptr<Exchange> opened = *Exchange::Open(dir.path(), options, clock);
+  Exchange& x = *opened;
+  Fund(x, 1);
+  Fund(x, 2);
+  for (market::OrderId id = 1; id <= 7; ++id) {
+    REQUIRE(x.Handle(Limit(1 + id % 2, id, id % 2 == 0 ? Side::kBuy : Side::kSell, 100, 1)).ok());
+  }
+  const absl::StatusOr<Exchange::Restart> restart = x.RestartPrimary();
+  REQUIRE_MESSAGE(restart.ok(), restart.status());
+  CHECK(restart->hash_after == restart->hash_before);
+  CHECK(restart->recovery.from_snapshot);
+  CHECK(restart->recovery.snapshot == 6);
+  CHECK(restart->recovery.replayed == 1);
+  CHECK(restart->standby.from_snapshot);
+  REQUIRE(x.Handle(Limit(2, 8, Side::kBuy, 100, 1)).ok());
+  CHECK(x.market_data().next_sequence() == x.engine().next_sequence());
+  REQUIRE(x.FeedStandby().ok());
+  CHECK(x.standby().engine().StateHash() == x.engine().StateHash());
+}
+
 }  // namespace
 }  // namespace keel::examples

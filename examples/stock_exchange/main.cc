@@ -9,6 +9,7 @@
 //   stock_exchange book --in FILE
 //       Applies the same file and prints the final depth of every symbol, one line per price
 //       level: "<symbol>,B,<price>,<total_qty>,<order_count>" for bids best first, then the asks.
+//       Each malformed line is reported on standard error as replay reports it.
 //   stock_exchange demo [--short]
 //       A narrated session: orders resting and trading, the book's depth, a cancel and a modify,
 //       and a second engine fed the same sequenced commands reaching the same state.
@@ -22,6 +23,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +46,8 @@ void Usage(FILE* out) {
                "                     \"<seq>,<kind>,...\" in sequence order\n"
                "  book --in FILE     apply the file; print each symbol's final depth:\n"
                "                     \"<symbol>,B|S,<price>,<total_qty>,<order_count>\"\n"
+               "                     (malformed lines go to standard error, as replay\n"
+               "                     prints them)\n"
                "  demo [--short]     a narrated session\n\n"
                "Commands in FILE (docs/market.md has the full format):\n"
                "  N,<order_id>,<client_id>,<symbol>,<B|S>,<L|M>,<GTC|IOC|FOK|PO>,<price>,<qty>\n"
@@ -59,21 +63,27 @@ keel::market::EngineOptions ReplayOptions() {
 }
 
 // Applies every line of `in`, handing each command's events to `sink` with its line number and
-// parse error. Returns false if the output could not be written.
+// parse error. Lines are read with bounded memory (a line too long is rejected without being
+// held). Returns false if the output could not be written.
 template <typename Sink>
 bool ApplyLines(std::istream& in, MatchingEngine& engine, Sink&& sink) {
-  std::string line;
+  keel::market::LineReader reader(in);
   std::string error;
   std::vector<EngineEvent> events;
-  uint64_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    const Command command = keel::market::ParseCommand(line, &error);
+  while (const std::optional<keel::market::LineReader::Line> line = reader.Next()) {
+    const Command command = keel::market::ParseCommand(line->text, &error);
     events.clear();
     engine.Apply(command, events);
-    if (!sink(events, number, error)) return false;
+    if (!sink(events, line->number, error)) return false;
   }
   return true;
+}
+
+// Writes `out` to `file` and empties it; false if it could not be written.
+bool Flush(std::string& out, FILE* file) {
+  const bool ok = std::fwrite(out.data(), 1, out.size(), file) == out.size();
+  out.clear();
+  return ok;
 }
 
 int Replay(std::istream& in) {
@@ -84,13 +94,9 @@ int Replay(std::istream& in) {
       [&](const std::vector<EngineEvent>& events, uint64_t number, const std::string& error) {
         for (const EngineEvent& e : events)
           keel::market::AppendEvent(e, engine, number, error, out);
-        if (out.size() < (1 << 16)) return true;
-        const bool ok = std::fwrite(out.data(), 1, out.size(), stdout) == out.size();
-        out.clear();
-        return ok;
+        return out.size() < (1 << 16) || Flush(out, stdout);
       });
-  if (!written || std::fwrite(out.data(), 1, out.size(), stdout) != out.size() ||
-      std::fflush(stdout) != 0) {
+  if (!written || !Flush(out, stdout) || std::fflush(stdout) != 0) {
     std::fprintf(stderr, "stock_exchange: cannot write to standard output: %s\n",
                  std::strerror(errno));
     return 1;
@@ -100,8 +106,21 @@ int Replay(std::istream& in) {
 
 int Book(std::istream& in) {
   MatchingEngine engine(ReplayOptions());
-  ApplyLines(in, engine,
-             [](const std::vector<EngineEvent>&, uint64_t, const std::string&) { return true; });
+  // A malformed line is reported on standard error in replay's words (its rejection event); the
+  // depth alone would not show that a line was skipped.
+  std::string malformed;
+  ApplyLines(
+      in, engine,
+      [&](const std::vector<EngineEvent>& events, uint64_t number, const std::string& error) {
+        for (const EngineEvent& e : events) {
+          if (e.event.reject != keel::market::RejectReason::kMalformed) continue;
+          keel::market::AppendEvent(e, engine, number, error, malformed);
+        }
+        // Standard error is for a person or a log: a failed write there is not fatal.
+        if (malformed.size() >= (1 << 16)) Flush(malformed, stderr);
+        return true;
+      });
+  Flush(malformed, stderr);
   // Symbols in name order, so that the output does not depend on which came first.
   std::vector<uint32_t> symbols(engine.symbol_count());
   for (uint32_t s = 0; s < symbols.size(); ++s) symbols[s] = s;
@@ -118,7 +137,7 @@ int Book(std::istream& in) {
       }
     }
   }
-  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
+  if (!Flush(out, stdout) || std::fflush(stdout) != 0) {
     std::fprintf(stderr, "stock_exchange: cannot write to standard output: %s\n",
                  std::strerror(errno));
     return 1;

@@ -3,14 +3,18 @@
 // The demo's second half: a generated trading session through the whole exchange (gateway, order
 // manager, sequencer and matching engine, market data, reporter, warm standby; exchange.h), on a
 // simulated clock, ending with a candlestick chart, the books as market data rebuilt them, a
-// client's fills, and the primary's crash and fail-over.
+// client's fills, the primary's crash and fail-over, and the successor's restart from its newest
+// snapshot.
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -224,6 +228,42 @@ struct Tally {
   }
 };
 
+double MillisSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+// Where an engine started, in a sentence's words: a sequencer's (which applied the log's tail
+// there and then) or a standby's (which reads the log from there as it catches up).
+std::string StartedFrom(const market::EngineRecovery& r, bool standby) {
+  if (!r.from_snapshot) return "from the log's start";
+  if (standby) return base::Cat("from the snapshot after command ", r.snapshot);
+  return base::Cat("from the snapshot after command ", r.snapshot, " and the ", r.replayed,
+                   " commands logged after it");
+}
+
+// The baseline a snapshot saves: every logged command applied again to a fresh engine.
+struct ReplayTiming {
+  uint64_t commands = 0;
+  uint64_t hash = 0;
+  double ms = 0;
+};
+absl::StatusOr<ReplayTiming> ReplayFromStart(const market::Sequencer& sequencer,
+                                             const ExchangeOptions& options) {
+  const auto began = std::chrono::steady_clock::now();
+  market::MatchingEngine engine(options.sequencer.engine);
+  KEEL_ASSIGN_OR_RETURN(std::unique_ptr<wal::LogReader> reader, sequencer.log().NewReader(0));
+  std::vector<market::EngineEvent> events;
+  for (;;) {
+    KEEL_ASSIGN_OR_RETURN(const std::optional<wal::RecordView> record, reader->Next());
+    if (!record) break;
+    KEEL_ASSIGN_OR_RETURN(const market::Command command, market::DecodeCommand(record->payload));
+    events.clear();
+    engine.Apply(command, events);
+  }
+  return ReplayTiming{engine.commands(), engine.StateHash(), MillisSince(began)};
+}
+
 void Show(const Outcome& o, std::string_view what) {
   std::printf("    %-52.*s -> ", static_cast<int>(what.size()), what.data());
   if (o.stage == Stage::kEngine) {
@@ -243,7 +283,8 @@ int TradingSession(bool short_run) {
       "manager (cash or shares withheld before the order reaches the book), the sequencer (logged\n"
       "to a keel write-ahead log, numbered, matched), and its events go back to the order manager\n"
       "and on to market data (L2, candlesticks) and the reporter (trade history). A warm standby\n"
-      "follows the log. %lld simulated minutes from 09:30, a request every 20 ms on average.\n\n",
+      "follows the log, and every 10,000 commands the sequencer snapshots the engine's state.\n"
+      "%lld simulated minutes from 09:30, a request every 20 ms on average.\n\n",
       static_cast<long long>(length / kMinute));
 
   const std::filesystem::path dir =
@@ -252,7 +293,8 @@ int TradingSession(bool short_run) {
   base::ManualClock clock(kOpening);
   ExchangeOptions options;
   options.market_data.candle_interval_ns = kMinute;
-  options.sequencer.sync = wal::SyncPolicy::kNone;  // the demo's speed; the default syncs each
+  options.sequencer.sync = wal::SyncPolicy::kNone;      // the demo's speed; the default syncs each
+  options.sequencer.snapshots.every_commands = 10'000;  // the default is a million
   absl::StatusOr<std::unique_ptr<Exchange>> opened = Exchange::Open(dir.string(), options, clock);
   if (!opened.ok()) {
     std::fprintf(stderr, "cannot open the exchange: %s\n", opened.status().ToString().c_str());
@@ -436,10 +478,39 @@ int TradingSession(bool short_run) {
       static_cast<unsigned long long>(failover->successor_hash),
       failover->successor_hash == failover->primary_hash ? " (identical)" : " (DIFFERENT)",
       failover->tail.size());
+  std::printf("    a new standby follows the successor, started %s.\n",
+              StartedFrom(failover->new_standby, /*standby=*/true).c_str());
+
+  // The successor's host restarts: its sequencer reopens from disk.
+  const auto restart_began = std::chrono::steady_clock::now();
+  absl::StatusOr<Exchange::Restart> restart = exchange.RestartPrimary();
+  if (!restart.ok()) return fail(restart.status());
+  const double restart_ms = MillisSince(restart_began);
+  absl::StatusOr<ReplayTiming> replay = ReplayFromStart(exchange.sequencer(), options);
+  if (!replay.ok()) return fail(replay.status());
+  const bool restarted_same =
+      restart->hash_after == restart->hash_before && replay->hash == restart->hash_before;
+  std::printf(
+      "\nThe successor's host restarted. Its sequencer reopened from disk in %.1f ms,\n"
+      "    %s;\n"
+      "    applying all %llu logged commands from the log's start instead takes %.1f ms.\n"
+      "    state hash before the restart:          %016llx\n"
+      "    after it:                               %016llx%s\n"
+      "    from a replay of the whole log:         %016llx%s\n"
+      "    its new standby started %s.\n",
+      restart_ms, StartedFrom(restart->recovery, /*standby=*/false).c_str(),
+      static_cast<unsigned long long>(replay->commands), replay->ms,
+      static_cast<unsigned long long>(restart->hash_before),
+      static_cast<unsigned long long>(restart->hash_after),
+      restart->hash_after == restart->hash_before ? " (identical)" : " (DIFFERENT)",
+      static_cast<unsigned long long>(replay->hash),
+      replay->hash == restart->hash_before ? " (identical)" : " (DIFFERENT)",
+      StartedFrom(restart->standby, /*standby=*/true).c_str());
 
   std::filesystem::remove_all(dir);
   const bool ok = same && failover->successor_hash == failover->primary_hash &&
-                  exchange.risk().total_cash() == cash_at_open;
+                  exchange.risk().total_cash() == cash_at_open && restarted_same &&
+                  restart->recovery.from_snapshot && failover->new_standby.from_snapshot;
   return ok ? 0 : 1;
 }
 

@@ -244,6 +244,33 @@ void OrderBook::Modify(OrderId id, Price price, Quantity quantity, std::vector<E
   ReportBestBidOffer(events);
 }
 
+bool OrderBook::RestoreOrder(const RestingOrder& in) {
+  const bool rests = in.tif == TimeInForce::kGoodTillCancel || in.tif == TimeInForce::kPostOnly;
+  const bool enums_valid =
+      in.side <= Side::kSell && in.stp <= SelfTradePrevention::kDecrement && rests;
+  if (!enums_valid || !ValidPrice(in.price) || !ValidQuantity(in.quantity) ||
+      id_count_ >= max_orders_ || FindId(in.id) != kNil || Crosses(in.side, in.price)) {
+    return false;
+  }
+  const uint32_t slot = AllocateOrder();
+  Order& order = orders_[slot];
+  order = Order{};
+  order.id = in.id;
+  order.client = in.client;
+  order.price = in.price;
+  order.quantity = in.quantity;
+  order.side = in.side;
+  order.tif = in.tif;
+  order.stp = in.stp;
+  InsertId(in.id, slot);
+  Rest(slot);
+  // What the last command reported: after every command the best bid and offer reported last are
+  // the book's (ReportBestBidOffer), and a rebuilt book must say the same of its next change.
+  last_bid_ = BestOf(bids_);
+  last_ask_ = BestOf(asks_);
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Matching.
 // ---------------------------------------------------------------------------------------------
@@ -370,8 +397,8 @@ inline void OrderBook::Rest(uint32_t index) {
   Order& order = orders_[index];
   BookSide& side = side_of(order.side);
   // Find, then insert only if absent, so that a level leaves the pool only when the price needs
-  // one (most orders join an existing level). The twig the ladder remembers makes the second
-  // walk, for a new level, short.
+  // one (most orders join an existing level). Near the best prices both are a load or two in the
+  // ladder's window.
   const auto key = static_cast<uint64_t>(order.price);
   uint32_t level = side.ladder.Find(key);
   if (level == internal::PriceLadder::kAbsent) {

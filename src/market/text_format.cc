@@ -1,9 +1,12 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 #include "keel/market/text_format.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <vector>
 
+#include "keel/base/assert.h"
 #include "keel/base/strings.h"
 
 namespace keel::market {
@@ -50,8 +53,8 @@ std::string_view SideLetter(Side side) { return side == Side::kBuy ? "B" : "S"; 
 Command ParseCommand(std::string_view line, std::string* error) {
   error->clear();
   if (line.size() > kMaxLineBytes) {
-    return Invalid(
-        error, base::Cat("a line of ", line.size(), " bytes (the limit is ", kMaxLineBytes, ")"));
+    // Not the line's length: a LineReader stops reading a line at kMaxLineBytes + 1 bytes.
+    return Invalid(error, base::Cat("a line longer than ", kMaxLineBytes, " bytes (the limit)"));
   }
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   const std::vector<std::string_view> f = Fields(line);
@@ -114,6 +117,73 @@ Command ParseCommand(std::string_view line, std::string* error) {
   }
   if (!ParseInt(f[8], c.order.quantity)) return Invalid(error, Bad("quantity", f[8]));
   return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// LineReader.
+// ---------------------------------------------------------------------------------------------
+
+LineReader::LineReader(std::istream& in, size_t read_bytes)
+    : in_(in), buffer_(std::max(read_bytes, kMaxLineBytes + 1)) {}
+
+bool LineReader::Fill() {
+  if (eof_) return false;
+  // Room is never short: what stays buffered is at most kMaxLineBytes bytes of a line.
+  KEEL_ASSERT(end_ < buffer_.size(), "LineReader: no room to read");
+  in_.read(buffer_.data() + end_, static_cast<std::streamsize>(buffer_.size() - end_));
+  const auto got = static_cast<size_t>(in_.gcount());
+  end_ += got;
+  if (!in_) eof_ = true;  // the end, or an error (in.bad() tells which)
+  return got > 0;
+}
+
+std::optional<LineReader::Line> LineReader::Next() {
+  // The rest of a line too long to return, read and dropped a buffer at a time.
+  while (skipping_) {
+    const char* data = buffer_.data();
+    const void* newline = std::memchr(data + begin_, '\n', end_ - begin_);
+    if (newline != nullptr) {
+      begin_ = static_cast<size_t>(static_cast<const char*>(newline) - data) + 1;
+      skipping_ = false;
+    } else {
+      begin_ = end_ = 0;
+      if (!Fill()) return std::nullopt;
+    }
+  }
+  size_t scanned = begin_;  // no '\n' in [begin_, scanned)
+  for (;;) {
+    const char* data = buffer_.data();
+    const void* found = std::memchr(data + scanned, '\n', end_ - scanned);
+    Line line;
+    line.number = number_ + 1;
+    if (found != nullptr) {
+      const auto newline = static_cast<size_t>(static_cast<const char*>(found) - data);
+      line.too_long = newline - begin_ > kMaxLineBytes;
+      line.text =
+          std::string_view(data + begin_, line.too_long ? kMaxLineBytes + 1 : newline - begin_);
+      begin_ = newline + 1;
+    } else if (end_ - begin_ > kMaxLineBytes) {
+      // Too long already, with more to come: return its start, skip the rest on the next call.
+      line.too_long = true;
+      line.text = std::string_view(data + begin_, kMaxLineBytes + 1);
+      begin_ = end_;
+      skipping_ = true;
+    } else if (eof_) {
+      if (begin_ == end_) return std::nullopt;
+      line.text = std::string_view(data + begin_, end_ - begin_);  // the last, without '\n'
+      begin_ = end_;
+    } else {
+      // Part of a line: move it to the front and read more after it.
+      std::memmove(buffer_.data(), data + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+      scanned = end_;
+      Fill();
+      continue;
+    }
+    ++number_;
+    return line;
+  }
 }
 
 void AppendEvent(const EngineEvent& ev, const MatchingEngine& engine, uint64_t line,

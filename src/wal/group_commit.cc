@@ -43,9 +43,9 @@ constexpr uint64_t kMaxRetainedBytes = 1 << 20;
 constexpr int64_t kMaxGatherNanos = 200'000;
 
 // Sleeping until a word changes, and waking all its sleepers. std::atomic's wait and notify_all
-// would do, but libstdc++'s wait spins and calls sched_yield before it sleeps: with 16 appenders
-// on two cores, those yields and the task switches they caused were most of group commit's
-// hand-over (a profile put 60% of the CPU in them). Linux's futex sleeps at once.
+// would do, but libstdc++'s wait spins and calls sched_yield before it sleeps, and with many
+// appenders on few cores those yields and the task switches they cause dominate group commit's
+// hand-over (docs/benchmarks.md, "Durable appends"). Linux's futex sleeps at once.
 static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) &&
               std::atomic<uint32_t>::is_always_lock_free);
 
@@ -273,9 +273,8 @@ absl::StatusOr<uint64_t> LogImpl::Submit(std::span<const std::string_view> paylo
   if (durable_waiters_ > 0) durable_cv_.notify_all();
   lock.unlock();
   // One wake-up call for the whole group, outside the lock so that the woken do not queue up
-  // behind it. Waking each writer by its own semaphore cost a system call and, on a machine whose
-  // other cores sleep through the fsync, an inter-processor interrupt each, one after another:
-  // with 16 appenders that hand-over took longer than the fsync itself.
+  // behind it: a wake-up per writer costs a system call and, when the other cores sleep through
+  // the fsync, an inter-processor interrupt each, one after another.
   if (anyone_waits) {
     wake_epoch_.fetch_add(1, std::memory_order_release);
     WakeAll(wake_epoch_);

@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +66,52 @@ TEST_CASE("An order id is used once in the whole run across symbols") {
   events.clear();
   engine.Apply(New(8, "AAA", Side::kSell, 100, 5), events);
   CHECK(events[0].event.kind == EventKind::kAccepted);
+}
+
+TEST_CASE("The engine rejects exactly the ids a brute-force set says were used") {
+  const uint64_t seed = keel::testing::TestSeed(510);
+  CAPTURE(seed);
+  base::Random rng(seed);
+  MatchingEngine engine({});
+  std::set<OrderId> used;     // every id accepted, from the events
+  std::set<OrderId> resting;  // accepted and not yet done or cancelled
+  std::vector<EngineEvent> events;
+  OrderId counter = 1;
+  for (int i = 0; i < 30'000; ++i) {
+    // Mostly counting up with holes, with reused, late and random ids among them.
+    const uint64_t shape = rng.Uniform(20);
+    OrderId id = shape < 14   ? counter++
+                 : shape < 16 ? counter - rng.Uniform(std::min<OrderId>(counter, 10'000))
+                 : shape < 17 ? rng.Next()
+                              : (counter += 1 + rng.Uniform(100));
+    const uint64_t kind = rng.Uniform(10);
+    Command c = kind < 6   ? New(id, rng.Uniform(2) == 0 ? "AAA" : "BBB",
+                               rng.Uniform(2) == 0 ? Side::kBuy : Side::kSell,
+                               rng.Uniform(30) == 0 ? 0 : Price(95 + rng.Uniform(10)),
+                                 Quantity(1 + rng.Uniform(5)), 1 + rng.Uniform(6))
+                : kind < 9 ? CancelCommand(id)
+                           : testing::ModifyCommand(id, Price(95 + rng.Uniform(10)), 3);
+    if (kind < 6 && rng.Uniform(4) == 0) c.order.tif = TimeInForce::kImmediateOrCancel;
+    CAPTURE(i);
+    CAPTURE(id);
+    events.clear();
+    engine.Apply(c, events);
+    REQUIRE(!events.empty());
+    const Event& first = events.front().event;
+    if (c.kind == CommandKind::kNew && first.reject != RejectReason::kBadPrice) {
+      CHECK((first.reject == RejectReason::kDuplicateOrderId) == used.contains(id));
+    } else if (c.kind != CommandKind::kNew) {
+      CHECK((first.reject == RejectReason::kUnknownOrder) == !resting.contains(id));
+    }
+    for (const EngineEvent& e : events) {
+      if (e.event.kind == EventKind::kAccepted) {
+        CHECK(used.insert(e.event.order_id).second);
+        resting.insert(e.event.order_id);
+      } else if (e.event.kind == EventKind::kDone || e.event.kind == EventKind::kCancelled) {
+        CHECK(resting.erase(e.event.order_id) == 1);
+      }
+    }
+  }
 }
 
 TEST_CASE("The engine rejects bad symbols and symbols beyond its limit") {

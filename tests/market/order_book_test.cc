@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -1195,6 +1196,69 @@ TEST_CASE("Books with the same resting orders have the same state hash") {
       }
     }
   });
+}
+
+TEST_CASE("A book restored from its L3 view answers every later command as the original") {
+  const uint64_t seed = keel::testing::TestSeed(509);
+  CAPTURE(seed);
+  const Profile& profile = kProfiles[0];
+  CommandGenerator gen(profile, seed, 0);
+  OrderBook book({.max_orders = profile.max_orders});
+  ReferenceBook ref(profile.max_orders);  // to aim the generator at live ids
+  Events events, ignored, restored_events;
+  std::vector<std::unique_ptr<OrderBook>> restored;  // copies made along the way, still running
+  for (size_t i = 0; i < 4'000; ++i) {
+    CAPTURE(i);
+    if (i % 200 == 0) {
+      auto copy = std::make_unique<OrderBook>(BookOptions{.max_orders = profile.max_orders});
+      for (const Side side : {kBuy, kSell}) {
+        for (const RestingOrder& o : book.Orders(side)) REQUIRE(copy->RestoreOrder(o));
+      }
+      CHECK(copy->StateHash() == book.StateHash());
+      CHECK(copy->best_bid() == book.best_bid());
+      CHECK(copy->best_ask() == book.best_ask());
+      restored.push_back(std::move(copy));
+    }
+    const Command c = gen.Next(ref);
+    events.clear();
+    Apply(book, c, events);
+    Apply(ref, c, ignored);
+    for (const auto& copy : restored) {
+      restored_events.clear();
+      Apply(*copy, c, restored_events);
+      REQUIRE(restored_events == events);
+    }
+  }
+  CHECK(restored.size() == 20);
+}
+
+TEST_CASE("RestoreOrder refuses what no book could hold at rest and changes nothing") {
+  OrderBook book({.max_orders = 3});
+  const RestingOrder bid{.id = 1, .client = 1, .side = kBuy, .price = 100, .quantity = 5};
+  REQUIRE(book.RestoreOrder(bid));
+  REQUIRE(book.RestoreOrder({.id = 2, .client = 1, .side = kSell, .price = 101, .quantity = 5}));
+  const uint64_t hash = book.StateHash();
+  std::vector<RestingOrder> bad;
+  bad.push_back(bid);                                      // its id rests already
+  bad.push_back({.id = 3, .side = kSell, .price = 100, .quantity = 1});  // crosses the bid
+  bad.push_back({.id = 3, .side = kBuy, .price = 101, .quantity = 1});   // crosses the ask
+  bad.push_back({.id = 3, .side = kBuy, .price = 0, .quantity = 1});
+  bad.push_back({.id = 3, .side = kBuy, .price = kMaxPrice + 1, .quantity = 1});
+  bad.push_back({.id = 3, .side = kBuy, .price = 99, .quantity = 0});
+  bad.push_back({.id = 3, .side = kBuy, .price = 99, .quantity = kMaxQuantity + 1});
+  bad.push_back({.id = 3, .side = kBuy, .tif = kImmediateOrCancel, .price = 99, .quantity = 1});
+  bad.push_back({.id = 3, .side = kBuy, .tif = kFillOrKill, .price = 99, .quantity = 1});
+  bad.push_back({.id = 3, .side = static_cast<Side>(2), .price = 99, .quantity = 1});
+  bad.push_back(
+      {.id = 3, .side = kBuy, .price = 99, .quantity = 1, .stp = static_cast<SelfTradePrevention>(4)});
+  for (const RestingOrder& o : bad) {
+    CAPTURE(o.id);
+    CHECK(!book.RestoreOrder(o));
+    CHECK(book.StateHash() == hash);
+    CHECK(book.order_count() == 2);
+  }
+  CHECK(book.RestoreOrder({.id = 3, .side = kBuy, .tif = kPostOnly, .price = 99, .quantity = 1}));
+  CHECK(!book.RestoreOrder({.id = 4, .side = kBuy, .price = 98, .quantity = 1}));  // full
 }
 
 TEST_CASE("A moved book carries on where it was") {

@@ -1,6 +1,6 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 #include "keel/market/internal/price_ladder.h"
-
+// The trie alone, behind the ladder's window, is checked the same way.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "keel/base/random.h"
+#include "keel/market/internal/price_trie.h"
 #include "testing/testing.h"
 
 namespace keel::market::internal {
@@ -32,15 +33,17 @@ std::optional<uint64_t> MapBelow(const std::map<uint64_t, uint32_t>& map, uint64
 }
 
 // Checks every query at `key` against the map.
-void CheckAt(const PriceLadder& ladder, const std::map<uint64_t, uint32_t>& map, uint64_t key) {
+template <typename Ladder>
+void CheckAt(const Ladder& ladder, const std::map<uint64_t, uint32_t>& map, uint64_t key) {
   CAPTURE(key);
   const auto it = map.find(key);
-  CHECK(ladder.Find(key) == (it == map.end() ? PriceLadder::kAbsent : it->second));
+  CHECK(ladder.Find(key) == (it == map.end() ? Ladder::kAbsent : it->second));
   CHECK(ladder.Above(key) == MapAbove(map, key));
   CHECK(ladder.Below(key) == MapBelow(map, key));
 }
 
-void CheckWhole(const PriceLadder& ladder, const std::map<uint64_t, uint32_t>& map) {
+template <typename Ladder>
+void CheckWhole(const Ladder& ladder, const std::map<uint64_t, uint32_t>& map) {
   REQUIRE(ladder.size() == map.size());
   REQUIRE(ladder.empty() == map.empty());
   if (map.empty()) return;
@@ -128,9 +131,9 @@ TEST_CASE("PriceLadder finds neighbours across every digit boundary") {
 // every query checked against std::map after each.
 // `pick` draws the keys: its spread makes the set dense (a few hundred adjacent prices) or sparse
 // (anywhere in the 48-bit key space).
-template <typename Pick>
+template <typename Ladder, typename Pick>
 void RandomRun(base::Random& rng, Pick pick, int steps) {
-  PriceLadder ladder;
+  Ladder ladder;
   std::map<uint64_t, uint32_t> map;
   for (int step = 0; step < steps; ++step) {
     CAPTURE(step);
@@ -141,7 +144,7 @@ void RandomRun(base::Random& rng, Pick pick, int steps) {
       // FindOrInsert of a present key finds it and changes nothing.
       CHECK(ladder.FindOrInsert(key, 12345) == map[key]);
     } else if (insert) {
-      const auto value = static_cast<uint32_t>(rng.Uniform(PriceLadder::kAbsent));
+      const auto value = static_cast<uint32_t>(rng.Uniform(Ladder::kAbsent));
       if (rng.Uniform(2) == 0) {
         ladder.Insert(key, value);
       } else {
@@ -182,29 +185,30 @@ void RandomRun(base::Random& rng, Pick pick, int steps) {
   for (int i = 0; i < 100; ++i) CheckAt(ladder, map, pick());
 }
 
-TEST_CASE("PriceLadder agrees with std::map on random dense and sparse key sets") {
+template <typename Ladder>
+void RandomRuns() {
   const uint64_t seed = keel::testing::TestSeed(501);
   CAPTURE(seed);
   base::Random rng(seed);
   SUBCASE("dense around a digit boundary") {
-    RandomRun(
+    RandomRun<Ladder>(
         rng, [&] { return 4096 - 150 + rng.Uniform(300); }, 20'000);
   }
   SUBCASE("dense at the bottom of the key space") {
-    RandomRun(
+    RandomRun<Ladder>(
         rng, [&] { return rng.Uniform(300); }, 20'000);
   }
   SUBCASE("dense at the top of the key space") {
-    RandomRun(
+    RandomRun<Ladder>(
         rng, [&] { return kLimit - 1 - rng.Uniform(300); }, 20'000);
   }
   SUBCASE("sparse over the whole key space") {
-    RandomRun(
+    RandomRun<Ladder>(
         rng, [&] { return rng.Uniform(kLimit); }, 20'000);
   }
   SUBCASE("clustered at a few random places and their boundaries") {
     const std::vector<uint64_t> boundaries = BoundaryKeys();
-    RandomRun(
+    RandomRun<Ladder>(
         rng,
         [&] {
           const uint64_t centre = boundaries[rng.Uniform(boundaries.size())];
@@ -214,6 +218,35 @@ TEST_CASE("PriceLadder agrees with std::map on random dense and sparse key sets"
         },
         20'000);
   }
+  SUBCASE("a cluster drifting far, leaving keys behind, and now and then a stray") {
+    // The ladder's window must follow it, moving its keys to the trie and back.
+    uint64_t centre = 1'000'000;
+    RandomRun<Ladder>(
+        rng,
+        [&] {
+          centre += rng.Uniform(7);  // drifts up by about 3 a key: many windows over the run
+          if (rng.Uniform(50) == 0) return rng.Uniform(kLimit);
+          return centre - 300 + rng.Uniform(600);
+        },
+        30'000);
+  }
+  SUBCASE("two clusters far apart, used in turn") {
+    RandomRun<Ladder>(
+        rng,
+        [&] {
+          const uint64_t centre = (rng.Uniform(1000) < 500) ? 5'000 : 9'000'000;
+          return centre + rng.Uniform(1500);
+        },
+        20'000);
+  }
+}
+
+TEST_CASE("PriceLadder agrees with std::map on random dense and sparse key sets") {
+  RandomRuns<PriceLadder>();
+}
+
+TEST_CASE("PriceTrie agrees with std::map on random dense and sparse key sets") {
+  RandomRuns<PriceTrie>();
 }
 
 TEST_CASE("PriceLadder reuses the nodes of erased keys") {

@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <sstream>
+#include <streambuf>
 #include <string>
 #include <vector>
 
@@ -79,7 +81,7 @@ TEST_CASE("ParseCommand names what is wrong with a malformed line") {
   std::string long_error;
   CHECK(ParseCommand(std::string(kMaxLineBytes + 1, 'N'), &long_error).kind ==
         CommandKind::kInvalid);
-  CHECK(absl::StrContains(long_error, "the limit is"));
+  CHECK(long_error == "a line longer than 4096 bytes (the limit)");
   CHECK(ParseCommand("N" + std::string(kMaxLineBytes - 1, ','), &long_error).kind ==
         CommandKind::kInvalid);
   CHECK(absl::StrContains(long_error, "too many fields"));
@@ -134,6 +136,119 @@ TEST_CASE("AppendEvent writes each kind of event in the documented form") {
   out.clear();
   AppendEvent(reduced, engine, 9, "", out);
   CHECK(out == "13,P,AAA,7,3,self_trade\n");
+}
+
+// The lines of `text` as LineReader returns them, reading `read_bytes` at a time; a line cut for
+// being too long is marked with a trailing '!'.
+std::vector<std::string> ReadLines(const std::string& text, size_t read_bytes) {
+  std::istringstream in(text);
+  LineReader reader(in, read_bytes);
+  std::vector<std::string> lines;
+  while (const std::optional<LineReader::Line> line = reader.Next()) {
+    REQUIRE(line->number == lines.size() + 1);
+    CHECK(line->text.size() <= kMaxLineBytes + 1);
+    lines.emplace_back(line->text);
+    if (line->too_long) lines.back() += "!";
+  }
+  return lines;
+}
+
+// What LineReader must return: split on '\n', no line after a final '\n', lines over the limit
+// cut to kMaxLineBytes + 1 bytes and marked.
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    if (line.size() > kMaxLineBytes) line = line.substr(0, kMaxLineBytes + 1) + "!";
+    lines.push_back(line);
+    start = end + 1;
+  }
+  return lines;
+}
+
+TEST_CASE("LineReader splits lines as a brute-force split does at every read size") {
+  const uint64_t seed = keel::testing::TestSeed(509);
+  CAPTURE(seed);
+  base::Random rng(seed);
+  for (int round = 0; round < 300; ++round) {
+    CAPTURE(round);
+    // Short lines, lines right at the limit and over it, empty lines, CRLF, no final newline.
+    std::string text;
+    const uint64_t count = rng.Uniform(8);
+    for (uint64_t i = 0; i < count; ++i) {
+      const uint64_t kind = rng.Uniform(6);
+      const size_t length = kind == 0   ? 0
+                            : kind == 1 ? kMaxLineBytes - 1 + rng.Uniform(3)
+                            : kind == 2 ? kMaxLineBytes + rng.Uniform(3 * kMaxLineBytes)
+                                        : rng.Uniform(20);
+      for (size_t j = 0; j < length; ++j) text += static_cast<char>('a' + rng.Uniform(26));
+      if (rng.Uniform(5) == 0) text += '\r';
+      if (i + 1 < count || rng.Uniform(2) == 0) text += '\n';
+    }
+    const std::vector<std::string> want = SplitLines(text);
+    for (const size_t read_bytes :
+         {size_t{1}, kMaxLineBytes + 1, kMaxLineBytes + 7, size_t{65536}}) {
+      CAPTURE(read_bytes);
+      CHECK(ReadLines(text, read_bytes) == want);
+    }
+  }
+  CHECK(ReadLines("", 1).empty());
+  CHECK(ReadLines("\n", 1) == std::vector<std::string>{""});
+  CHECK(ReadLines("a\n\nb", 1) == std::vector<std::string>{"a", "", "b"});
+}
+
+// An endless line of 'x', counting what was read from it.
+class EndlessLine : public std::streambuf {
+ public:
+  EndlessLine() { std::fill(std::begin(chunk_), std::end(chunk_), 'x'); }
+  uint64_t consumed() const { return consumed_; }
+
+ protected:
+  int_type underflow() override {
+    consumed_ += sizeof(chunk_);
+    setg(chunk_, chunk_, chunk_ + sizeof(chunk_));
+    return traits_type::to_int_type('x');
+  }
+
+ private:
+  char chunk_[1024];
+  uint64_t consumed_ = 0;
+};
+
+TEST_CASE("LineReader rejects a line at the limit before reading the rest of it") {
+  EndlessLine endless;
+  std::istream in(&endless);
+  LineReader reader(in, 8192);
+  const std::optional<LineReader::Line> line = reader.Next();
+  REQUIRE(line.has_value());
+  CHECK(line->too_long);
+  CHECK(line->number == 1);
+  CHECK(line->text == std::string(kMaxLineBytes + 1, 'x'));
+  CHECK(endless.consumed() <= 8192 + 1024);  // one read, not the endless rest
+  std::string error;
+  CHECK(ParseCommand(line->text, &error).kind == CommandKind::kInvalid);
+  CHECK(error == "a line longer than 4096 bytes (the limit)");
+}
+
+TEST_CASE("LineReader skips the rest of a long line without holding it and reads on") {
+  const std::string huge(10 * kMaxLineBytes + 3, 'y');
+  const std::string text = "C,1\n" + huge + "\nC,2\n" + huge;
+  std::istringstream in(text);
+  LineReader reader(in, kMaxLineBytes + 1);
+  std::vector<std::pair<uint64_t, bool>> seen;
+  std::vector<std::string> texts;
+  while (const std::optional<LineReader::Line> line = reader.Next()) {
+    seen.emplace_back(line->number, line->too_long);
+    texts.emplace_back(line->text);
+  }
+  CHECK(seen ==
+        std::vector<std::pair<uint64_t, bool>>{{1, false}, {2, true}, {3, false}, {4, true}});
+  CHECK(texts[0] == "C,1");
+  CHECK(texts[2] == "C,2");
+  CHECK(!in.bad());
 }
 
 }  // namespace

@@ -19,10 +19,14 @@
 #include "keel/base/random.h"
 #include "keel/wal/fault_injecting_file_system.h"
 #include "keel/wal/log.h"
+#include "log_testing.h"
 #include "testing/testing.h"
 
 namespace keel::wal {
 namespace {
+
+using log_testing::Contents;
+using log_testing::ReadAll;
 
 // What one appender was told: the offsets and payloads of its acknowledged records, in order.
 struct Acked {
@@ -153,6 +157,49 @@ TEST_CASE("Log group commit keeps every acknowledged record when the power is cu
       REQUIRE(static_cast<int64_t>(sequence) > last_sequence[thread]);
       last_sequence[thread] = static_cast<int64_t>(sequence);
     }
+  }
+}
+
+TEST_CASE("Log group commit gives concurrent appenders distinct ordered offsets") {
+  // 64 appenders make groups that gather, and that the writer completing them takes over.
+  for (const int threads_count : {8, 64}) {
+    CAPTURE(threads_count);
+    testing::TempDir dir;
+    LogOptions options;
+    options.max_segment_bytes = 1 << 16;
+    options.max_record_bytes = 1024;
+    options.sync = SyncPolicy::kEveryAppend;
+    auto log = *Log::Open(dir.path(), options);
+    const size_t n = static_cast<size_t>(threads_count);
+    constexpr size_t kPerThread = 300;
+    std::vector<std::vector<uint64_t>> offsets(n);
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < n; ++t) {
+      threads.emplace_back([&, t] {
+        for (size_t i = 0; i < kPerThread; ++i) {
+          absl::StatusOr<uint64_t> offset = log->Append(absl::StrFormat("t%d-%d", t, i));
+          if (!offset.ok()) return;
+          offsets[t].push_back(*offset);
+          // Durable when Append returns.
+          if (log->durable_offset() <= *offset) return;
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    const Contents all = ReadAll(*log, 0);
+    REQUIRE(all.size() == n * kPerThread);
+    for (size_t t = 0; t < n; ++t) {
+      REQUIRE(offsets[t].size() == kPerThread);
+      for (size_t i = 0; i < kPerThread; ++i) {
+        CHECK(all.at(offsets[t][i]) == absl::StrFormat("t%d-%d", t, i));
+        if (i > 0) CHECK(offsets[t][i] > offsets[t][i - 1]);
+      }
+    }
+    const LogStats stats = log->stats();
+    CHECK(stats.records == n * kPerThread);
+    CHECK(stats.syncs < stats.appends);  // fsyncs were shared
+    MESSAGE("group commit, ", threads_count, " appenders: ", stats.appends, " appends, ",
+            stats.syncs, " syncs, ", stats.group_commits, " shared writes");
   }
 }
 

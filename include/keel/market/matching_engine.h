@@ -23,10 +23,14 @@
 //                .quantity = 5};
 //   engine.Apply(buy, events);  // events[0]: sequence 1, accepted
 //
-// Allocation: a symbol's first order creates its book; each accepted order adds an entry to the set
-// of used ids, which grows by about 16 bytes per order over the run (and, when its table doubles,
-// rehashes on the critical path: reserve for the expected day's orders to avoid it). Nothing else
-// allocates once the books have reached their largest size and `events` its largest batch.
+// Memory and allocation. The engine remembers every id it accepted, exactly, as runs of
+// consecutive ids (internal/used_ids.h): ids handed out counting up, as gateways and sessions do,
+// cost nothing per order, only an entry (about 23 bytes) per gap between runs, where an id was
+// never accepted; random ids cost an entry each, as in a hash set. Beside it, a map from each
+// resting order's id to its symbol routes cancels and modifies (an entry per resting order, gone
+// when the order goes). A symbol's first order creates its book. So after warm-up the engine
+// allocates only for new gaps between used ids and when the books or the map of resting orders
+// outgrow their largest size.
 //
 // Not thread-safe: one thread applies commands, in sequence.
 #ifndef KEEL_MARKET_MATCHING_ENGINE_H_
@@ -41,6 +45,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "keel/base/assert.h"
+#include "keel/base/coding.h"
+#include "keel/market/internal/used_ids.h"
 #include "keel/market/order_book.h"
 
 namespace keel::market {
@@ -117,18 +123,31 @@ class MatchingEngine {
   // that applied the same commands have the same hash.
   [[nodiscard]] uint64_t StateHash() const;
 
- private:
-  static constexpr uint32_t kFinished = UINT32_MAX;
+  // The engine's whole state as bytes: the counters, every symbol with its book's resting orders
+  // in priority order, and the used ids as runs (docs/market.md has the grammar). An engine
+  // rebuilt from them with FromState has the same StateHash and answers every later command
+  // with the same events; keel/market/snapshot.h keeps them in files. Appends to `out`.
+  void AppendState(std::string& out) const;
+  // Errors: kDataLoss, naming what is wrong, for bytes AppendState did not write (they are checked
+  // whole: counts, enums, prices, the books' order and that no book is crossed, the ids);
+  // kFailedPrecondition for a state `options` cannot hold (more symbols than max_symbols, a book
+  // with more orders than max_orders).
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<MatchingEngine>> FromState(
+      std::string_view state, const EngineOptions& options);
 
+ private:
   void Reject(const Command& command, RejectReason reason, std::vector<EngineEvent>& events);
+  // FromState's parts: a symbol's book, and the used ids.
+  absl::Status ReadBook(base::Reader& in);
+  absl::Status ReadUsedIds(base::Reader& in);
 
   EngineOptions options_;
   std::vector<std::string> names_;
   std::vector<std::unique_ptr<OrderBook>> books_;
   absl::flat_hash_map<std::string, uint32_t> symbols_;
-  // Every id ever accepted: the symbol of a resting order, or kFinished.
-  absl::flat_hash_map<OrderId, uint32_t> ids_;
-  uint64_t used_ids_hash_ = 0;  // the XOR of the used ids' hashes
+  internal::UsedIds used_ids_;                      // every id ever accepted
+  uint64_t used_ids_hash_ = 0;                      // the XOR of the used ids' hashes
+  absl::flat_hash_map<OrderId, uint32_t> resting_;  // a resting order's id -> its symbol
   std::vector<Event> scratch_;  // one book's events for the command being applied
   uint64_t commands_ = 0;
   uint64_t next_sequence_ = 1;

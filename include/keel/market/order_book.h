@@ -18,9 +18,10 @@
 //
 // The structure follows the case study's: a doubly linked list of orders per price level, so that
 // cancelling any order is O(1) given its id (a hash map from order id to order). The levels of each
-// side are found through a 64-ary bitmap trie over prices (internal/price_ladder.h): finding a
-// price's level, or the next non-empty price after it, costs a few word operations whatever the
-// spread of prices. Orders and levels live in pools that grow to the book's largest size and are
+// side are found through a price ladder (internal/price_ladder.h): a direct-mapped window of the
+// 2,048 prices around where the side trades (a price's level is one load, the next non-empty price
+// a count of zeros in a bitmap word), backed by a 64-ary bitmap trie for prices outside it, where
+// the same queries cost a few word operations whatever the spread of prices. Orders and levels live in pools that grow to the book's largest size and are
 // reused from then on, so after warm-up nothing is allocated per message (BookOptions says how much
 // to allocate up front, and max_orders is a limit).
 //
@@ -214,6 +215,14 @@ class OrderBook {
   // as it was). Modifying to the same price and quantity changes nothing but is reported.
   void Modify(OrderId id, Price price, Quantity quantity, std::vector<Event>& events);
 
+  // Rebuilding a book from a snapshot (keel/market/snapshot.h): `order` rests as the newest order
+  // at its price, behind those there, without matching and without events. Giving a book the
+  // orders Orders() listed, in that order, rebuilds the same book. Returns false, changing
+  // nothing, for an order no book of these options could hold at rest: an id resting already, a
+  // bad price or quantity, a time in force other than GTC or post-only, an enum out of range, a
+  // price at or through the other side's best, or a full book.
+  [[nodiscard]] bool RestoreOrder(const RestingOrder& order);
+
   [[nodiscard]] Quote best_bid() const;
   [[nodiscard]] Quote best_ask() const;
 
@@ -235,9 +244,9 @@ class OrderBook {
  private:
   static constexpr uint32_t kNil = UINT32_MAX;
 
-  // 47 bytes of fields, aligned to a cache line: at 48 bytes half the orders straddle two lines,
-  // and a cancel or modify, which reads an order picked at random, missed the cache twice for
-  // those (measured: 4-7% of the time of a message; the pool is 64 KB for 1,000 orders).
+  // 47 bytes of fields, aligned to a cache line: at 48 bytes half the orders would straddle two
+  // lines, and a cancel or modify, which reads an order picked at random, would miss the cache
+  // twice for those (docs/benchmarks.md has what the alignment saved).
   struct alignas(64) Order {
     OrderId id = 0;
     ClientId client = 0;

@@ -123,8 +123,8 @@ struct LogOptions {
   // When the log syncs (kEveryAppend or kInterval), the active segment's file is kept ahead of
   // its records by writing zeros this many bytes at a time (never past max_segment_bytes), and
   // records overwrite them. An fdatasync after an append must also commit the file's new size
-  // to the file system's journal; after an overwrite it only flushes the data, which made it
-  // about a third cheaper on the disks measured (docs/benchmarks.md). The zeros are trimmed when
+  // to the file system's journal; after an overwrite it only flushes the data (docs/benchmarks.md
+  // has what that saves). The zeros are trimmed when
   // the segment seals or the log reopens. 0 turns this off; kNone never preallocates, since it
   // has no fsyncs to save and the zeros would double what it writes.
   uint64_t preallocate_bytes = 1 << 20;

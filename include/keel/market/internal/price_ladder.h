@@ -1,22 +1,32 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 //
 // PriceLadder: an ordered map from 48-bit prices to 32-bit values (an order book side's price ->
-// level), as a 64-ary trie of bitmaps. Internal to keel/market.
+// level), as a direct-mapped window of prices in front of a bitmap trie. Internal to keel/market.
 //
-// A price is eight 6-bit digits, most significant first. Each node covers 64 consecutive values
-// of one digit: a 64-bit mask says which are present and an array holds their children (the
-// values, at the last digit). Finding a price is eight indexed loads; finding the next present
-// price above or below one is the same walk down plus, where the path ends, a count of trailing
-// or leading zeros in a mask (then straight down the first or last bits). That is a van Emde
-// Boas-style layout with a fixed fan-out (as in Linux's IDR radix tree and the "hierarchical
-// bitmap" priority queues of timer wheels) rather than a balanced tree: no rotations, no
-// comparisons of keys, and the nodes of a book whose prices sit close together are a handful of
-// cache lines. The trie is only as tall as its largest key needs (prices near a million take four
-// digits, not eight): a key too large for it adds a root above the old one. Nodes come from a pool
-// and go back to it when empty, so a ladder in steady state allocates nothing.
+// A book's activity is around its best prices: nearly every order rests, and nearly every level
+// comes and goes, within a few hundred ticks of them. So the ladder keeps the kWindowKeys prices
+// around where it is used in a plain array (a price's value is one load at price - base) with a
+// bitmap over it, 64 prices a word, and a summary word over the bitmap's words: the next present
+// price above or below one is a count of trailing or leading zeros in a word, at most three
+// words away. This is the "direct-mapped ladder" of price levels that trading systems use around
+// the top of the book. Prices outside the window (orders resting far from the best) go to a
+// 64-ary bitmap trie (internal/price_trie.h), which answers the same queries for any price.
+//
+// The window moves where the inserts are: when the window is empty, to the first price inserted;
+// otherwise once inserts outside it have outnumbered those inside by kMoveAfter since it last
+// moved (the book's prices drifted away). Moving puts the window's prices into the trie and takes
+// the trie's prices in the new range out of it: a few thousand steps at most, after at least
+// kMoveAfter inserts, so its cost per insert is constant.
+//
+// Queries combine the two: a price's neighbour inside the window, when there is one, is the
+// answer, since no trie price lies between two window prices; otherwise the nearer of the
+// window's edge price and the trie's neighbour. The trie and the window allocate nothing in
+// steady state.
 #ifndef KEEL_MARKET_INTERNAL_PRICE_LADDER_H_
 #define KEEL_MARKET_INTERNAL_PRICE_LADDER_H_
 
+#include <algorithm>
+#include <array>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -24,268 +34,199 @@
 #include <vector>
 
 #include "keel/base/assert.h"
+#include "keel/market/internal/price_trie.h"
 
 namespace keel::market::internal {
 
 class PriceLadder {
  public:
-  static constexpr int kDigits = 8;
-  static constexpr int kDigitBits = 6;
-  static constexpr uint64_t kKeyLimit = uint64_t{1} << (kDigits * kDigitBits);  // keys < this
-  static constexpr uint32_t kAbsent = UINT32_MAX;
+  static constexpr int kDigits = PriceTrie::kDigits;
+  static constexpr int kDigitBits = PriceTrie::kDigitBits;
+  static constexpr uint64_t kKeyLimit = PriceTrie::kKeyLimit;  // keys < this
+  static constexpr uint32_t kAbsent = PriceTrie::kAbsent;
+  static constexpr size_t kWindowWords = 32;
+  static constexpr uint64_t kWindowKeys = kWindowWords * 64;  // 2,048 prices, 8 KB of values
+  static constexpr uint32_t kMoveAfter = kWindowKeys / 4;
 
-  PriceLadder() { nodes_.emplace_back(); }  // the root, always node 0
+  PriceLadder() : values_(kWindowKeys, kAbsent) {}
 
-  [[nodiscard]] bool empty() const { return size_ == 0; }
-  [[nodiscard]] size_t size() const { return size_; }
+  [[nodiscard]] bool empty() const { return size() == 0; }
+  [[nodiscard]] size_t size() const { return window_size_ + trie_.size(); }
 
   // The value at `key`, or kAbsent.
   [[nodiscard]] uint32_t Find(uint64_t key) const {
     KEEL_DCHECK(key < kKeyLimit);
-    if (!Fits(key)) return kAbsent;
-    const uint32_t twig = FindTwig(key);
-    if (twig == kAbsent) return kAbsent;
-    const Node& t = nodes_[twig];
-    const int digit = Digit(key, kTwig);
-    if ((t.mask & Bit(digit)) == 0) return kAbsent;
-    const Node& leaf = nodes_[t.child[digit]];
-    const int last = Digit(key, kDigits - 1);
-    return (leaf.mask & Bit(last)) == 0 ? kAbsent : leaf.child[last];
+    const uint64_t offset = key - base_;  // wraps above the window for a key below it
+    if (offset < kWindowKeys) return values_[offset];
+    return trie_.empty() ? kAbsent : trie_.Find(key);
   }
 
   // REQUIRES: `key` is absent, `value` != kAbsent.
   void Insert(uint64_t key, uint32_t value) {
-    [[maybe_unused]] const uint32_t stored = FindOrInsert(key, value);
-    KEEL_DCHECK(stored == value);
+    KEEL_DCHECK(key < kKeyLimit && value != kAbsent);
+    uint64_t offset = key - base_;
+    if (offset >= kWindowKeys) {
+      if (window_size_ != 0 && ++outside_ < kMoveAfter) {
+        trie_.Insert(key, value);
+        return;
+      }
+      MoveWindow(key);
+      offset = key - base_;
+    } else if (outside_ > 0) {
+      --outside_;
+    }
+    KEEL_DCHECK(values_[offset] == kAbsent);
+    values_[offset] = value;
+    bits_[offset / 64] |= Bit(offset % 64);
+    summary_ |= Bit(offset / 64);
+    ++window_size_;
   }
 
-  // The value at `key`; if there is none, inserts `value` there and returns it. One walk down.
+  // The value at `key`; if there is none, inserts `value` there and returns it.
   // REQUIRES: `value` != kAbsent.
   uint32_t FindOrInsert(uint64_t key, uint32_t value) {
-    KEEL_DCHECK(key < kKeyLimit && value != kAbsent);
-    while (!Fits(key)) Grow();
-    const uint32_t twig = MakeTwig(key);
-    const int digit = Digit(key, kTwig);
-    if ((nodes_[twig].mask & Bit(digit)) == 0) {
-      const uint32_t fresh = NewNode();  // may move nodes_: index again below
-      nodes_[twig].mask |= Bit(digit);
-      nodes_[twig].child[digit] = fresh;
-    }
-    Node& leaf = nodes_[nodes_[twig].child[digit]];
-    const int last = Digit(key, kDigits - 1);
-    if ((leaf.mask & Bit(last)) != 0) return leaf.child[last];
-    leaf.mask |= Bit(last);
-    leaf.child[last] = value;
-    ++size_;
+    const uint32_t found = Find(key);
+    if (found != kAbsent) return found;
+    Insert(key, value);
     return value;
   }
 
   // REQUIRES: `key` is present.
   void Erase(uint64_t key) {
-    KEEL_DCHECK(Fits(key));
-    --size_;
-    // The common case touches only the twig and the leaf.
-    const uint32_t twig = FindTwig(key);
-    KEEL_DCHECK(twig != kAbsent);
-    const int digit = Digit(key, kTwig);
-    const uint32_t leaf = nodes_[twig].child[digit];
-    const int last = Digit(key, kDigits - 1);
-    KEEL_DCHECK((nodes_[leaf].mask & Bit(last)) != 0);
-    nodes_[leaf].mask &= ~Bit(last);
-    if (nodes_[leaf].mask != 0) return;
-    free_.push_back(leaf);
-    nodes_[twig].mask &= ~Bit(digit);
-    if (nodes_[twig].mask != 0 || twig == 0) return;
-    // The twig emptied too: clear it, and each node above it that empties, walking from the root.
-    twig_ = kAbsent;
-    uint32_t path[kDigits];
-    uint32_t node = 0;
-    for (int d = top_; d < kTwig; ++d) {
-      path[d] = node;
-      node = nodes_[node].child[Digit(key, d)];
+    const uint64_t offset = key - base_;
+    if (offset >= kWindowKeys) {
+      trie_.Erase(key);
+      return;
     }
-    free_.push_back(twig);
-    for (int d = kTwig - 1; d >= top_; --d) {
-      Node& n = nodes_[path[d]];
-      n.mask &= ~Bit(Digit(key, d));
-      if (n.mask != 0 || d == top_) return;
-      free_.push_back(path[d]);
-    }
+    KEEL_DCHECK(values_[offset] != kAbsent);
+    values_[offset] = kAbsent;
+    uint64_t& word = bits_[offset / 64];
+    word &= ~Bit(offset % 64);
+    if (word == 0) summary_ &= ~Bit(offset / 64);
+    --window_size_;
   }
 
   // The smallest and largest keys. REQUIRES: !empty().
-  [[nodiscard]] uint64_t First() const { return Lowest(0, top_, 0); }
-  [[nodiscard]] uint64_t Last() const { return Highest(0, top_, 0); }
+  [[nodiscard]] uint64_t First() const {
+    if (window_size_ == 0) return trie_.First();
+    const uint64_t first = base_ + WindowFirst();
+    return trie_.empty() ? first : std::min(first, trie_.First());
+  }
+  [[nodiscard]] uint64_t Last() const {
+    if (window_size_ == 0) return trie_.Last();
+    const uint64_t last = base_ + WindowLast();
+    return trie_.empty() ? last : std::max(last, trie_.Last());
+  }
 
   // The smallest key above `key` and the largest below it, if any.
-  [[nodiscard]] std::optional<uint64_t> Above(uint64_t key) const { return Neighbour(key, true); }
-  [[nodiscard]] std::optional<uint64_t> Below(uint64_t key) const { return Neighbour(key, false); }
+  [[nodiscard]] std::optional<uint64_t> Above(uint64_t key) const {
+    std::optional<uint64_t> in_window;
+    if (window_size_ != 0) {
+      const uint64_t offset = key - base_;
+      if (key < base_) {
+        in_window = base_ + WindowFirst();
+      } else if (offset < kWindowKeys) {
+        // A window neighbour is the answer: the trie holds no key inside the window.
+        if (const int next = WindowAbove(offset); next >= 0)
+          return base_ + static_cast<uint64_t>(next);
+      }
+    }
+    const std::optional<uint64_t> in_trie = trie_.empty() ? std::nullopt : trie_.Above(key);
+    if (!in_window) return in_trie;
+    if (!in_trie) return in_window;
+    return std::min(*in_window, *in_trie);
+  }
+  [[nodiscard]] std::optional<uint64_t> Below(uint64_t key) const {
+    std::optional<uint64_t> in_window;
+    if (window_size_ != 0) {
+      const uint64_t offset = key - base_;
+      if (key >= base_ + kWindowKeys) {
+        in_window = base_ + WindowLast();
+      } else if (key >= base_) {
+        if (const int next = WindowBelow(offset); next >= 0)
+          return base_ + static_cast<uint64_t>(next);
+      }
+    }
+    const std::optional<uint64_t> in_trie = trie_.empty() ? std::nullopt : trie_.Below(key);
+    if (!in_window) return in_trie;
+    if (!in_trie) return in_window;
+    return std::max(*in_window, *in_trie);
+  }
 
   [[nodiscard]] size_t memory_bytes() const {
-    return nodes_.capacity() * sizeof(Node) + free_.capacity() * sizeof(uint32_t);
+    return trie_.memory_bytes() + values_.capacity() * sizeof(uint32_t) + sizeof(bits_);
   }
 
  private:
-  struct Node {
-    uint64_t mask = 0;
-    uint32_t child[64];  // children (values at the last digit) where mask has a bit
-  };
+  static uint64_t Bit(uint64_t i) { return uint64_t{1} << i; }
 
-  static int Digit(uint64_t key, int d) {
-    return static_cast<int>((key >> ((kDigits - 1 - d) * kDigitBits)) & 63);
+  // Offsets in the window of its first and last keys. REQUIRES: window_size_ > 0.
+  [[nodiscard]] int WindowFirst() const {
+    const int word = std::countr_zero(summary_);
+    return word * 64 + std::countr_zero(bits_[static_cast<size_t>(word)]);
   }
-  static uint64_t Bit(int digit) { return uint64_t{1} << digit; }
-
-  // The node at depth kTwig on `key`'s path (whose children are leaves), or kAbsent if the path
-  // stops above it. The last one found is remembered: a book's prices sit close together, under
-  // one or two twigs, so most calls skip the walk from the root. REQUIRES: Fits(key).
-  uint32_t FindTwig(uint64_t key) const {
-    const uint64_t prefix = key >> kTwigShift;
-    if (twig_ != kAbsent && prefix == twig_prefix_) return twig_;
-    uint32_t node = 0;
-    for (int d = top_; d < kTwig; ++d) {
-      const int digit = Digit(key, d);
-      if ((nodes_[node].mask & Bit(digit)) == 0) return kAbsent;
-      node = nodes_[node].child[digit];
-    }
-    twig_prefix_ = prefix;
-    twig_ = node;
-    return node;
+  [[nodiscard]] int WindowLast() const {
+    const int word = 63 - std::countl_zero(summary_);
+    return word * 64 + 63 - std::countl_zero(bits_[static_cast<size_t>(word)]);
   }
-
-  // FindTwig, creating the nodes on the way that are missing.
-  uint32_t MakeTwig(uint64_t key) {
-    const uint32_t found = FindTwig(key);
-    if (found != kAbsent) return found;
-    uint32_t node = 0;
-    for (int d = top_; d < kTwig; ++d) {
-      const int digit = Digit(key, d);
-      if ((nodes_[node].mask & Bit(digit)) == 0) {
-        const uint32_t fresh = NewNode();  // may move nodes_: index again below
-        nodes_[node].mask |= Bit(digit);
-        nodes_[node].child[digit] = fresh;
-      }
-      node = nodes_[node].child[digit];
-    }
-    twig_prefix_ = key >> kTwigShift;
-    twig_ = node;
-    return node;
+  // The offset of the window's nearest key above (below) `offset`, or -1.
+  [[nodiscard]] int WindowAbove(uint64_t offset) const {
+    const uint64_t word = offset / 64;
+    const uint64_t bit = offset % 64;
+    const uint64_t rest = bit == 63 ? 0 : bits_[word] & (~uint64_t{0} << (bit + 1));
+    if (rest != 0) return static_cast<int>(word * 64) + std::countr_zero(rest);
+    const uint64_t words = word == 63 ? 0 : summary_ & (~uint64_t{0} << (word + 1));
+    if (words == 0) return -1;
+    const int next = std::countr_zero(words);
+    return next * 64 + std::countr_zero(bits_[static_cast<size_t>(next)]);
+  }
+  [[nodiscard]] int WindowBelow(uint64_t offset) const {
+    const uint64_t word = offset / 64;
+    const uint64_t rest = bits_[word] & (Bit(offset % 64) - 1);
+    if (rest != 0) return static_cast<int>(word * 64) + 63 - std::countl_zero(rest);
+    const uint64_t words = summary_ & (Bit(word) - 1);
+    if (words == 0) return -1;
+    const int next = 63 - std::countl_zero(words);
+    return next * 64 + 63 - std::countl_zero(bits_[static_cast<size_t>(next)]);
   }
 
-  // Whether the trie is tall enough for `key`: its digits above top_ are all zero.
-  bool Fits(uint64_t key) const {
-    return top_ == 0 || (key >> ((kDigits - top_) * kDigitBits)) == 0;
+  // Centres the window on `key` (as far as the key space allows): the window's keys go to the
+  // trie, and the trie's keys in the new range come out of it.
+  void MoveWindow(uint64_t key) {
+    while (summary_ != 0) {
+      const int offset = WindowFirst();
+      const auto o = static_cast<uint64_t>(offset);
+      trie_.Insert(base_ + o, values_[o]);
+      values_[o] = kAbsent;
+      bits_[o / 64] &= ~Bit(o % 64);
+      if (bits_[o / 64] == 0) summary_ &= ~Bit(o / 64);
+    }
+    window_size_ = 0;
+    outside_ = 0;
+    const uint64_t centred = key < kWindowKeys / 2 ? 0 : key - kWindowKeys / 2;
+    base_ = std::min(centred, kKeyLimit - kWindowKeys) & ~uint64_t{63};
+    if (trie_.empty()) return;
+    std::optional<uint64_t> next =
+        trie_.Find(base_) != kAbsent ? std::optional<uint64_t>(base_) : trie_.Above(base_);
+    while (next && *next - base_ < kWindowKeys) {
+      const uint64_t k = *next;
+      const uint64_t o = k - base_;
+      values_[o] = trie_.Find(k);
+      trie_.Erase(k);
+      bits_[o / 64] |= Bit(o % 64);
+      summary_ |= Bit(o / 64);
+      ++window_size_;
+      next = trie_.empty() ? std::nullopt : trie_.Above(k);
+    }
   }
 
-  // One digit taller: the root's contents move to a new node, its only child (digit 0).
-  void Grow() {
-    KEEL_DCHECK(top_ > 0);
-    twig_ = kAbsent;  // it may have been the root
-    if (nodes_[0].mask != 0) {
-      const uint32_t old_root = NewNode();
-      nodes_[old_root] = nodes_[0];
-      nodes_[0].mask = Bit(0);
-      nodes_[0].child[0] = old_root;
-    }
-    --top_;
-  }
-
-  uint32_t NewNode() {
-    if (!free_.empty()) {
-      const uint32_t node = free_.back();
-      free_.pop_back();
-      nodes_[node].mask = 0;
-      return node;
-    }
-    nodes_.emplace_back();
-    return static_cast<uint32_t>(nodes_.size() - 1);
-  }
-
-  // The smallest (largest) key under `node`, which is at depth `d` and has key prefix `prefix`
-  // (the digits above d, already shifted into place).
-  uint64_t Lowest(uint32_t node, int d, uint64_t prefix) const {
-    for (; d < kDigits; ++d) {
-      const Node& n = nodes_[node];
-      const int digit = std::countr_zero(n.mask);
-      prefix |= static_cast<uint64_t>(digit) << ((kDigits - 1 - d) * kDigitBits);
-      node = n.child[digit];
-    }
-    return prefix;
-  }
-  uint64_t Highest(uint32_t node, int d, uint64_t prefix) const {
-    for (; d < kDigits; ++d) {
-      const Node& n = nodes_[node];
-      const int digit = 63 - std::countl_zero(n.mask);
-      prefix |= static_cast<uint64_t>(digit) << ((kDigits - 1 - d) * kDigitBits);
-      node = n.child[digit];
-    }
-    return prefix;
-  }
-
-  // The present digit of `mask` nearest beyond `digit` (above or below it), or -1.
-  static int NearestBeyond(uint64_t mask, int digit, bool above) {
-    const uint64_t beyond =
-        above ? (digit == 63 ? 0 : mask & (~uint64_t{0} << (digit + 1))) : mask & (Bit(digit) - 1);
-    if (beyond == 0) return -1;
-    return above ? std::countr_zero(beyond) : 63 - std::countl_zero(beyond);
-  }
-
-  std::optional<uint64_t> Neighbour(uint64_t key, bool above) const {
-    KEEL_DCHECK(key < kKeyLimit);
-    if (size_ == 0) return std::nullopt;
-    if (!Fits(key)) {
-      // Every key is below it.
-      if (above) return std::nullopt;
-      return Last();
-    }
-    // The neighbour is most often in the key's own leaf (an order book's next price is usually
-    // a tick or two away), found from the remembered twig without walking from the root.
-    if (const uint32_t twig = FindTwig(key); twig != kAbsent) {
-      const Node& t = nodes_[twig];
-      const int digit = Digit(key, kTwig);
-      if ((t.mask & Bit(digit)) != 0) {
-        const int next = NearestBeyond(nodes_[t.child[digit]].mask, Digit(key, kDigits - 1), above);
-        if (next >= 0) return (key & ~uint64_t{63}) | static_cast<uint64_t>(next);
-      }
-    }
-    // Down the key's path as far as it exists.
-    uint32_t path[kDigits];
-    int depth = top_;
-    uint32_t node = 0;
-    for (;; ++depth) {
-      path[depth] = node;
-      const Node& n = nodes_[node];
-      const int digit = Digit(key, depth);
-      if (depth == kDigits - 1 || (n.mask & Bit(digit)) == 0) break;
-      node = n.child[digit];
-    }
-    // Back up until a node has a present digit beyond the key's, then down its extreme edge.
-    for (int d = depth; d >= top_; --d) {
-      const Node& n = nodes_[path[d]];
-      const int next = NearestBeyond(n.mask, Digit(key, d), above);
-      if (next < 0) continue;
-      const int shift = (kDigits - 1 - d) * kDigitBits;
-      // The digits above d are the key's; d's is `next`; the rest come from the subtree.
-      const int above_d = shift + kDigitBits;  // at most 48: keys have 48 bits
-      const uint64_t high = (key >> above_d) << above_d;
-      const uint64_t prefix = high | (static_cast<uint64_t>(next) << shift);
-      if (d == kDigits - 1) return prefix;
-      return above ? Lowest(n.child[next], d + 1, prefix) : Highest(n.child[next], d + 1, prefix);
-    }
-    return std::nullopt;
-  }
-
-  static constexpr int kTwig = kDigits - 2;
-  static constexpr int kTwigShift = 2 * kDigitBits;
-
-  std::vector<Node> nodes_;
-  std::vector<uint32_t> free_;
-  size_t size_ = 0;
-  int top_ = kTwig;  // the root's digit: the trie holds keys of kDigits - top_ digits (at least 2)
-  // FindTwig's memory of the last twig (a cache: not state a caller can see, hence mutable). It
-  // makes even the const lookups write, so a ladder may not be read from two threads at once.
-  mutable uint64_t twig_prefix_ = 0;
-  mutable uint32_t twig_ = kAbsent;
+  PriceTrie trie_;                             // the keys outside the window
+  std::vector<uint32_t> values_;               // by key - base_; kAbsent where no key
+  std::array<uint64_t, kWindowWords> bits_{};  // which offsets hold a key
+  uint64_t summary_ = 0;                       // which words of bits_ are not zero
+  uint64_t base_ = 0;                          // the window's first key, a multiple of 64
+  size_t window_size_ = 0;                     // keys in the window
+  uint32_t outside_ = 0;  // inserts outside the window, less those inside, since it last moved
 };
 
 }  // namespace keel::market::internal
