@@ -82,7 +82,7 @@ absl::Status LogImpl::Recover(RecoveryReport* report) {
   // directory existed, since a crash may have followed its creation before the sync.
   KEEL_RETURN_IF_ERROR(fs_.CreateDir(dir_));
   // The salt of any segment this Open creates from nothing; one it recovers keeps its own.
-  salt_ = std::random_device()();
+  salt_ = options_.salt ? *options_.salt : std::random_device()();
   KEEL_RETURN_IF_ERROR(fs_.SyncDir(ParentDir(dir_)));
   // A directory that is not a log's is refused before LOCK is created in it, so that it is left
   // as it was found.

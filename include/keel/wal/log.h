@@ -134,6 +134,10 @@ struct LogOptions {
   // Stamps each record's timestamp and ages segments for retention; SystemClock when null. Must
   // outlive the log.
   const base::Clock* clock = nullptr;
+  // Mixed into the CRC of every record in a segment this Open creates from nothing, so that
+  // records an earlier life of the log left in reused space never pass for its own. Drawn at
+  // random when unset; tests fix it so that a seed reproduces a run byte for byte.
+  std::optional<uint32_t> salt;
 };
 
 // What Open() found and did.
