@@ -14,6 +14,7 @@
 #include <climits>
 #include <ctime>
 #include <thread>
+#include <utility>
 
 #if defined(__linux__)
 #include <linux/futex.h>
@@ -98,6 +99,15 @@ struct Writer {
   // (this writer is at the front of the queue now). Waiters sleep on the log's wake_epoch_.
   std::atomic<WriterState> state{WriterState::kQueued};
 };
+
+namespace {
+
+// A writer's error, moved out for its caller. The writer is thread-local and outlives the call:
+// left in it, the error (shared with the leader's and the log's copies) would be released only at
+// the thread's exit, or by the leader that hands this writer its next result.
+absl::Status TakeStatus(Writer& w) { return std::exchange(w.status, absl::OkStatus()); }
+
+}  // namespace
 
 LogImpl::LogImpl(std::string dir, const LogOptions& options, FileSystem& fs,
                  const base::Clock& clock)
@@ -187,7 +197,7 @@ absl::StatusOr<uint64_t> LogImpl::Submit(std::span<const std::string_view> paylo
       // Someone else leads: wait to be told that this writer is done, or that it leads now.
       lock.unlock();
       if (WaitForTurn(w) == WriterState::kDone) {
-        if (!w.status.ok()) return w.status;
+        if (!w.status.ok()) return TakeStatus(w);
         return w.first_offset;
       }
       lock.lock();
@@ -222,7 +232,7 @@ absl::StatusOr<uint64_t> LogImpl::Submit(std::span<const std::string_view> paylo
       lock.unlock();
       if (state == WriterState::kQueued) state = WaitForTurn(w);
       KEEL_ASSERT(state == WriterState::kDone, "a writer taken over must end in its taker's group");
-      if (!w.status.ok()) return w.status;
+      if (!w.status.ok()) return TakeStatus(w);
       return w.first_offset;
     }
     gatherer_ = nullptr;
