@@ -194,6 +194,9 @@ class Unanswered {
     }
     bytes_ -= it->second.size();
     lines_.erase(it);
+    // Acknowledgements go out as soon as nothing more is awaited (a script may be waiting for
+    // them before it writes more), and in blocks while lines stream.
+    if (lines_.empty()) std::fflush(stdout);
     room_cv_.notify_all();
   }
 
@@ -658,7 +661,10 @@ int Serve(int argc, char** argv) {
   const std::optional<int64_t> wait_ms = GetMillis(flags, "serve", "wait-ms", 0);
   if (!wait_ms || !CheckBrokers(flags, "serve")) return 2;
   // Blocked before any thread starts, so that every thread inherits the mask and the signals
-  // wait for sigwait below.
+  // wait for sigwait below. Their default action first: a shell starts background commands with
+  // SIGINT ignored, and an ignored signal is dropped even while blocked.
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGTERM, SIG_DFL);
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
