@@ -149,6 +149,11 @@ absl::StatusOr<uint64_t> LogImpl::Submit(std::span<const std::string_view> paylo
   if (!broken_.ok()) {
     return Broken();
   }
+  if (w.count > UINT64_MAX - next_offset_) {
+    return absl::ResourceExhaustedError(base::Cat("the log's offsets are used up: the next is ",
+                                                  next_offset_, " and ", w.count,
+                                                  " more would pass 2^64 - 1"));
+  }
   // Offsets are handed out in queue order, so records reach the file in offset order.
   w.first_offset = next_offset_;
   next_offset_ += w.count;
@@ -160,9 +165,10 @@ absl::StatusOr<uint64_t> LogImpl::Submit(std::span<const std::string_view> paylo
                                                        : RecordType::kMiddle;
     w.record_starts.push_back(static_cast<uint32_t>(w.bytes.size()));
     if (payloads[i].size() > kDirectCrcMaxBytes) {
-      EncodeRecord(w.bytes, type, w.first_offset + i, w.timestamp_ns, payloads[i], payload_crcs[i]);
+      EncodeRecord(w.bytes, salt_, type, w.first_offset + i, w.timestamp_ns, payloads[i],
+                   payload_crcs[i]);
     } else {
-      EncodeRecordDirect(w.bytes, type, w.first_offset + i, w.timestamp_ns, payloads[i]);
+      EncodeRecordDirect(w.bytes, salt_, type, w.first_offset + i, w.timestamp_ns, payloads[i]);
     }
   }
   queue_.push_back(&w);
@@ -338,7 +344,7 @@ absl::Status LogImpl::WriteGroup(std::span<Writer* const> group, bool sync, bool
     // Unsynced writes may reach the disk in any order, so recovery must learn from the records
     // themselves which bytes were durable: a record written when everything before it was
     // carries kSyncPointBit (see docs/wal_format.md).
-    if (durable_before) MarkSyncPoint(w->bytes.data());
+    if (durable_before) MarkSyncPoint(w->bytes.data(), active->salt);
     durable_before = false;
     const uint64_t base = active->visible_size.load(std::memory_order_relaxed) + pending.size();
     for (uint32_t i = 0; i < w->count; ++i) {
@@ -405,8 +411,15 @@ absl::Status LogImpl::WaitDurable(uint64_t offset) {
     return absl::OutOfRangeError(
         base::Cat("offset ", offset, " has not been appended (next is ", next_offset_, ")"));
   }
+  const uint64_t truncations = truncations_;
   while (durable_offset_ < offset) {
     if (!broken_.ok()) return broken_;
+    // A Truncate or Reset since the call may have removed the records waited for: then they
+    // will never be durable (and what was appended in their place is not what the caller meant).
+    if (truncations_ != truncations && LowestEndSince(truncations) < offset) {
+      return absl::FailedPreconditionError(
+          base::Cat("the log was truncated before offset ", offset - 1, " became durable"));
+    }
     if (written_offset_ >= offset) {
       lock.unlock();
       KEEL_RETURN_IF_ERROR(SyncActive());

@@ -113,6 +113,9 @@ class LogImpl {
   absl::Status CutSegment(File& file, const std::vector<uint64_t>& later,
                           const TruncationPlan& plan);
   absl::Status RemoveSegment(uint64_t first_offset);
+  absl::Status RemovalAllowed() const;
+  void NoteTruncation(uint64_t end_offset);
+  uint64_t LowestEndSince(uint64_t truncations) const;
   absl::Status RemoveSegmentFiles(uint64_t first_offset);
 
   // Files and syncs (segments.cc).
@@ -154,10 +157,18 @@ class LogImpl {
   uint64_t written_offset_ = 0;                            // records before this are in the files
   uint64_t durable_offset_ = 0;                            // records before this are synced
   int64_t last_sync_ns_ = 0;
-  absl::Status broken_;           // set by an I/O error in a write, Truncate or Reset: the log
-                                  // refuses writes, since what reached the disk is unknown
-  uint64_t truncations_ = 0;      // bumped by Truncate and Reset, so that readers notice
-  uint64_t skipped_offsets_ = 0;  // offsets lost to kSkipCorruptedRecords, for the report
+  absl::Status broken_;       // set by an I/O error in a write, Truncate or Reset: the log
+                              // refuses writes, since what reached the disk is unknown
+  uint64_t truncations_ = 0;  // bumped by Truncate and Reset, so that readers notice
+  // The latest truncations: (truncations_ after it, the log's end after it; 0 for a Reset), so
+  // that a reader can tell whether any of those since it last looked removed its position.
+  static constexpr size_t kTruncationHistory = 64;
+  std::deque<std::pair<uint64_t, uint64_t>> truncation_ends_;
+  bool change_unfinished_ = false;  // a Truncate or Reset failed part-way (see RemovalAllowed)
+  uint64_t skipped_offsets_ = 0;    // offsets lost to kSkipCorruptedRecords, for the report
+  // The salt of the active segment, which new records are checksummed with and new segments get:
+  // chosen at random when Open creates the log, read from the last segment when it recovers one.
+  uint32_t salt_ = 0;
   LogStats stats_;
 };
 

@@ -79,9 +79,12 @@ absl::StatusOr<std::optional<RecordView>> LogReaderImpl::Next() {
   {
     std::lock_guard<std::mutex> lock(log_.mu_);
     if (log_.truncations_ != truncations_) {
-      if (next_offset_ > log_.next_offset_) {
+      // A reader past the lowest end that any truncation since it last looked left has returned
+      // records that are gone, whatever has been appended since.
+      const uint64_t lowest_end = log_.LowestEndSince(truncations_);
+      if (next_offset_ > lowest_end) {
         return absl::FailedPreconditionError(
-            base::Cat("the log was truncated to end at offset ", log_.next_offset_,
+            base::Cat("the log was truncated to end at offset ", lowest_end,
                       ", before this reader's position ", next_offset_));
       }
       auto it = log_.segments_.find(segment_->first_offset);
@@ -122,7 +125,7 @@ absl::StatusOr<std::optional<RecordView>> LogReaderImpl::Next() {
     KEEL_ASSIGN_OR_RETURN(const char* record,
                           Fetch(file_position_, kRecordHeaderBytes + h.length, visible));
     const std::string_view payload(record + kRecordHeaderBytes, h.length);
-    if (!RecordCrcMatches(record, payload) || h.offset < next_offset_) {
+    if (!RecordCrcMatches(record, payload, segment_->salt) || h.offset < next_offset_) {
       return absl::DataLossError(base::Cat(segment_->path, ": the record at position ",
                                            file_position_, " (offset ", next_offset_,
                                            ") is damaged"));

@@ -6,6 +6,7 @@
 #define KEEL_SRC_WAL_RECORD_H_
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,41 +34,53 @@ struct RecordHeader {
 
 inline bool IsRecordType(uint8_t type) { return type >= 1 && type <= 4; }
 
-// Appends a record's header to `out`. `payload_crc` is Crc32c(payload); the record's CRC joins it
-// with the header fields' CRC.
-inline void EncodeRecordHeader(std::string& out, RecordType type, uint64_t offset,
-                               int64_t timestamp_ns, uint32_t length, uint32_t payload_crc,
-                               bool sync_point = false) {
-  char fields[kRecordHeaderBytes - 4];
+// The CRC of a record's header fields (the 21 bytes after its CRC), preceded by the salt of the
+// segment it is in (see kSegmentHeaderBytes in keel/wal/format.h): a record's checksum holds only
+// in a segment with that salt, so bytes inside a payload that happen to spell a record, or were
+// put there to, never pass for one when recovery searches past damage.
+inline uint32_t FieldsCrc(uint32_t salt, const char* fields) {
+  char salted[4 + kRecordHeaderBytes - 4];
+  base::EncodeFixed32(salted, salt);
+  std::memcpy(salted + 4, fields, kRecordHeaderBytes - 4);
+  return base::Crc32c(std::string_view(salted, sizeof(salted)));
+}
+
+// The 21 header bytes after the CRC.
+inline void EncodeFields(char* fields, RecordType type, bool sync_point, uint64_t offset,
+                         int64_t timestamp_ns, uint32_t length) {
   base::EncodeFixed32(fields, length);
   fields[4] = static_cast<char>(static_cast<uint8_t>(type) | (sync_point ? kSyncPointBit : 0));
   base::EncodeFixed64(fields + 5, offset);
   base::EncodeFixed64(fields + 13, static_cast<uint64_t>(timestamp_ns));
-  const uint32_t crc = base::CombineCrc32c(base::Crc32c(std::string_view(fields, sizeof(fields))),
-                                           payload_crc, length);
+}
+
+// Appends a record's header to `out`, for a segment with `salt`. `payload_crc` is
+// Crc32c(payload); the record's CRC joins it with the header fields' CRC.
+inline void EncodeRecordHeader(std::string& out, uint32_t salt, RecordType type, uint64_t offset,
+                               int64_t timestamp_ns, uint32_t length, uint32_t payload_crc,
+                               bool sync_point = false) {
+  char fields[kRecordHeaderBytes - 4];
+  EncodeFields(fields, type, sync_point, offset, timestamp_ns, length);
+  const uint32_t crc = base::CombineCrc32c(FieldsCrc(salt, fields), payload_crc, length);
   base::PutFixed32(out, base::MaskCrc32c(crc));
   out.append(fields, sizeof(fields));
 }
 
 // Appends a record to `out`. `payload_crc` is Crc32c(payload), computed beforehand (outside the
 // log's lock).
-inline void EncodeRecord(std::string& out, RecordType type, uint64_t offset, int64_t timestamp_ns,
-                         std::string_view payload, uint32_t payload_crc) {
-  EncodeRecordHeader(out, type, offset, timestamp_ns, static_cast<uint32_t>(payload.size()),
+inline void EncodeRecord(std::string& out, uint32_t salt, RecordType type, uint64_t offset,
+                         int64_t timestamp_ns, std::string_view payload, uint32_t payload_crc) {
+  EncodeRecordHeader(out, salt, type, offset, timestamp_ns, static_cast<uint32_t>(payload.size()),
                      payload_crc);
   out.append(payload);
 }
 
 // As EncodeRecord, checksumming the payload here: for small payloads, cheaper than combining.
-inline void EncodeRecordDirect(std::string& out, RecordType type, uint64_t offset,
+inline void EncodeRecordDirect(std::string& out, uint32_t salt, RecordType type, uint64_t offset,
                                int64_t timestamp_ns, std::string_view payload) {
   char fields[kRecordHeaderBytes - 4];
-  base::EncodeFixed32(fields, static_cast<uint32_t>(payload.size()));
-  fields[4] = static_cast<char>(type);
-  base::EncodeFixed64(fields + 5, offset);
-  base::EncodeFixed64(fields + 13, static_cast<uint64_t>(timestamp_ns));
-  const uint32_t crc =
-      base::ExtendCrc32c(base::Crc32c(std::string_view(fields, sizeof(fields))), payload);
+  EncodeFields(fields, type, false, offset, timestamp_ns, static_cast<uint32_t>(payload.size()));
+  const uint32_t crc = base::ExtendCrc32c(FieldsCrc(salt, fields), payload);
   base::PutFixed32(out, base::MaskCrc32c(crc));
   out.append(fields, sizeof(fields));
   out.append(payload);
@@ -83,43 +96,46 @@ inline RecordHeader DecodeRecordHeader(const char* p) {
           (type_byte & kSyncPointBit) != 0};
 }
 
-// Sets kSyncPointBit in the record that starts at `record` (header and payload, encoded) and
-// checksums it again.
-inline void MarkSyncPoint(char* record) {
+// Sets kSyncPointBit in the record that starts at `record` (header and payload, encoded for a
+// segment with `salt`) and checksums it again.
+inline void MarkSyncPoint(char* record, uint32_t salt) {
   record[8] = static_cast<char>(static_cast<uint8_t>(record[8]) | kSyncPointBit);
   const uint32_t length = base::DecodeFixed32(record + 4);
-  const uint32_t crc =
-      base::ExtendCrc32c(base::Crc32c(std::string_view(record + 4, kRecordHeaderBytes - 4)),
-                         std::string_view(record + kRecordHeaderBytes, length));
+  const uint32_t crc = base::ExtendCrc32c(FieldsCrc(salt, record + 4),
+                                          std::string_view(record + kRecordHeaderBytes, length));
   base::EncodeFixed32(record, base::MaskCrc32c(crc));
 }
 
-// True when the CRC of `header_bytes` (kRecordHeaderBytes of them) followed by `payload` checks.
-inline bool RecordCrcMatches(const char* header_bytes, std::string_view payload) {
+// True when the CRC of `header_bytes` (kRecordHeaderBytes of them) followed by `payload` checks
+// in a segment with `salt`.
+inline bool RecordCrcMatches(const char* header_bytes, std::string_view payload, uint32_t salt) {
   const uint32_t stored = base::UnmaskCrc32c(base::DecodeFixed32(header_bytes));
-  const uint32_t crc = base::ExtendCrc32c(
-      base::Crc32c(std::string_view(header_bytes + 4, kRecordHeaderBytes - 4)), payload);
-  return crc == stored;
+  return base::ExtendCrc32c(FieldsCrc(salt, header_bytes + 4), payload) == stored;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Segment headers: magic(8) version(4) flags(4) first_offset(8) reserved(4) masked_crc(4).
+// Segment headers: magic(8) version(4) flags(4) first_offset(8) salt(4) masked_crc(4).
 // ---------------------------------------------------------------------------------------------
 
-inline std::string EncodeSegmentHeader(uint64_t first_offset) {
+struct SegmentHeader {
+  uint64_t first_offset = 0;
+  uint32_t salt = 0;
+};
+
+inline std::string EncodeSegmentHeader(const SegmentHeader& header) {
   std::string out;
   base::PutFixed64(out, kSegmentMagic);
   base::PutFixed32(out, kFormatVersion);
   base::PutFixed32(out, 0);  // flags: none are defined
-  base::PutFixed64(out, first_offset);
-  base::PutFixed32(out, 0);
+  base::PutFixed64(out, header.first_offset);
+  base::PutFixed32(out, header.salt);
   base::PutFixed32(out, base::MaskCrc32c(base::Crc32c(out)));
   return out;
 }
 
-// The first offset a valid header records, or nullopt. A header with a flag set is not valid:
-// this version defines none.
-inline std::optional<uint64_t> DecodeSegmentHeader(std::string_view bytes) {
+// The header `bytes` hold, or nullopt unless they are a valid one. A header with a flag set is not
+// valid: this version defines none.
+inline std::optional<SegmentHeader> DecodeSegmentHeader(std::string_view bytes) {
   if (bytes.size() < kSegmentHeaderBytes) return std::nullopt;
   const char* p = bytes.data();
   if (base::DecodeFixed64(p) != kSegmentMagic || base::DecodeFixed32(p + 8) != kFormatVersion) {
@@ -128,8 +144,12 @@ inline std::optional<uint64_t> DecodeSegmentHeader(std::string_view bytes) {
   const uint32_t crc = base::UnmaskCrc32c(base::DecodeFixed32(p + 28));
   if (crc != base::Crc32c(bytes.substr(0, 28))) return std::nullopt;
   if (base::DecodeFixed32(p + 12) != 0) return std::nullopt;
-  return base::DecodeFixed64(p + 16);
+  return SegmentHeader{base::DecodeFixed64(p + 16), base::DecodeFixed32(p + 24)};
 }
+
+// The salt field of a header that may be damaged: what recovery checks a damaged segment's
+// records against, to count what it drops. REQUIRES: bytes.size() >= kSegmentHeaderBytes.
+inline uint32_t SaltField(std::string_view bytes) { return base::DecodeFixed32(bytes.data() + 24); }
 
 // ---------------------------------------------------------------------------------------------
 // Sparse index files: magic(8) version(4) count(4) segment_size(8) end_offset(8)

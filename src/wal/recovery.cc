@@ -4,6 +4,7 @@
 // segment in offset order and repairing (or refusing) what the recovery mode says. docs/wal.md
 // ("Recovery") and docs/wal_format.md ("How recovery reads a log") give the rules.
 #include <algorithm>
+#include <random>
 
 #include "keel/base/status.h"
 #include "keel/base/strings.h"
@@ -80,6 +81,8 @@ absl::Status LogImpl::Recover(RecoveryReport* report) {
   // take a newly created log, acknowledged records and all, with it. Synced even when the
   // directory existed, since a crash may have followed its creation before the sync.
   KEEL_RETURN_IF_ERROR(fs_.CreateDir(dir_));
+  // The salt of any segment this Open creates from nothing; one it recovers keeps its own.
+  salt_ = options_.salt ? *options_.salt : std::random_device()();
   KEEL_RETURN_IF_ERROR(fs_.SyncDir(ParentDir(dir_)));
   // A directory that is not a log's is refused before LOCK is created in it, so that it is left
   // as it was found.
@@ -106,12 +109,10 @@ absl::Status LogImpl::Recover(RecoveryReport* report) {
     listing = ListLog(fs_, dir_);
     KEEL_RETURN_IF_ERROR(listing.status());
   }
-  bool removed_files = false;
   for (const std::string& name : listing->unfinished) {
     // An index file a crash interrupted; its segment still has everything.
     KEEL_RETURN_IF_ERROR(fs_.Remove(PathOf(name)));
     report->events.push_back(base::Cat("removed ", name, ", an unfinished index file"));
-    removed_files = true;
   }
   const std::vector<uint64_t>& firsts = listing->segments;
   for (const uint64_t indexed : listing->indexes) {
@@ -120,7 +121,6 @@ absl::Status LogImpl::Recover(RecoveryReport* report) {
     KEEL_RETURN_IF_ERROR(RemoveIfExists(IndexFileName(indexed)));
     report->events.push_back(
         base::Cat("removed ", IndexFileName(indexed), ", the index of a segment that is gone"));
-    removed_files = true;
   }
   // Segments that kPointInTime recovery drops, or whose creation a crash interrupted; removed
   // after the scan, newest first.
@@ -159,17 +159,23 @@ absl::Status LogImpl::Recover(RecoveryReport* report) {
     drop_rest = fate != SegmentFate::kKept;
     if (fate == SegmentFate::kDropped) doomed.push_back(first);
   }
-  // Newest first, each removal durable before the next, as Truncate removes segments: a crash
-  // part-way leaves a log that is merely longer, which the next Open cuts again.
-  for (auto it = doomed.rbegin(); it != doomed.rend(); ++it) {
-    KEEL_RETURN_IF_ERROR(RemoveSegmentFiles(*it));
-  }
-  if (removed_files) KEEL_RETURN_IF_ERROR(SyncDirectory());
-
-  if (segments_.empty()) {
-    // A new log, one whose only segment was never finished being created, or one cut before its
-    // first segment's header: it starts (again) at the first segment's offset.
-    KEEL_RETURN_IF_ERROR(RollSegment(firsts.empty() ? 0 : firsts.front()));
+  if (firsts.empty()) {
+    // A new log.
+    KEEL_RETURN_IF_ERROR(RollSegment(0));
+  } else if (segments_.empty()) {
+    // Nothing kept (a log whose only segment's creation was interrupted, or one cut before its
+    // first segment's header): it starts again, empty, at the first segment's offset. As a
+    // Reset, through RESET, so that a crash part-way never leaves a directory without a segment,
+    // which the next Open would take for a new log starting at 0.
+    KEEL_ASSIGN_OR_RETURN(std::shared_ptr<Segment> fresh, ResetFiles(doomed, firsts.front()));
+    std::lock_guard<std::mutex> lock(mu_);
+    segments_[firsts.front()] = std::move(fresh);
+  } else {
+    // Newest first, each removal durable before the next, as Truncate removes segments: a crash
+    // part-way leaves a log that is merely longer, which the next Open cuts again.
+    for (auto it = doomed.rbegin(); it != doomed.rend(); ++it) {
+      KEEL_RETURN_IF_ERROR(RemoveSegmentFiles(*it));
+    }
   }
   // The active segment takes appends and has no index file. One may be left over: from before
   // later segments were dropped, or from a truncation into a sealed segment.
@@ -181,8 +187,13 @@ absl::Status LogImpl::Recover(RecoveryReport* report) {
     active->ResetNextIndexPosition(options_.index_interval_bytes);
   }
   // What a crashed process left in the page cache is not yet on disk: sync it before calling it
-  // durable.
+  // durable. That goes for directory entries too: a process that died between a change to the
+  // directory and its sync (a roll's new segment, a Truncate's removals, the removal of TRUNCATE)
+  // left it visible but not durable, and what is appended from now on relies on it. The same
+  // sync makes this Open's own removals durable.
+  KEEL_RETURN_IF_ERROR(SyncDirectory());
   KEEL_RETURN_IF_ERROR(SyncFile(*active->file));
+  salt_ = active->salt;
   std::lock_guard<std::mutex> lock(mu_);
   next_offset_ = written_offset_ = durable_offset_ = active->end_offset.load();
   last_sync_ns_ = clock_.NowNanos();
@@ -204,10 +215,11 @@ absl::Status LogImpl::FinishReset(const std::vector<uint64_t>& segments, Recover
   {
     KEEL_ASSIGN_OR_RETURN(const std::unique_ptr<File> file,
                           fs_.Open(reset_path, OpenMode::kExisting));
-    if (file->size() >= kSegmentHeaderBytes) {
-      char header[kSegmentHeaderBytes];
-      KEEL_ASSIGN_OR_RETURN(const size_t got, file->ReadAt(0, header, sizeof(header)));
-      first = DecodeSegmentHeader(std::string_view(header, got));
+    KEEL_ASSIGN_OR_RETURN(const std::optional<std::string> bytes, ReadSegmentHeader(*file));
+    if (bytes) {
+      if (const std::optional<SegmentHeader> header = DecodeSegmentHeader(*bytes)) {
+        first = header->first_offset;
+      }
     }
   }
   if (!first) {
@@ -297,7 +309,9 @@ absl::StatusOr<uint64_t> LogImpl::CountIntactRecords(uint64_t first_offset) {
   if (index.ok() && index->segment_size == file->size() && index->end_offset >= first_offset) {
     return index->end_offset - first_offset;
   }
-  Window window(*file);
+  KEEL_ASSIGN_OR_RETURN(const std::optional<std::string> header, ReadSegmentHeader(*file));
+  if (!header) return 0;
+  Window window(*file, SaltField(*header));
   return CountIntactFrom(window, kSegmentHeaderBytes);
 }
 
@@ -309,14 +323,14 @@ absl::StatusOr<SegmentFate> LogImpl::RecoverSegment(uint64_t first_offset, bool 
   KEEL_ASSIGN_OR_RETURN(segment->file, fs_.Open(segment->path, OpenMode::kExisting));
   const std::string name = SegmentFileName(first_offset);
   const uint64_t size = segment->file->size();
-  Window window(*segment->file);
-
-  std::optional<uint64_t> header;
-  if (size >= kSegmentHeaderBytes) {
-    KEEL_ASSIGN_OR_RETURN(const std::string_view bytes, window.Get(0, kSegmentHeaderBytes));
-    header = DecodeSegmentHeader(bytes);
-  }
-  if (!header || *header != first_offset) {
+  // The header first, on its own (a sealed segment with a valid index is not read further): its
+  // salt is what the records' checksums hold with, even when the rest of it is damaged.
+  KEEL_ASSIGN_OR_RETURN(const std::optional<std::string> header_bytes,
+                        ReadSegmentHeader(*segment->file));
+  std::optional<SegmentHeader> header;
+  if (header_bytes) header = DecodeSegmentHeader(*header_bytes);
+  Window window(*segment->file, header_bytes ? SaltField(*header_bytes) : 0);
+  if (!header || header->first_offset != first_offset) {
     if (is_last && size <= kSegmentHeaderBytes) {
       // A crash while the segment was being created: it never held a record.
       report->events.push_back(
@@ -336,6 +350,8 @@ absl::StatusOr<SegmentFate> LogImpl::RecoverSegment(uint64_t first_offset, bool 
     return absl::DataLossError(
         base::Cat(what, " (recovery mode ", ModeName(options_.recovery), ")"));
   }
+
+  segment->salt = header->salt;
 
   // A sealed segment with an intact index that matches it is trusted without a scan.
   const std::string index_name = IndexFileName(first_offset);

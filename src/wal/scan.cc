@@ -44,7 +44,7 @@ absl::StatusOr<Probe> ProbeRecord(Window& w, uint64_t pos) {
   const std::string header_copy(head);  // the window may move when the payload is fetched
   KEEL_ASSIGN_OR_RETURN(const std::string_view payload,
                         w.Get(pos + kRecordHeaderBytes, static_cast<size_t>(length)));
-  probe.valid = RecordCrcMatches(header_copy.data(), payload);
+  probe.valid = RecordCrcMatches(header_copy.data(), payload, w.salt());
   return probe;
 }
 
@@ -98,6 +98,13 @@ absl::StatusOr<uint64_t> CountIntactFrom(Window& w, uint64_t position) {
     position += kRecordHeaderBytes + probe.header.length;
   }
   return count;
+}
+
+absl::StatusOr<std::optional<std::string>> ReadSegmentHeader(const File& file) {
+  std::string bytes(kSegmentHeaderBytes, '\0');
+  KEEL_ASSIGN_OR_RETURN(const size_t got, file.ReadAt(0, bytes.data(), bytes.size()));
+  if (got < bytes.size()) return std::nullopt;
+  return bytes;
 }
 
 absl::StatusOr<SegmentIndex> ReadIndexFile(FileSystem& fs, const std::string& path) {

@@ -18,12 +18,14 @@
 
 namespace keel::wal::internal {
 
-// Reads a file through a sliding window, for scanning.
+// Reads a segment's file through a sliding window, for scanning, and knows the salt its records'
+// checksums hold with (the segment header's).
 class Window {
  public:
-  explicit Window(const File& file) : file_(file), size_(file.size()) {}
+  Window(const File& file, uint32_t salt) : file_(file), size_(file.size()), salt_(salt) {}
 
   uint64_t size() const { return size_; }
+  uint32_t salt() const { return salt_; }
 
   // The bytes [pos, pos + n), or an error. REQUIRES: pos + n <= size(). The view is valid until
   // the next call.
@@ -32,6 +34,7 @@ class Window {
  private:
   const File& file_;
   uint64_t size_;
+  uint32_t salt_;
   uint64_t start_ = 0;
   std::string data_;
 };
@@ -62,6 +65,9 @@ absl::StatusOr<uint64_t> EndOfNonZero(Window& w, uint64_t from);
 
 // How many intact records follow one another from `position`, up to the first that is not.
 absl::StatusOr<uint64_t> CountIntactFrom(Window& w, uint64_t position);
+
+// The first kSegmentHeaderBytes of a segment file, or nullopt when it is shorter.
+absl::StatusOr<std::optional<std::string>> ReadSegmentHeader(const File& file);
 
 // The index file at `path`. Errors: kNotFound when there is none; kDataLoss when it is damaged.
 absl::StatusOr<SegmentIndex> ReadIndexFile(FileSystem& fs, const std::string& path);

@@ -40,6 +40,7 @@ struct Segment {
   std::atomic<uint64_t> visible_size{kSegmentHeaderBytes};
   std::atomic<uint64_t> end_offset{0};  // one past its last record
   std::atomic<int64_t> max_timestamp_ns{0};
+  uint32_t salt = 0;    // from its header: every record's checksum holds with it
   bool sealed = false;  // guarded by the log's mu_
 
   // Sparse index, ascending. The writer appends under index_mu; readers search under it.

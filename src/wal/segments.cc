@@ -117,16 +117,18 @@ absl::StatusOr<std::shared_ptr<Segment>> LogImpl::CreateSegment(uint64_t first_o
   segment->path = PathOf(SegmentFileName(first_offset));
   KEEL_ASSIGN_OR_RETURN(segment->file, CreateSegmentFile(segment->path, first_offset));
   KEEL_RETURN_IF_ERROR(SyncDirectory());
+  segment->salt = salt_;
   segment->visible_size.store(kSegmentHeaderBytes);
   segment->end_offset.store(first_offset);
   return segment;
 }
 
-// Creates `path` holding a segment header for `first_offset`, synced; its directory entry is not.
+// Creates `path` holding a segment header for `first_offset` and the log's salt, synced; its
+// directory entry is not.
 absl::StatusOr<std::unique_ptr<File>> LogImpl::CreateSegmentFile(const std::string& path,
                                                                  uint64_t first_offset) {
   KEEL_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs_.Open(path, OpenMode::kCreate));
-  KEEL_RETURN_IF_ERROR(file->Append(EncodeSegmentHeader(first_offset)));
+  KEEL_RETURN_IF_ERROR(file->Append(EncodeSegmentHeader({first_offset, salt_})));
   KEEL_RETURN_IF_ERROR(SyncFile(*file));
   return file;
 }

@@ -23,6 +23,36 @@ absl::Status LogImpl::RemoveSegmentFiles(uint64_t first_offset) {
   return SyncDirectory();
 }
 
+// DropBefore and retention work on after a failed append (deleting a prefix cannot lose a record
+// after it), but not after a failed Truncate or Reset: its TRUNCATE or RESET may be on disk,
+// naming segments that Open must find. REQUIRES: mu_ held.
+absl::Status LogImpl::RemovalAllowed() const {
+  if (!change_unfinished_) return absl::OkStatus();
+  return absl::FailedPreconditionError(base::Cat(
+      "a Truncate or Reset failed part-way (", broken_.message(),
+      "): no segment may be removed until the log is reopened, which finishes or undoes it"));
+}
+
+// The lowest end any Truncate or Reset left since truncations_ was `truncations`; 0 when the
+// history does not reach back that far (so that the caller assumes the worst). REQUIRES: mu_ held.
+uint64_t LogImpl::LowestEndSince(uint64_t truncations) const {
+  if (truncation_ends_.empty() || truncation_ends_.front().first > truncations + 1) return 0;
+  uint64_t lowest = UINT64_MAX;
+  for (const auto& [count, end] : truncation_ends_) {
+    if (count > truncations) lowest = std::min(lowest, end);
+  }
+  return lowest;
+}
+
+// Remembers that records from `end_offset` on are gone, for readers, and wakes WaitDurable's
+// waiters, whose offsets may be among them. REQUIRES: mu_ held.
+void LogImpl::NoteTruncation(uint64_t end_offset) {
+  ++truncations_;
+  truncation_ends_.push_back({truncations_, end_offset});
+  if (truncation_ends_.size() > kTruncationHistory) truncation_ends_.pop_front();
+  durable_cv_.notify_all();
+}
+
 // Removes a sealed segment from the log and its files from the directory. REQUIRES: write_mu_
 // held; not the active segment.
 absl::Status LogImpl::RemoveSegment(uint64_t first_offset) {
@@ -43,6 +73,7 @@ absl::StatusOr<uint64_t> LogImpl::DropBefore(uint64_t offset) {
   std::vector<uint64_t> doomed;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    KEEL_RETURN_IF_ERROR(RemovalAllowed());
     for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
       if (it->second->end_offset.load() > offset) break;
       doomed.push_back(it->first);
@@ -60,6 +91,7 @@ absl::StatusOr<size_t> LogImpl::ApplyRetention(uint64_t max_bytes, int64_t max_a
   std::vector<uint64_t> doomed;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    KEEL_RETURN_IF_ERROR(RemovalAllowed());
     uint64_t total = 0;
     for (const auto& [first, segment] : segments_) total += segment->visible_size.load();
     // Only a prefix of segments can go, oldest first, so that the log stays contiguous.
@@ -114,9 +146,10 @@ absl::Status LogImpl::Truncate(uint64_t end_offset) {
   if (status.ok()) status = TruncateFiles(*segment, later, *plan);
   if (!status.ok()) {
     // What reached the disk is unknown until the next Open sorts it out, so, as after a failed
-    // append, the log takes no more writes.
+    // append, the log takes no more writes; nor any removal, since TRUNCATE may name a segment.
     std::lock_guard<std::mutex> lock(mu_);
     if (broken_.ok()) broken_ = status;
+    change_unfinished_ = true;
     return status;
   }
   const uint64_t cut = plan->cut.cut_position;
@@ -136,7 +169,8 @@ absl::Status LogImpl::Truncate(uint64_t end_offset) {
   segment->sealed = false;
   // Everything kept is durable: the cut segment was synced, and earlier ones when they sealed.
   next_offset_ = written_offset_ = durable_offset_ = plan->end_offset;
-  ++truncations_;
+  salt_ = segment->salt;
+  NoteTruncation(plan->end_offset);
   return absl::OkStatus();
 }
 
@@ -185,14 +219,15 @@ absl::StatusOr<TruncationPlan> LogImpl::PlanTruncation(const Segment& segment,
                           segment.file->ReadAt(*previous_pos, record.data(), record.size()));
     const std::string_view payload = std::string_view(record).substr(kRecordHeaderBytes);
     // Never give a damaged record a fresh, valid CRC.
-    if (got < record.size() || !RecordCrcMatches(record.data(), payload)) {
+    if (got < record.size() || !RecordCrcMatches(record.data(), payload, segment.salt)) {
       return absl::DataLossError(base::Cat(segment.path, ": record ", previous.offset,
                                            " at position ", *previous_pos, " is damaged"));
     }
     const RecordType type =
         previous.type == RecordType::kFirst ? RecordType::kFull : RecordType::kLast;
-    EncodeRecordHeader(plan.cut.rewritten_header, type, previous.offset, previous.timestamp_ns,
-                       previous.length, base::Crc32c(payload), previous.sync_point);
+    EncodeRecordHeader(plan.cut.rewritten_header, segment.salt, type, previous.offset,
+                       previous.timestamp_ns, previous.length, base::Crc32c(payload),
+                       previous.sync_point);
   }
   return plan;
 }
@@ -203,11 +238,15 @@ absl::Status LogImpl::TruncateFiles(const Segment& segment, const std::vector<ui
                                     const TruncationPlan& plan) {
   const bool rewrite = !plan.cut.rewritten_header.empty();
   if (rewrite) {
+    // The plan names a record that Open must find on disk to check it and redo the rewrite; under
+    // kNone or kInterval it may still be in the page cache only.
+    KEEL_RETURN_IF_ERROR(SyncFile(*segment.file));
+    // CutSegment syncs the directory before it changes anything, which makes TRUNCATE's entry
+    // durable first.
     KEEL_ASSIGN_OR_RETURN(std::unique_ptr<File> intent,
                           fs_.Open(PathOf(kTruncationFileName), OpenMode::kCreate));
     KEEL_RETURN_IF_ERROR(intent->Append(EncodeTruncationIntent(plan.cut)));
     KEEL_RETURN_IF_ERROR(SyncFile(*intent));
-    KEEL_RETURN_IF_ERROR(SyncDirectory());
   }
   KEEL_RETURN_IF_ERROR(CutSegment(*segment.file, later, plan));
   if (rewrite) {
@@ -254,13 +293,14 @@ absl::Status LogImpl::Reset(uint64_t next_offset) {
   if (!segment.ok()) {
     // As for Truncate: the disk holds the old log, part of it or the new one; Open will tell.
     if (broken_.ok()) broken_ = segment.status();
+    change_unfinished_ = true;
     return segment.status();
   }
   // Readers holding an old segment keep reading its unlinked file until they notice the reset.
   segments_.clear();
   segments_[next_offset] = *std::move(segment);
   next_offset_ = written_offset_ = durable_offset_ = next_offset;
-  ++truncations_;
+  NoteTruncation(0);  // every record went
   return absl::OkStatus();
 }
 
@@ -287,6 +327,7 @@ absl::StatusOr<std::shared_ptr<Segment>> LogImpl::ResetFiles(const std::vector<u
   KEEL_RETURN_IF_ERROR(SyncDirectory());
   // Opened again under its final name, the name it is known by from now on.
   KEEL_ASSIGN_OR_RETURN(segment->file, fs_.Open(segment->path, OpenMode::kExisting));
+  segment->salt = salt_;  // as CreateSegmentFile wrote it
   segment->visible_size.store(kSegmentHeaderBytes);
   segment->end_offset.store(next_offset);
   return segment;

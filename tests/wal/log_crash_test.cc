@@ -320,5 +320,32 @@ TEST_CASE("Log::Reset leaves the log whole or empty at its new offset if the pow
   }
 }
 
+// DropBefore and retention work on after a failed append, but not after a Truncate that failed
+// once its plan was durable: they could delete the very segment TRUNCATE names, and Open would
+// then refuse the log.
+TEST_CASE("Log refuses to drop segments after a failed Truncate and reopens whole") {
+  testing::TempDir dir;
+  const Contents all = MakeSegmentedLog(dir.path());  // a batch at offsets 40 to 45
+  const std::vector<std::string> segments = SegmentFiles(dir.path());
+  REQUIRE(segments.size() >= 3);
+  const uint64_t second = FirstOffsetOf(segments[1]);
+  REQUIRE(second > 46);
+  FaultInjectingFileSystem faulty(FileSystem::Posix());
+  LogOptions o = SmallSegments();
+  o.file_system = &faulty;
+  {
+    auto log = *Log::Open(dir.path(), o);
+    faulty.FailMutationsAfter(4);  // TRUNCATE is created, written and synced, and its entry too
+    REQUIRE(!log->Truncate(43).ok());
+    faulty.FailMutationsAfter(-1);
+    // The first segment is the one TRUNCATE names: no removal until a reopen finishes the cut.
+    CHECK(log->DropBefore(second).status().code() == absl::StatusCode::kFailedPrecondition);
+    CHECK(log->ApplyRetention(1, 0).status().code() == absl::StatusCode::kFailedPrecondition);
+  }
+  RecoveryReport report;
+  const absl::StatusOr<std::unique_ptr<Log>> log = Log::Open(dir.path(), o, &report);
+  CHECK_MESSAGE(log.ok(), log.status());
+}
+
 }  // namespace
 }  // namespace keel::wal

@@ -5,6 +5,7 @@
 // log_crash_test.cc, crash states in log_crash_states_test.cc, group commit in
 // group_commit_test.cc.
 #include "keel/wal/log.h"
+#include "keel/wal/memory_file_system.h"
 
 #include <doctest/doctest.h>
 
@@ -403,6 +404,60 @@ TEST_CASE("Log stats count every fsync including the four that a roll makes") {
   while (log->stats().segments == 1) REQUIRE(log->Append(std::string(100, 'y')).ok());
   // The old segment, its index file, the new segment's header and the directory.
   CHECK(log->stats().syncs == at_open + 1 + 4);
+}
+
+// log.h: "Readers positioned past the new end fail with kFailedPrecondition and must be
+// recreated." A reader checks this only when it is next used, against the log's end at that
+// moment: appends made after the truncation hide it, and the reader goes on as if nothing
+// happened, having returned records the log no longer holds.
+TEST_CASE("Log readers past a truncation fail even after appends refill the log") {
+  MemoryFileSystem memory;
+  LogOptions o = SmallSegments();
+  o.file_system = &memory;
+  auto log = *Log::Open("/wal", o);
+  for (const char* payload : {"old 0", "old 1", "old 2"}) REQUIRE(log->Append(payload).ok());
+  auto reader = *log->NewReader(0);
+  for (int i = 0; i < 3; ++i) REQUIRE(reader->Next()->has_value());  // at offset 3 now
+  REQUIRE(log->Truncate(1).ok());  // "old 1" and "old 2" are gone; the reader is past the end
+  REQUIRE(*log->Append("new 1") == 1);
+  REQUIRE(*log->Append("new 2") == 2);
+  REQUIRE(*log->Append("new 3") == 3);
+  const absl::StatusOr<std::optional<RecordView>> next = reader->Next();
+  // Without the check, the reader returns "new 3" having returned "old 1" and "old 2" before:
+  // a history the log never held.
+  if (next.ok() && next->has_value()) MESSAGE("the reader returned ", (*next)->payload);
+  CHECK(next.status().code() == absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_CASE("Log refuses appends that would take an offset past 2^64 - 1 and keeps the rest") {
+  testing::TempDir dir;
+  auto log = *Log::Open(dir.path(), SmallSegments());
+  REQUIRE(log->Reset(UINT64_MAX - 2).ok());
+  const std::string_view three[] = {"a", "b", "c"};
+  const absl::Status refused = log->AppendBatch(three).status();
+  CHECK(refused.code() == absl::StatusCode::kResourceExhausted);
+  CHECK(absl::StrContains(refused.message(), "offsets are used up"));
+  CHECK(*log->Append("x") == UINT64_MAX - 2);
+  CHECK(*log->Append("y") == UINT64_MAX - 1);
+  CHECK(log->Append("z").status().code() == absl::StatusCode::kResourceExhausted);
+  CHECK(log->next_offset() == UINT64_MAX);
+  REQUIRE(log->Sync().ok());
+  CHECK(ReadAll(*log, UINT64_MAX - 2) == Contents{{UINT64_MAX - 2, "x"}, {UINT64_MAX - 1, "y"}});
+}
+
+TEST_CASE("Log::Truncate into a sealed segment removes its index file") {
+  // The segment is active again and will be sealed anew; its old index must not outlive it, or a
+  // crash before the new one is in place could leave a stale index that Open trusts.
+  testing::TempDir dir;
+  MakeUniformLog(dir.path(), 100);
+  const std::vector<std::string> segments = SegmentFiles(dir.path());
+  REQUIRE(segments.size() >= 3);
+  const uint64_t second = FirstOffsetOf(segments[1]);
+  REQUIRE(fs::exists(dir.path() + "/" + FileName(second, ".idx")));
+  auto log = *Log::Open(dir.path(), SmallSegments());
+  REQUIRE(log->Truncate(second + 2).ok());
+  CHECK(!fs::exists(dir.path() + "/" + FileName(second, ".idx")));
+  CHECK(fs::exists(dir.path() + "/" + FileName(0, ".idx")));
 }
 
 }  // namespace

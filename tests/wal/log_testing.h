@@ -18,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "keel/base/assert.h"
+#include "keel/base/clock.h"
 #include "keel/base/random.h"
 #include "keel/wal/log.h"
 
@@ -87,9 +88,13 @@ inline uint64_t NonZeroEnd(const std::string& bytes, uint64_t from, uint64_t to)
 // before the next is written, so every unit starts with a sync point: damage before the last
 // unit is corruption, not a torn write.
 inline Contents MakeLog(const std::string& dir, base::Random& rng, int units) {
+  // A fixed clock and salt: the same seed writes the same bytes, so a failing cut reproduces.
+  const base::ManualClock clock(1'700'000'000'000'000'000);
   LogOptions o;
   o.sync = SyncPolicy::kEveryAppend;
   o.preallocate_bytes = 0;
+  o.clock = &clock;
+  o.salt = static_cast<uint32_t>(rng.Next());
   auto log = *Log::Open(dir, o);
   Contents want;
   uint64_t next = 0;

@@ -7,12 +7,15 @@
 // (00000000000000000042.wal) and holding a header followed by records:
 //
 //   segment := segment_header record*
-//   segment_header (32 bytes) := magic version flags first_offset reserved header_crc
+//   segment_header (32 bytes) := magic version flags first_offset salt header_crc
 //   record := record_header payload
 //   record_header (25 bytes) := masked_crc length type offset timestamp_ns
 //
-// The record's CRC32C (masked, keel/base/crc32c.h) covers everything after it: length, type,
-// offset, timestamp and payload, so a torn, shifted or misplaced record never passes. Carrying the
+// The record's CRC32C (masked, keel/base/crc32c.h) covers its segment's salt (a random number a
+// log picks when it is created and writes into every segment header) and then everything after
+// the CRC: length, type, offset, timestamp and payload, so a torn, shifted or misplaced record
+// never passes, and neither do bytes in a payload that spell a record (a payload is anyone's to
+// choose; the salt is not). Carrying the
 // offset in every record lets recovery tell a missing or reordered segment from a damaged one, and
 // lets recovery, when it searches past damage for the next intact record, accept only one whose
 // offset belongs where it is found. (Readers do not search: a reader that meets damage stops with

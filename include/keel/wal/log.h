@@ -134,6 +134,10 @@ struct LogOptions {
   // Stamps each record's timestamp and ages segments for retention; SystemClock when null. Must
   // outlive the log.
   const base::Clock* clock = nullptr;
+  // Mixed into the CRC of every record in a segment this Open creates from nothing, so that
+  // records an earlier life of the log left in reused space never pass for its own. Drawn at
+  // random when unset; tests fix it so that a seed reproduces a run byte for byte.
+  std::optional<uint32_t> salt;
 };
 
 // What Open() found and did.
@@ -192,9 +196,10 @@ class Log {
   ~Log();
 
   // Appends one record and returns its offset; with kEveryAppend, once it is durable. Errors:
-  // kInvalidArgument for a payload over max_record_bytes (the log is unchanged); I/O errors, after
-  // which the log refuses further writes (kFailedPrecondition) until reopened, because what reached
-  // the disk is unknown.
+  // kInvalidArgument for a payload over max_record_bytes (the log is unchanged);
+  // kResourceExhausted when the offsets are used up (the record would get 2^64 - 1 or more; only
+  // after a Reset to near the end); I/O errors, after which the log refuses further writes
+  // (kFailedPrecondition) until reopened, because what reached the disk is unknown.
   [[nodiscard]] absl::StatusOr<uint64_t> Append(std::string_view payload);
 
   // Appends records that are recovered all together or not at all, in one write; returns the
@@ -209,7 +214,10 @@ class Log {
   // append checks this itself; call it from a timer to bound the loss when appends stop.
   [[nodiscard]] absl::Status SyncIfDue();
 
-  // Blocks until every record before `offset` is durable (syncing if no one else will).
+  // Blocks until every record before `offset` is durable (syncing if no one else will). Errors:
+  // kOutOfRange for an offset past next_offset; kFailedPrecondition when a Truncate or Reset
+  // removes records before `offset` while it waits (they will never be durable); the write error
+  // of a failed write.
   [[nodiscard]] absl::Status WaitDurable(uint64_t offset);
 
   // The offset of the oldest record kept, the one the next append gets, and the end of the
@@ -227,13 +235,14 @@ class Log {
   // a run of offsets that kSkipCorruptedRecords found missing, the log ends where the run starts.
   // A crash part-way leaves the log truncated, or as it was minus some of its newest segments;
   // never without a record before `end_offset`. Readers positioned past the new end fail with
-  // kFailedPrecondition and must be recreated. Truncation and appends must not overlap: an append
+  // kFailedPrecondition and must be recreated, even after appends have refilled the log past it
+  // (they returned records that are gone). Truncation and appends must not overlap: an append
   // that begins while Truncate runs was given an offset past the new end. Errors: kOutOfRange for
   // `end_offset` outside [first_offset, next_offset]; kFailedPrecondition while appends are
   // queued (which catches some overlaps, not all); kDataLoss when a record it must read to find
-  // the cut is damaged; I/O errors. After any error but the first two the log refuses writes
-  // (kFailedPrecondition) until reopened, and the next Open finishes the truncation or leaves the
-  // log as a crash would have.
+  // the cut is damaged; I/O errors. After any error but the first two the log refuses writes and
+  // segment removals (kFailedPrecondition) until reopened, and the next Open finishes the
+  // truncation or leaves the log as a crash would have.
   [[nodiscard]] absl::Status Truncate(uint64_t end_offset);
 
   // Removes every record, durably, and restarts the log empty with `next_offset` as the offset of
@@ -243,12 +252,15 @@ class Log {
   // segment is written and synced under another name before any old segment goes, and Open
   // finishes a reset it finds under way. Readers fail with kFailedPrecondition and must be
   // recreated. Like Truncate, Reset must not overlap appends. Errors: kFailedPrecondition while
-  // appends are queued; I/O errors, after which the log refuses writes until reopened.
+  // appends are queued; I/O errors, after which the log refuses writes and segment removals until
+  // reopened.
   [[nodiscard]] absl::Status Reset(uint64_t next_offset);
 
   // Deletes whole segments all of whose records are before `offset` (the active segment is
-  // always kept). Returns the new first_offset. This and ApplyRetention still work after a write
-  // error has made the log refuse writes: deleting a prefix cannot lose a record after it.
+  // always kept). Returns the new first_offset. This and ApplyRetention still work after an
+  // append's write error has made the log refuse writes (deleting a prefix cannot lose a record
+  // after it), but not after a Truncate or Reset failed part-way (kFailedPrecondition): the plan
+  // it left on disk may name a segment that the next Open must find.
   [[nodiscard]] absl::StatusOr<uint64_t> DropBefore(uint64_t offset);
 
   // Retention: deletes the oldest segments while the log holds more than `max_bytes`, and every
