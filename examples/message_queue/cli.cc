@@ -581,6 +581,7 @@ int Consume(int argc, char** argv) {
   std::map<uint32_t, uint64_t> printed_to;
   int64_t printed = 0;
   uint64_t polls = 0;
+  bool waiting_for_topic = false;
   while (!stop_requested.load()) {
     if (!member.joined()) {
       const absl::Status joined = member.Join();
@@ -588,6 +589,11 @@ int Consume(int argc, char** argv) {
         // The topic does not exist yet: wait for it. Whatever it will hold is produced after
         // this run began, and a producer may create it and write to it between two polls, so
         // once it appears read it from its first message, with or without --from-beginning.
+        if (!waiting_for_topic) {
+          reach.Note(base::Cat("topic ", flags.Get("topic"),
+                               " does not exist yet: waiting for it, to read it from its start"));
+          waiting_for_topic = true;
+        }
         member.request().from_beginning = true;
         if (!Pause(*poll_ms)) break;
         continue;

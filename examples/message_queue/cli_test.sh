@@ -91,9 +91,11 @@ summary="$(grep 'cluster open' "$dir/followed.err")"
 
 # --follow on a topic that does not exist yet waits for it, then reads it from its first message:
 # the producer creates the topic and writes to it between two of the follower's polls.
-"$mq" consume --dir "$dir/d" --topic fresh --group early --follow --poll-ms 20 >"$dir/fresh" &
+# The follower says (--verbose) once it has found the topic missing; only then is it created.
+"$mq" consume --dir "$dir/d" --topic fresh --group early --follow --poll-ms 20 --verbose \
+  >"$dir/fresh" 2>"$dir/fresh.err" &
 early=$!
-sleep 0.3
+wait_lines "$dir/fresh.err" 1 "topic fresh does not exist yet"
 printf 'born one\nborn two\n' | "$mq" produce --dir "$dir/d" --topic fresh >/dev/null
 for _ in $(seq 100); do
   [[ $(grep -c '^0 [0-9]* born' "$dir/fresh" || true) -eq 2 ]] && break

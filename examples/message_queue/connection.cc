@@ -63,15 +63,20 @@ void FrameConnection::Read(ReadHandler done) {
                    });
 }
 
-void FrameConnection::Write(const wire::Frame& frame) { WriteEncoded(wire::EncodeFrame(frame)); }
+void FrameConnection::Write(const wire::Frame& frame, WrittenHandler written) {
+  WriteEncoded(wire::EncodeFrame(frame), std::move(written));
+}
 
-void FrameConnection::WriteEncoded(std::string bytes) {
-  asio::post(socket_.get_executor(),
-             [this, self = shared_from_this(), bytes = std::move(bytes)]() mutable {
-               if (closing_ || closed_) return;
-               queue_.push_back(std::move(bytes));
-               if (!writing_) WriteNext();
-             });
+void FrameConnection::WriteEncoded(std::string bytes, WrittenHandler written) {
+  asio::post(socket_.get_executor(), [this, self = shared_from_this(), bytes = std::move(bytes),
+                                      written = std::move(written)]() mutable {
+    if (closing_ || closed_) return;
+    queue_.push_back({std::move(bytes), std::move(written)});
+    if (queue_.size() > max_queued_.load(std::memory_order_relaxed)) {
+      max_queued_.store(queue_.size(), std::memory_order_relaxed);
+    }
+    if (!writing_) WriteNext();
+  });
 }
 
 void FrameConnection::WriteNext() {
@@ -83,13 +88,15 @@ void FrameConnection::WriteNext() {
   }
   writing_ = true;
   asio::async_write(
-      socket_, asio::buffer(queue_.front()),
+      socket_, asio::buffer(queue_.front().bytes),
       [this, self = shared_from_this()](const boost::system::error_code& error, size_t) {
         if (error || closed_) {
           CloseNow();  // the peer is gone: the rest cannot reach it either
           return;
         }
+        WrittenHandler written = std::move(queue_.front().written);
         queue_.pop_front();
+        if (written) written();
         WriteNext();
       });
 }
@@ -139,6 +146,14 @@ void FrameConnection::CloseNow() {
   linger_timer_.cancel();
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
+  // What was queued is dropped with the handlers it holds (often the owner of this connection),
+  // except the bytes a write in progress still points at until its handler runs.
+  if (writing_) {
+    queue_.erase(queue_.begin() + 1, queue_.end());
+    queue_.front().written = nullptr;
+  } else {
+    queue_.clear();
+  }
   if (on_closed_) {
     // Run it once, and let go of what it holds (often the owner of this connection).
     std::function<void()> closed = std::move(on_closed_);

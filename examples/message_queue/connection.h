@@ -21,6 +21,7 @@
 #include <utility>
 // (the line above must come first)
 #include <array>
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -53,10 +54,18 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   // the header's or the body's decoding error otherwise (wire.h).
   void Read(ReadHandler done);
 
+  // Runs on the io thread once a frame is written out (never if the connection closes first).
+  using WrittenHandler = std::function<void()>;
+
   // Any thread: queues a frame (or its encoding) to be written after those queued before.
-  // Dropped once the connection is closing.
-  void Write(const wire::Frame& frame);
-  void WriteEncoded(std::string bytes);
+  // Dropped once the connection is closing. A reader that waits for `written` before taking
+  // more from the peer bounds what is queued here: the queue only grows while the peer does
+  // not read, so without that a peer that sends and never reads would grow it without limit.
+  void Write(const wire::Frame& frame, WrittenHandler written = nullptr);
+  void WriteEncoded(std::string bytes, WrittenHandler written = nullptr);
+
+  // The most frames that were ever queued at once, not yet written (for tests).
+  [[nodiscard]] size_t max_queued() const { return max_queued_.load(std::memory_order_relaxed); }
 
   // Any thread: closes once every frame queued before is written (a pending Read then ends with
   // kUnavailable).
@@ -78,7 +87,12 @@ class FrameConnection : public std::enable_shared_from_this<FrameConnection> {
   std::array<char, wire::kFrameHeaderBytes> header_{};
   std::string body_;
   std::array<char, 4096> discard_{};
-  std::deque<std::string> queue_;
+  struct Queued {
+    std::string bytes;
+    WrittenHandler written;
+  };
+  std::deque<Queued> queue_;
+  std::atomic<size_t> max_queued_{0};
   std::function<void()> on_closed_;
   bool writing_ = false;
   bool closing_ = false;  // no more writes are queued

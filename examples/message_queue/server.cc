@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "connection.h"
+#include "keel/base/assert.h"
 #include "keel/base/strings.h"
 
 namespace keel::examples {
@@ -30,15 +32,19 @@ struct Server::Impl {
   Impl(mq::Cluster& c, const ServerOptions& o)
       : cluster(c), options(o), workers(o.worker_threads) {}
 
+  void Closed(size_t max_queued);
+
   void Accept();
   void Remove(const std::shared_ptr<ServerSession>& session);
 
   mq::Cluster& cluster;
   const ServerOptions options;
-  // Declared first, so destroyed last: sockets and timers must go before their io_context.
+  // Declared first, so destroyed last: a session's strand must go before the pool it runs on,
+  // and a handler still queued on the io_context may hold the last reference to a session.
+  asio::thread_pool workers;
+  // Sockets and timers must go before their io_context.
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work_guard{io.get_executor()};
-  asio::thread_pool workers;
   asio::ip::tcp::acceptor acceptor{io};
   asio::steady_timer accept_retry{io};
   std::thread io_thread;
@@ -52,13 +58,14 @@ struct Server::Impl {
   std::condition_variable closed_cv;
   size_t live = 0;  // sessions not yet removed
   uint64_t served = 0;
+  size_t max_queued = 0;  // the most frames a finished session's connection had queued
   bool stopped = false;
 };
 
 namespace {
 
 // One client's connection and session. Its state belongs to the io thread, except the session
-// on the cluster, which belongs to the work strand (and to Stop once every thread is joined).
+// on the cluster, which belongs to the work strand.
 class ServerSession : public std::enable_shared_from_this<ServerSession> {
  public:
   ServerSession(Server::Impl& server, asio::ip::tcp::socket socket)
@@ -94,7 +101,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
 
   void Close() { connection_->Close(); }
 
-  // Once no thread runs: lets go of the session on the cluster.
+  // On the work strand, once finished: lets go of the session on the cluster.
   void DestroyWork() {
     produce_.reset();
     consume_.reset();
@@ -120,13 +127,14 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
     });
   }
 
-  // A reply from the work strand; then the next request is read.
+  // A reply from the work strand; the next request is read once it is written, so that a client
+  // that sends requests and never reads the replies holds one reply here, not all of them.
   void ReplyAndRead(wire::Frame reply) {
-    connection_->Write(reply);
-    OnIo([self = shared_from_this()] { self->ReadNext(); });
+    connection_->Write(reply, [self = shared_from_this()] { self->ReadNext(); });
   }
 
   void Fail(const absl::Status& status) {
+    failed_ = true;  // the read the close cancels is not the client going away
     connection_->Write(wire::Done{status, 0});
     connection_->CloseAfterWrites();
   }
@@ -135,12 +143,13 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
     if (finished_) return;
     finished_ = true;
     hello_timer_.cancel();
+    server_.Closed(connection_->max_queued());
     OnWork([self = shared_from_this()] { self->DestroyWork(); });
     server_.Remove(shared_from_this());
   }
 
   void OnFrame(absl::StatusOr<wire::Frame> frame) {
-    if (finished_ || draining_) return;  // the answers are already settled
+    if (finished_ || draining_ || failed_) return;  // the answers are already settled
     if (!frame.ok()) {
       if (absl::IsUnavailable(frame.status())) {
         connection_->Close();  // the client went away
@@ -212,20 +221,22 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
     }
   }
 
-  // Any thread: a line's answer goes out, and reading resumes if it had stopped for it.
+  // Any thread: a line's answer goes out. A line stays in flight until its answer is written,
+  // not just queued: a client that sends lines and never reads the answers then stops being read
+  // (TCP holds it back) instead of growing the queue of answers without limit.
   void OnLineResult(uint64_t seq, const absl::StatusOr<LineAck>& result) {
-    if (result.ok()) {
-      connection_->Write(wire::LineAcked{seq, *result});
-    } else {
-      connection_->Write(wire::LineFailed{seq, result.status()});
-    }
-    OnIo([self = shared_from_this()] {
+    auto written = [self = shared_from_this()] {
       --self->lines_in_flight_;
       if (self->paused_ && self->lines_in_flight_ < self->server_.options.max_lines_in_flight) {
         self->paused_ = false;
         self->ReadNext();
       }
-    });
+    };
+    if (result.ok()) {
+      connection_->Write(wire::LineAcked{seq, *result}, std::move(written));
+    } else {
+      connection_->Write(wire::LineFailed{seq, result.status()}, std::move(written));
+    }
   }
 
   void Handle(wire::ProduceFlush& flush) {
@@ -314,6 +325,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   State state_ = State::kHello;
   bool draining_ = false;
   bool finished_ = false;
+  bool failed_ = false;
   size_t lines_in_flight_ = 0;
   bool paused_ = false;
   // The work strand's.
@@ -353,6 +365,11 @@ void Server::Impl::Accept() {
         }
         Accept();
       });
+}
+
+void Server::Impl::Closed(size_t queued) {
+  std::lock_guard lock(mu);
+  max_queued = std::max(max_queued, queued);
 }
 
 void Server::Impl::Remove(const std::shared_ptr<ServerSession>& session) {
@@ -398,6 +415,11 @@ uint64_t Server::sessions_served() const {
   return impl_->served;
 }
 
+size_t Server::max_queued_frames() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->max_queued;
+}
+
 void Server::Stop() {
   Impl& s = *impl_;
   {
@@ -414,21 +436,25 @@ void Server::Stop() {
   });
   {
     std::unique_lock lock(s.mu);
-    const bool drained = s.closed_cv.wait_for(
-        lock, std::chrono::milliseconds(s.options.drain_timeout_ms), [&s] { return s.live == 0; });
-    if (!drained) {
+    const auto drained = [&s] { return s.live == 0; };
+    if (!s.closed_cv.wait_for(lock, std::chrono::milliseconds(s.options.drain_timeout_ms),
+                              drained)) {
       asio::post(s.io, [&s] {
         for (const std::shared_ptr<ServerSession>& session : s.sessions) session->Close();
       });
+      // Closing is immediate on the io thread, which never waits for the cluster: each session
+      // finishes, which queues the release of its session on the cluster on its strand.
+      s.closed_cv.wait(lock, drained);
     }
   }
-  s.workers.join();  // every session's cluster calls have returned
+  // Every session has finished: no handler posts cluster work any more, and the joins below
+  // run what is still queued instead of dropping it. The io thread is not stopped but left to
+  // run out of work (every socket closed, every timer cancelled), so that no handler is dropped
+  // still holding a session, whose connection and strand would then outlive the thread pool.
+  s.workers.join();  // every session's cluster calls have returned and its sessions are gone
   s.work_guard.reset();
-  s.io.stop();
   s.io_thread.join();
-  // Nothing runs now: let go of what is left on the cluster, then of the sockets.
-  for (const std::shared_ptr<ServerSession>& session : s.sessions) session->DestroyWork();
-  s.sessions.clear();
+  KEEL_ASSERT(s.sessions.empty(), s.sessions.size(), " sessions left after Stop");
 }
 
 }  // namespace keel::examples

@@ -62,6 +62,10 @@ class Server {
 
   // Sessions served so far (for tests and --verbose).
   [[nodiscard]] uint64_t sessions_served() const;
+  // The most frames one finished session's connection ever had waiting to be written (for tests:
+  // a client that sends and never reads holds at most max_lines_in_flight answers there, or one
+  // reply).
+  [[nodiscard]] size_t max_queued_frames() const;
 
   struct Impl;
 

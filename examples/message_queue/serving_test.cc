@@ -14,6 +14,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <set>
@@ -23,6 +24,7 @@
 
 #include "access.h"
 #include "client.h"
+#include "connection.h"
 #include "keel/base/coding.h"
 #include "keel/base/random.h"
 #include "keel/base/strings.h"
@@ -391,6 +393,79 @@ TEST_CASE("Stopping leaves a consumer's unconfirmed batch to the group's next me
   REQUIRE(rest.size() == 6);
   CHECK(rest.front().offset == 4);
   CHECK(rest.back().offset == 9);
+}
+
+TEST_CASE("Stopping past the drain timeout closes a client that does not close its end") {
+  ServerOptions options;
+  options.drain_timeout_ms = 50;
+  Owned owned(options);
+  Raw raw(owned.server->port());
+  raw.SayHello();
+  raw.Send(wire::ProduceOpen{ProduceTo("t")});
+  REQUIRE(raw.Read().ok());
+  // The owner sends Handover and then waits (up to FrameConnection::kLingerMs) for this client
+  // to close its end, which it never does: the drain timeout closes the connection instead.
+  const auto start = std::chrono::steady_clock::now();
+  owned.server->Stop();
+  CHECK(std::chrono::steady_clock::now() - start <
+        std::chrono::milliseconds(FrameConnection::kLingerMs));
+  const absl::StatusOr<wire::Frame> handover = raw.Read();
+  REQUIRE(handover.ok());
+  CHECK(std::holds_alternative<wire::Handover>(*handover));
+  CHECK(absl::IsUnavailable(raw.Read().status()));  // closed by the owner
+}
+
+TEST_CASE("A client that sends lines and never reads the answers is held back") {
+  ServerOptions options;
+  options.max_lines_in_flight = 4;
+  Owned owned(options);
+  Raw raw(owned.server->port());
+  raw.SayHello();
+  raw.Send(wire::ProduceOpen{ProduceTo("t")});
+  REQUIRE(raw.Read().ok());
+  // A small receive buffer, so that the answers back up at the owner soon.
+  raw.socket.set_option(asio::socket_base::receive_buffer_size(4096));
+  std::string lines;
+  for (uint64_t seq = 1; seq <= 40'000; ++seq)
+    lines += wire::EncodeFrame(wire::ProduceLine{seq, "x"});
+  std::atomic<bool> sent{false};
+  std::thread send([&] {
+    boost::system::error_code error;  // once the socket is shut down below
+    asio::write(raw.socket, asio::buffer(lines), error);
+    sent = true;
+  });
+  // The owner takes lines while their answers can be written; then it stops reading, and this
+  // client's writes block.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (!sent && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  boost::system::error_code ignored;
+  raw.socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  send.join();
+  owned.server->Stop();
+  // The answers waiting at the owner: those of the lines in flight, and a reply or a Handover.
+  CAPTURE(owned.server->max_queued_frames());
+  CHECK(owned.server->max_queued_frames() <= options.max_lines_in_flight + 2);
+}
+
+TEST_CASE("The owner listens on the loopback address only") {
+  Owned owned;
+  // /proc/net/tcp lists each IPv4 socket as "sl local_address rem_address st ...", addresses in
+  // hexadecimal (the IPv4 address in the host's byte order), st 0A for a listening socket.
+  std::FILE* table = std::fopen("/proc/net/tcp", "r");
+  REQUIRE(table != nullptr);
+  char line[512];
+  int listening = 0;
+  while (std::fgets(line, sizeof line, table) != nullptr) {
+    unsigned address = 0, port = 0, state = 0;
+    if (std::sscanf(line, " %*d: %8X:%4X %*8X:%*4X %2X", &address, &port, &state) != 3) continue;
+    if (port != owned.server->port() || state != 0x0A) continue;
+    ++listening;
+    CHECK(address == 0x0100007Fu);  // 127.0.0.1
+  }
+  std::fclose(table);
+  CHECK(listening == 1);
 }
 
 // ---------------------------------------------------------------------------------------------
