@@ -222,8 +222,9 @@ set +e
 code=$?
 set -e
 [[ $code -eq 1 ]] && grep -q 'served already' "$dir/wire.second" || fail "a second serve: $code $(cat "$dir/wire.second")"
-kill -INT "$owner_pid"
-wait "$owner_pid" || fail "serve did not exit 0 on SIGINT"
+kill -TERM "$owner_pid"
+wait "$owner_pid" || fail "serve did not exit 0 on SIGTERM"
+[[ ! -e "$dir/wire/OWNER" ]] || fail "serve left its OWNER file behind on SIGTERM"
 
 # refused <exit code> <text of the error> <command...>: the command fails with that code and says so.
 refused() {
