@@ -146,6 +146,14 @@ struct Raw {
     REQUIRE(answer.ok());
     REQUIRE(std::holds_alternative<wire::Welcome>(*answer));
   }
+  // Hello, then a produce session on topic t.
+  void OpenProduce() {
+    SayHello();
+    Send(wire::ProduceOpen{ProduceTo("t")});
+    const absl::StatusOr<wire::Frame> answer = Read();
+    REQUIRE(answer.ok());
+    REQUIRE(std::get<wire::Done>(*answer).status.ok());
+  }
   // The next frame; kUnavailable once the owner closed the connection.
   absl::StatusOr<wire::Frame> Read() {
     std::string header(wire::kFrameHeaderBytes, '\0');
@@ -400,9 +408,7 @@ TEST_CASE("Stopping past the drain timeout closes a client that does not close i
   options.drain_timeout_ms = 50;
   Owned owned(options);
   Raw raw(owned.server->port());
-  raw.SayHello();
-  raw.Send(wire::ProduceOpen{ProduceTo("t")});
-  REQUIRE(raw.Read().ok());
+  raw.OpenProduce();
   // The owner sends Handover and then waits (up to FrameConnection::kLingerMs) for this client
   // to close its end, which it never does: the drain timeout closes the connection instead.
   const auto start = std::chrono::steady_clock::now();
@@ -420,9 +426,7 @@ TEST_CASE("A client that sends lines and never reads the answers is held back") 
   options.max_lines_in_flight = 4;
   Owned owned(options);
   Raw raw(owned.server->port());
-  raw.SayHello();
-  raw.Send(wire::ProduceOpen{ProduceTo("t")});
-  REQUIRE(raw.Read().ok());
+  raw.OpenProduce();
   // A small receive buffer, so that the answers back up at the owner soon.
   raw.socket.set_option(asio::socket_base::receive_buffer_size(4096));
   std::string lines;
