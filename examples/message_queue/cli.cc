@@ -1,10 +1,14 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 //
-// message_queue produce and consume: scriptable commands over a data directory.
+// message_queue produce, consume and serve: scriptable commands over a data directory.
 //
-// One process at a time owns the directory (its LOCK file), as one broker owns its logs. So that
-// a `consume --follow` and a long-running `produce` can take turns, produce lets go of the
-// directory whenever its input goes quiet, and consume --follow opens it only to poll.
+// One process at a time owns the directory (its LOCK file), as one broker owns its logs. The run
+// that opens it keeps the cluster open until it ends and serves the others on a loopback port
+// (access.h); a run that finds the directory owned has its produce or consume carried out by the
+// owner. When the owner ends (or is killed), its clients carry on with the next owner, or open
+// the directory themselves: a produce sends again every line not yet acknowledged, and a consume
+// skips what it already printed, so that nothing acknowledged is lost and nothing is printed
+// twice.
 #include "common/cli.h"
 
 #include <poll.h>
@@ -14,18 +18,21 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "access.h"
 #include "keel/base/status.h"
 #include "keel/base/strings.h"
-#include "keel/mq/consumer.h"
-#include "keel/mq/producer.h"
 #include "tool.h"
+#include "wire.h"
 
 namespace keel::examples {
 namespace {
@@ -38,13 +45,17 @@ void Fail(const char* command, const absl::Status& status) {
   std::fprintf(stderr, "message_queue %s: %s\n", command, std::string(status.message()).c_str());
 }
 
-// Flags both commands share.
+// Flags every command shares.
 void AddCommon(Flags& flags) {
   flags.Add("dir", "", "the data directory (created if missing)");
-  flags.Add("topic", "", "the topic");
   flags.Add("brokers", "3", "brokers of a new data directory (fixed once created)");
   flags.Add("wait-ms", "30000",
-            "how long to wait for the directory while another process has it open");
+            "how long to keep trying while another process has the directory open and does not "
+            "serve it");
+  flags.AddBool("verbose",
+                "say on standard error how the directory was reached (opened, or through the "
+                "process that has it open), each hand-over, and at the end how many times this "
+                "run opened the cluster");
 }
 
 bool RequireFlags(const Flags& flags, const char* command,
@@ -58,36 +69,36 @@ bool RequireFlags(const Flags& flags, const char* command,
   return true;
 }
 
-// The longest time a flag may give: a year, far from overflowing int64_t once in nanoseconds and
-// added to a clock reading.
-constexpr int64_t kMaxFlagMs = int64_t{365} * 24 * 60 * 60 * 1000;
-
-// The value of the millisecond flag `name`, which must be from `min` to kMaxFlagMs; otherwise
+// The value of the millisecond flag `name`, which must be from `min` to kMaxMillis; otherwise
 // prints why and returns nullopt.
 std::optional<int64_t> GetMillis(const Flags& flags, const char* command, const char* name,
                                  int64_t min) {
   const int64_t ms = flags.GetInt(name);
-  if (ms < min || ms > kMaxFlagMs) {
+  if (ms < min || ms > kMaxMillis) {
     std::fprintf(stderr, "message_queue %s: --%s %lld is out of range: want %lld to %lld ms\n",
                  command, name, static_cast<long long>(ms), static_cast<long long>(min),
-                 static_cast<long long>(kMaxFlagMs));
+                 static_cast<long long>(kMaxMillis));
     return std::nullopt;
   }
   return ms;
 }
 
-// A topic name a user may give: one the cluster accepts for a topic of its own, so not one of
-// the cluster's internal "__" topics (whose records are not a user's messages). Checked before
-// the directory is opened, so that consume --follow does not wait for a topic that cannot exist.
+// Checked before the directory is reached, so that consume --follow does not wait for a topic
+// that cannot exist.
 bool CheckTopic(const char* command, const std::string& topic) {
-  absl::Status status = mq::CheckTopicName(topic);
-  if (status.ok() && topic.starts_with("__")) {
-    status = absl::InvalidArgumentError(
-        base::Cat("topic ", base::Quoted(topic),
-                  " is internal: names starting \"__\" are the cluster's own"));
-  }
+  const absl::Status status = CheckUserTopic(topic);
   if (!status.ok()) {
     Fail(command, status);
+    return false;
+  }
+  return true;
+}
+
+bool CheckBrokers(const Flags& flags, const char* command) {
+  const int64_t brokers = flags.GetInt("brokers");
+  if (brokers < 1 || brokers > mq::kMaxBrokers) {
+    std::fprintf(stderr, "message_queue %s: --brokers %lld: want 1 to %u\n", command,
+                 static_cast<long long>(brokers), mq::kMaxBrokers);
     return false;
   }
   return true;
@@ -102,31 +113,244 @@ bool OutputWritten(const char* command) {
   return false;
 }
 
-mq::ClusterOptions Options(const Flags& flags, bool background) {
-  mq::ClusterOptions o;
-  o.brokers = static_cast<uint32_t>(flags.GetInt("brokers"));
-  o.background = background;
-  return o;
-}
+// How a run reached the cluster, for --verbose.
+class Reach {
+ public:
+  Reach(const Flags& flags, const char* command, int64_t wait_ms)
+      : command_(command), verbose_(flags.GetBool("verbose")) {
+    options_.dir = flags.Get("dir");
+    options_.cluster.brokers = static_cast<uint32_t>(flags.GetInt("brokers"));
+    options_.cluster.background = true;  // the owner replicates and delivers for its clients too
+    options_.wait_ms = wait_ms;
+  }
+
+  // Reaches the cluster: opens it, or connects to its owner.
+  absl::StatusOr<std::unique_ptr<Access>> Acquire() {
+    KEEL_ASSIGN_OR_RETURN(std::unique_ptr<Access> access, Access::Acquire(options_));
+    ++(access->owner() ? opens_ : connects_);
+    Note(access->description());
+    return access;
+  }
+
+  // The owner went away: `why` says how.
+  void HandedOver(const absl::Status& why) {
+    ++handovers_;
+    Note(base::Cat("the owner went away (", why.message(), "); reaching the directory again"));
+  }
+
+  void Note(const std::string& text) const {
+    if (verbose_) std::fprintf(stderr, "message_queue %s: %s\n", command_, text.c_str());
+  }
+
+  // The run's summary line.
+  void Summary(const std::string& extra) const {
+    Note(base::Cat(opens_, " cluster open", opens_ == 1 ? "" : "s", ", ", connects_, " connection",
+                   connects_ == 1 ? "" : "s", " to an owner, ", handovers_, " hand-over",
+                   handovers_ == 1 ? "" : "s", extra));
+  }
+
+ private:
+  const char* command_;
+  const bool verbose_;
+  AccessOptions options_;
+  int opens_ = 0;
+  int connects_ = 0;
+  int handovers_ = 0;
+};
 
 // ---------------------------------------------------------------------------------------------
 // produce
 // ---------------------------------------------------------------------------------------------
 
-struct ProduceSession {
-  std::unique_ptr<mq::Cluster> cluster;
-  std::unique_ptr<mq::Producer> producer;
+// A produce run's lines that were sent and not yet answered, by line number: what a new owner is
+// sent again. Answers come on other threads (the producer's, or the connection's).
+class Unanswered {
+ public:
+  // At most this many lines, or bytes of them, wait for answers; reading stops until fewer do.
+  static constexpr size_t kMaxLines = 1 << 14;
+  static constexpr size_t kMaxBytes = 64 << 20;
 
-  // Sends what is queued and lets go of the directory.
+  void Add(uint64_t seq, const std::string& line) {
+    std::lock_guard lock(mu_);
+    bytes_ += line.size();
+    lines_.emplace(seq, line);
+  }
+
+  // Prints the answer to line `seq` and forgets it.
+  void Answer(uint64_t seq, const absl::StatusOr<LineAck>& result) {
+    std::lock_guard lock(mu_);
+    auto it = lines_.find(seq);
+    if (it == lines_.end()) return;  // answered before (an owner that breaks the protocol)
+    if (!result.ok()) {
+      ++failures_;
+      std::fprintf(stderr, "message_queue produce: line %llu not acknowledged: %s\n",
+                   static_cast<unsigned long long>(seq),
+                   std::string(result.status().message()).c_str());
+    } else if (result->offset) {
+      std::printf("acked %u %llu ", result->partition,
+                  static_cast<unsigned long long>(*result->offset));
+      std::fwrite(it->second.data(), 1, it->second.size(), stdout);
+      std::fputc('\n', stdout);
+    }
+    bytes_ -= it->second.size();
+    lines_.erase(it);
+    // Acknowledgements go out as soon as nothing more is awaited (a script may be waiting for
+    // them before it writes more), and in blocks while lines stream.
+    if (lines_.empty()) std::fflush(stdout);
+    room_cv_.notify_all();
+  }
+
+  // Waits up to `ms` for room for another line; whether there is.
+  bool WaitForRoom(int64_t ms) {
+    std::unique_lock lock(mu_);
+    return room_cv_.wait_for(lock, std::chrono::milliseconds(ms),
+                             [this] { return lines_.size() < kMaxLines && bytes_ < kMaxBytes; });
+  }
+
+  std::vector<std::pair<uint64_t, std::string>> All() const {
+    std::lock_guard lock(mu_);
+    return {lines_.begin(), lines_.end()};
+  }
+
+  [[nodiscard]] int failures() const {
+    std::lock_guard lock(mu_);
+    return failures_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable room_cv_;
+  std::map<uint64_t, std::string> lines_;
+  size_t bytes_ = 0;
+  int failures_ = 0;
+};
+
+// Sends lines to whichever owner there is, sending the unanswered ones again after a hand-over.
+class LineSender {
+ public:
+  LineSender(Reach& reach, const ProduceRequest& request, Unanswered& unanswered)
+      : reach_(reach), request_(request), unanswered_(unanswered) {}
+
+  // Reaches the cluster, opens the session (creating the topic), and sends every line not yet
+  // answered; again while the owner goes away meanwhile.
+  absl::Status Connect() {
+    for (;;) {
+      session_.reset();  // no callback of the old session runs after this
+      if (access_ != nullptr) (void)access_->Close();
+      access_.reset();
+      KEEL_ASSIGN_OR_RETURN(access_, reach_.Acquire());
+      absl::StatusOr<std::unique_ptr<ProduceSession>> opened = access_->Produce(
+          request_,
+          [this](uint64_t seq, const absl::StatusOr<LineAck>& r) { unanswered_.Answer(seq, r); });
+      absl::Status status = opened.status();
+      if (opened.ok()) {
+        session_ = std::move(*opened);
+        for (auto& [seq, line] : unanswered_.All()) {
+          status = session_->Send(seq, std::move(line));
+          if (IsOwnerLost(status)) break;
+          if (!status.ok()) unanswered_.Answer(seq, status);
+          status = absl::OkStatus();
+        }
+      }
+      if (!IsOwnerLost(status)) return status;
+      reach_.HandedOver(status);
+    }
+  }
+
+  absl::Status Send(uint64_t seq, std::string line) {
+    unanswered_.Add(seq, line);
+    const absl::Status sent = session_->Send(seq, std::move(line));
+    if (IsOwnerLost(sent)) {
+      reach_.HandedOver(sent);
+      return Connect();  // sends it again, with the others
+    }
+    if (!sent.ok()) unanswered_.Answer(seq, sent);
+    return absl::OkStatus();
+  }
+
+  // Reaches the cluster again if the owner went away.
+  absl::Status CheckOwner() {
+    const absl::Status health = session_->Health();
+    if (!IsOwnerLost(health)) return health;
+    reach_.HandedOver(health);
+    return Connect();
+  }
+
+  // Returns once every line sent has its answer.
+  absl::Status Flush() {
+    for (;;) {
+      const absl::Status flushed = session_->Flush();
+      if (!IsOwnerLost(flushed)) return flushed;
+      reach_.HandedOver(flushed);
+      KEEL_RETURN_IF_ERROR(Connect());
+    }
+  }
+
+  // Lets go of the session, then of the cluster (an owner hands its clients over).
   absl::Status Close() {
-    producer.reset();  // flushes
+    session_.reset();
     absl::Status status;
-    if (cluster != nullptr) status = cluster->Close();
-    cluster.reset();
-    std::fflush(stdout);
+    if (access_ != nullptr) status = access_->Close();
+    access_.reset();
     return status;
   }
+
+ private:
+  Reach& reach_;
+  const ProduceRequest request_;
+  Unanswered& unanswered_;
+  std::unique_ptr<Access> access_;
+  std::unique_ptr<ProduceSession> session_;
 };
+
+// Cuts standard input into lines, refusing (and skipping) one longer than a frame carries.
+class LineReader {
+ public:
+  // Appends what was read; calls emit(number, line) for each complete line.
+  template <typename Emit>
+  absl::Status Take(std::string_view bytes, Emit emit) {
+    while (!bytes.empty()) {
+      const size_t newline = bytes.find('\n');
+      const std::string_view part = bytes.substr(0, newline);
+      if (!skipping_) pending_.append(part);
+      if (pending_.size() > wire::kMaxLineBytes) {
+        std::fprintf(stderr, "message_queue produce: line %llu is longer than %zu bytes\n",
+                     static_cast<unsigned long long>(number_ + 1), wire::kMaxLineBytes);
+        ++too_long_;
+        pending_.clear();
+        skipping_ = true;
+      }
+      if (newline == std::string_view::npos) break;
+      ++number_;
+      if (!skipping_) KEEL_RETURN_IF_ERROR(emit(number_, std::move(pending_)));
+      pending_.clear();
+      skipping_ = false;
+      bytes.remove_prefix(newline + 1);
+    }
+    return absl::OkStatus();
+  }
+
+  // The last line, if the input did not end with a newline.
+  template <typename Emit>
+  absl::Status Finish(Emit emit) {
+    if (pending_.empty() || skipping_) return absl::OkStatus();
+    return emit(++number_, std::move(pending_));
+  }
+
+  [[nodiscard]] int too_long() const { return too_long_; }
+
+ private:
+  std::string pending_;
+  uint64_t number_ = 0;
+  bool skipping_ = false;
+  int too_long_ = 0;
+};
+
+int ProduceFailed(LineSender& sender, const absl::Status& status) {
+  Fail("produce", status);
+  (void)sender.Close();
+  return 1;
+}
 
 }  // namespace
 
@@ -135,6 +359,7 @@ int Produce(int argc, char** argv) {
               "sends one message per line of standard input to a topic and prints\n"
               "\"acked <partition> <offset> <payload>\" for every acknowledged message");
   AddCommon(flags);
+  flags.Add("topic", "", "the topic");
   flags.Add("partitions", "",
             "partitions of the topic: a new topic gets this many (default 1); an existing one "
             "must have this many");
@@ -171,148 +396,139 @@ int Produce(int argc, char** argv) {
                  static_cast<long long>(brokers), mq::kMaxPartitions, mq::kMaxBrokers);
     return 2;
   }
-  const std::string dir = flags.Get("dir");
-  const std::string topic = flags.Get("topic");
-  const mq::ClusterOptions cluster_options = Options(flags, /*background=*/true);
-  mq::ProducerOptions producer_options;
-  producer_options.acks = *acks;
-  producer_options.idempotent = *acks != mq::Acks::kNone;  // retries append once
-  producer_options.linger_ns = *linger_ms * base::kNanosPerMilli;
+  ProduceRequest request;
+  request.topic = flags.Get("topic");
+  request.partitions = explicit_partitions ? static_cast<uint32_t>(partitions) : 0;
+  request.replication = static_cast<uint32_t>(replication);
+  request.acks = *acks;
+  request.linger_ms = *linger_ms;
+  request.key_by_line = flags.GetBool("key-by-line");
 
-  std::mutex out_mu;
-  std::atomic<int> failures{0};
-  ProduceSession session;
-  uint32_t topic_partitions = 1;
-  uint64_t next_partition = 0;
-  // Opens the directory (creating or checking the topic) and a producer on it.
-  auto open = [&]() -> absl::Status {
-    KEEL_ASSIGN_OR_RETURN(session.cluster, OpenWaiting(dir, cluster_options, *wait_ms));
-    const absl::StatusOr<mq::TopicConfig> existing = session.cluster->GetTopic(topic);
-    if (absl::IsNotFound(existing.status())) {
-      mq::TopicConfig config;
-      config.partitions = static_cast<uint32_t>(partitions);
-      config.replication_factor = static_cast<uint32_t>(replication);
-      KEEL_RETURN_IF_ERROR(session.cluster->CreateTopic(topic, config));
-    } else {
-      KEEL_RETURN_IF_ERROR(existing.status());
-      if (explicit_partitions && existing->partitions != partitions) {
-        return absl::FailedPreconditionError(base::Cat(
-            "topic ", topic, " has ", existing->partitions, " partitions, not ", partitions));
-      }
-    }
-    KEEL_ASSIGN_OR_RETURN(const mq::TopicConfig config, session.cluster->GetTopic(topic));
-    topic_partitions = config.partitions;
-    KEEL_ASSIGN_OR_RETURN(session.producer,
-                          mq::Producer::Create(*session.cluster, producer_options));
-    return absl::OkStatus();
+  Reach reach(flags, "produce", *wait_ms);
+  Unanswered unanswered;
+  LineSender sender(reach, request, unanswered);
+  // Even without input, so that the topic exists for consumers to subscribe to.
+  if (absl::Status connected = sender.Connect(); !connected.ok()) {
+    return ProduceFailed(sender, connected);
+  }
+  LineReader reader;
+  auto emit = [&](uint64_t number, std::string line) {
+    return sender.Send(number, std::move(line));
   };
-  auto send = [&](std::string line, uint64_t line_number) {
-    mq::Message m;
-    if (flags.GetBool("key-by-line")) m.key = line;
-    m.value = line;
-    // Round-robin is kept here rather than in the producer, which is replaced whenever the
-    // input pauses.
-    const uint32_t partition = flags.GetBool("key-by-line")
-                                   ? mq::Producer::PartitionForKey(m.key, topic_partitions)
-                                   : static_cast<uint32_t>(next_partition++ % topic_partitions);
-    const absl::Status sent = session.producer->SendTo(
-        topic, partition, std::move(m),
-        [&, line_number, payload = std::move(line)](const absl::StatusOr<mq::Ack>& ack) {
-          std::lock_guard lock(out_mu);
-          if (!ack.ok()) {
-            ++failures;
-            std::fprintf(stderr, "message_queue produce: line %llu not acknowledged: %s\n",
-                         static_cast<unsigned long long>(line_number),
-                         std::string(ack.status().message()).c_str());
-          } else if (ack->offset) {
-            std::printf("acked %u %llu ", ack->partition,
-                        static_cast<unsigned long long>(*ack->offset));
-            std::fwrite(payload.data(), 1, payload.size(), stdout);
-            std::fputc('\n', stdout);
-          }
-        });
-    if (!sent.ok()) {
-      ++failures;
-      std::fprintf(stderr, "message_queue produce: line %llu: %s\n",
-                   static_cast<unsigned long long>(line_number),
-                   std::string(sent.message()).c_str());
-    }
-  };
-
-  // Read standard input in blocks, cutting lines; while the input is quiet, let go of the
-  // directory so that other processes (a consume --follow) can use it.
-  std::string pending;
-  uint64_t line_number = 0;
   char buffer[1 << 16];
   for (;;) {
-    if (session.cluster != nullptr) {
-      pollfd in{STDIN_FILENO, POLLIN, 0};
-      const int ready = ::poll(&in, 1, 100);
-      if (ready == 0) {
-        const absl::Status closed = session.Close();
-        if (!closed.ok()) {
-          Fail("produce", closed);
-          return 1;
-        }
-        continue;
+    // While the input is quiet, or too many lines wait for answers, keep an eye on the owner:
+    // if it goes away, the next one is sent the unanswered lines at once.
+    if (!unanswered.WaitForRoom(100)) {
+      if (absl::Status checked = sender.CheckOwner(); !checked.ok()) {
+        return ProduceFailed(sender, checked);
       }
+      continue;
+    }
+    pollfd in{STDIN_FILENO, POLLIN, 0};
+    const int ready = ::poll(&in, 1, 100);
+    if (ready == 0 || (ready < 0 && errno == EINTR)) {
+      if (absl::Status checked = sender.CheckOwner(); !checked.ok()) {
+        return ProduceFailed(sender, checked);
+      }
+      continue;
     }
     const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      std::fprintf(stderr, "message_queue produce: cannot read standard input: %s\n",
-                   std::strerror(errno));
-      (void)session.Close();
-      return 1;
+      return ProduceFailed(sender, absl::UnavailableError(base::Cat("cannot read standard input: ",
+                                                                    std::strerror(errno))));
     }
     if (n == 0) break;
-    if (session.cluster == nullptr) {
-      const absl::Status opened = open();
-      if (!opened.ok()) {
-        Fail("produce", opened);
-        return 1;
-      }
-    }
-    pending.append(buffer, static_cast<size_t>(n));
-    size_t start = 0;
-    for (size_t newline; (newline = pending.find('\n', start)) != std::string::npos;
-         start = newline + 1) {
-      send(pending.substr(start, newline - start), ++line_number);
-    }
-    pending.erase(0, start);
-  }
-  if (!pending.empty()) {  // a last line without its newline
-    if (session.cluster == nullptr) {
-      const absl::Status opened = open();
-      if (!opened.ok()) {
-        Fail("produce", opened);
-        return 1;
-      }
-    }
-    send(std::move(pending), ++line_number);
-  }
-  if (session.cluster == nullptr && line_number == 0) {
-    // No input at all: still create the topic, so that consumers can subscribe.
-    const absl::Status opened = open();
-    if (!opened.ok()) {
-      Fail("produce", opened);
-      return 1;
+    if (absl::Status taken = reader.Take(std::string_view(buffer, static_cast<size_t>(n)), emit);
+        !taken.ok()) {
+      return ProduceFailed(sender, taken);
     }
   }
-  const absl::Status closed = session.Close();
-  if (!closed.ok()) {
-    Fail("produce", closed);
+  absl::Status status = reader.Finish(emit);
+  if (status.ok()) status = sender.Flush();
+  status.Update(sender.Close());
+  if (!status.ok()) {
+    Fail("produce", status);
     return 1;
   }
+  reach.Summary("");
   // The acknowledgements are the contract: if some were not written out, a script reading them
   // would take those messages for lost, so fail rather than exit 0 with them missing.
   if (!OutputWritten("produce")) return 1;
-  return failures.load() == 0 ? 0 : 1;
+  return unanswered.failures() == 0 && reader.too_long() == 0 ? 0 : 1;
 }
 
 // ---------------------------------------------------------------------------------------------
 // consume
 // ---------------------------------------------------------------------------------------------
+
+namespace {
+
+// Waits `ms`, or less if a stop is requested; whether to go on.
+bool Pause(int64_t ms) {
+  for (int64_t waited = 0; waited < ms && !stop_requested.load(); waited += 10) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(10, ms - waited)));
+  }
+  return !stop_requested.load();
+}
+
+// A consume run's member of its group, through whichever owner there is.
+class Member {
+ public:
+  Member(Reach& reach, const ConsumeRequest& request) : reach_(reach), request_(request) {}
+
+  // Joins the group, reaching the cluster first if needed. kNotFound while the topic does not
+  // exist (the cluster stays reached).
+  absl::Status Join() {
+    for (;;) {
+      session_.reset();
+      if (access_ == nullptr) {
+        KEEL_ASSIGN_OR_RETURN(access_, reach_.Acquire());
+      }
+      absl::StatusOr<std::unique_ptr<ConsumeSession>> opened = access_->Consume(request_);
+      if (!IsOwnerLost(opened.status())) {
+        KEEL_RETURN_IF_ERROR(opened.status());
+        session_ = std::move(*opened);
+        return absl::OkStatus();
+      }
+      Lost(opened.status());
+    }
+  }
+
+  // The owner went away: the session and the access go (the next Join reaches it again).
+  void Lost(const absl::Status& why) {
+    reach_.HandedOver(why);
+    session_.reset();
+    if (access_ != nullptr) (void)access_->Close();
+    access_.reset();
+  }
+
+  // Leaves (committing if `commit`), then lets go of the cluster.
+  absl::Status Close(bool commit) {
+    absl::Status status;
+    if (session_ != nullptr && commit) {
+      status = session_->Close();
+      if (IsOwnerLost(status)) status = absl::OkStatus();  // each batch was committed already
+    }
+    session_.reset();
+    if (access_ != nullptr) status.Update(access_->Close());
+    access_.reset();
+    return status;
+  }
+
+  [[nodiscard]] bool joined() const { return session_ != nullptr; }
+  ConsumeSession& session() { return *session_; }
+  ConsumeRequest& request() { return request_; }
+
+ private:
+  Reach& reach_;
+  ConsumeRequest request_;
+  std::unique_ptr<Access> access_;
+  std::unique_ptr<ConsumeSession> session_;
+};
+
+}  // namespace
 
 int Consume(int argc, char** argv) {
   Flags flags("message_queue consume",
@@ -320,6 +536,7 @@ int Consume(int argc, char** argv) {
               "current end of the log, as a member of a consumer group, and commits the group's\n"
               "offsets, so that the next run continues where this one stopped");
   AddCommon(flags);
+  flags.Add("topic", "", "the topic");
   flags.Add("group", "", "the consumer group");
   flags.AddBool("from-beginning",
                 "if the group has no committed offset in a partition, start at its oldest "
@@ -335,9 +552,13 @@ int Consume(int argc, char** argv) {
   const std::optional<int64_t> poll_ms = GetMillis(flags, "consume", "poll-ms", 1);
   if (!wait_ms || !poll_ms) return 2;
   const int64_t max = flags.GetInt("max");
-  if (max < 0 || flags.GetInt("brokers") < 1 || flags.GetInt("brokers") > mq::kMaxBrokers) {
-    std::fprintf(stderr, "message_queue consume: want --max >= 0 and 1 to %u brokers\n",
-                 mq::kMaxBrokers);
+  if (max < 0 || !CheckBrokers(flags, "consume")) {
+    if (max < 0) std::fprintf(stderr, "message_queue consume: want --max >= 0\n");
+    return 2;
+  }
+  if (flags.Get("group").size() > kMaxGroupBytes) {
+    std::fprintf(stderr, "message_queue consume: --group is %zu bytes: want at most %zu\n",
+                 flags.Get("group").size(), kMaxGroupBytes);
     return 2;
   }
   const bool follow = flags.GetBool("follow");
@@ -345,78 +566,140 @@ int Consume(int argc, char** argv) {
     ::signal(SIGINT, RequestStop);
     ::signal(SIGTERM, RequestStop);
   }
-  mq::ConsumerOptions consumer_options;
-  consumer_options.group = flags.Get("group");
-  consumer_options.topics = {flags.Get("topic")};
-  consumer_options.member_id = "message_queue-consume";
-  consumer_options.reset =
-      flags.GetBool("from-beginning") ? mq::OffsetReset::kEarliest : mq::OffsetReset::kLatest;
-  // Without background threads: opening catches every replica up, so the whole log is committed,
-  // and one maintenance round delivers delayed messages that are due.
-  const mq::ClusterOptions cluster_options = Options(flags, /*background=*/false);
+  Reach reach(flags, "consume", *wait_ms);
+  Member member(reach, {.topic = flags.Get("topic"),
+                        .group = flags.Get("group"),
+                        .from_beginning = flags.GetBool("from-beginning")});
+  auto failed = [&](const absl::Status& status) {
+    Fail("consume", status);
+    (void)member.Close(/*commit=*/false);
+    return 1;
+  };
 
+  // Per partition, the offset after the last message this run printed: what a new owner (or a
+  // rebalance) delivers again from the group's committed offset is skipped, not printed twice.
+  std::map<uint32_t, uint64_t> printed_to;
   int64_t printed = 0;
-  for (;;) {
-    absl::StatusOr<std::unique_ptr<mq::Cluster>> cluster =
-        OpenWaiting(flags.Get("dir"), cluster_options, *wait_ms);
-    if (!cluster.ok()) {
-      Fail("consume", cluster.status());
+  uint64_t polls = 0;
+  bool waiting_for_topic = false;
+  while (!stop_requested.load()) {
+    if (!member.joined()) {
+      const absl::Status joined = member.Join();
+      if (follow && absl::IsNotFound(joined)) {
+        // The topic does not exist yet: wait for it. Whatever it will hold is produced after
+        // this run began, and a producer may create it and write to it between two polls, so
+        // once it appears read it from its first message, with or without --from-beginning.
+        if (!waiting_for_topic) {
+          reach.Note(base::Cat("topic ", flags.Get("topic"),
+                               " does not exist yet: waiting for it, to read it from its start"));
+          waiting_for_topic = true;
+        }
+        member.request().from_beginning = true;
+        if (!Pause(*poll_ms)) break;
+        continue;
+      }
+      if (!joined.ok()) return failed(joined);
+    }
+    const uint32_t budget = static_cast<uint32_t>(
+        std::min<int64_t>(kMaxPollMessages, max > 0 ? max - printed : kMaxPollMessages));
+    absl::StatusOr<std::vector<Delivered>> got = member.session().Poll(budget);
+    ++polls;
+    if (IsOwnerLost(got.status())) {
+      member.Lost(got.status());
+      continue;
+    }
+    if (!got.ok()) return failed(got.status());
+    for (const Delivered& m : *got) {
+      uint64_t& next = printed_to[m.partition];
+      if (m.offset < next) continue;
+      std::printf("%u %llu ", m.partition, static_cast<unsigned long long>(m.offset));
+      std::fwrite(m.value.data(), 1, m.value.size(), stdout);
+      std::fputc('\n', stdout);
+      next = m.offset + 1;
+      ++printed;
+    }
+    // Printed, so processed: commit (at least once: a crash before this prints them again).
+    // Output that did not reach standard output was not processed: leave the group without
+    // committing, so that the next run prints it again.
+    if (!OutputWritten("consume")) {
+      (void)member.Close(/*commit=*/false);
       return 1;
     }
-    absl::Status status = (*cluster)->Tick();
-    std::unique_ptr<mq::Consumer> consumer;
-    absl::StatusOr<std::unique_ptr<mq::Consumer>> joined =
-        mq::Consumer::Join(**cluster, consumer_options);
-    if (joined.ok()) {
-      consumer = std::move(*joined);
-    } else if (!follow || !absl::IsNotFound(joined.status())) {
-      Fail("consume", joined.status());
-      return 1;
-    } else {
-      // The topic does not exist yet: wait for it. Whatever it will hold is produced after this
-      // run began, and a producer may create it and write to it between two polls, so once it
-      // appears read it from its first message, with or without --from-beginning.
-      consumer_options.reset = mq::OffsetReset::kEarliest;
+    const absl::Status committed = member.session().Commit();
+    if (IsOwnerLost(committed)) {
+      member.Lost(committed);
+      continue;
     }
-    bool done = false;
-    while (status.ok() && consumer != nullptr) {
-      const uint32_t budget =
-          max > 0 ? static_cast<uint32_t>(std::min<int64_t>(500, max - printed)) : 500;
-      absl::StatusOr<std::vector<mq::ConsumedMessage>> got = consumer->Poll(budget);
-      if (!got.ok()) {
-        status = got.status();
-        break;
-      }
-      for (const mq::ConsumedMessage& m : *got) {
-        std::printf("%u %llu ", m.partition, static_cast<unsigned long long>(m.offset));
-        std::fwrite(m.message.value.data(), 1, m.message.value.size(), stdout);
-        std::fputc('\n', stdout);
-      }
-      printed += static_cast<int64_t>(got->size());
-      // Printed, so processed: commit (at least once: a crash before this prints them again).
-      // Output that did not reach standard output was not processed: leave the group without
-      // committing (the consumer's destructor does), so that the next run prints it again.
-      if (!OutputWritten("consume")) {
-        consumer.reset();
-        (void)(*cluster)->Close();
-        return 1;
-      }
-      status = consumer->Commit();
-      if (max > 0 && printed >= max) done = true;
-      if (got->empty() || done) break;
+    if (absl::IsFailedPrecondition(committed)) {
+      // The group rebalanced (another run of it joined or left): these partitions may be
+      // another member's now, which then delivers from the last commit.
+      reach.Note(base::Cat("not committed: ", committed.message()));
+    } else if (!committed.ok()) {
+      return failed(committed);
     }
-    if (consumer != nullptr) status.Update(consumer->Close());
-    status.Update((*cluster)->Close());
-    if (!status.ok()) {
-      Fail("consume", status);
-      return 1;
+    if (max > 0 && printed >= max) break;
+    if (got->empty()) {
+      if (!follow || !Pause(*poll_ms)) break;
     }
-    if (!follow || done) return 0;
-    for (int64_t waited = 0; waited < *poll_ms && !stop_requested.load(); waited += 10) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    if (stop_requested.load()) return 0;
   }
+  const absl::Status closed = member.Close(/*commit=*/true);
+  if (!closed.ok()) {
+    Fail("consume", closed);
+    return 1;
+  }
+  reach.Summary(base::Cat(", ", polls, " poll", polls == 1 ? "" : "s"));
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// serve
+// ---------------------------------------------------------------------------------------------
+
+int Serve(int argc, char** argv) {
+  Flags flags("message_queue serve",
+              "opens the data directory and serves the produce and consume runs started on it\n"
+              "until interrupted (SIGINT or SIGTERM), then hands them over; prints\n"
+              "\"serving <dir> on 127.0.0.1:<port> (pid <pid>)\" once it serves");
+  AddCommon(flags);
+  int exit_code = 0;
+  if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
+  if (!RequireFlags(flags, "serve", {"dir"})) return 2;
+  const std::optional<int64_t> wait_ms = GetMillis(flags, "serve", "wait-ms", 0);
+  if (!wait_ms || !CheckBrokers(flags, "serve")) return 2;
+  // Blocked before any thread starts, so that every thread inherits the mask and the signals
+  // wait for sigwait below. Their default action first: a shell starts background commands with
+  // SIGINT ignored, and an ignored signal is dropped even while blocked.
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGTERM, SIG_DFL);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Reach reach(flags, "serve", *wait_ms);
+  absl::StatusOr<std::unique_ptr<Access>> access = reach.Acquire();
+  if (!access.ok()) {
+    Fail("serve", access.status());
+    return 1;
+  }
+  if (!(*access)->owner()) {
+    Fail("serve", absl::FailedPreconditionError(
+                      base::Cat("the directory is served already: ", (*access)->description())));
+    return 1;
+  }
+  std::printf("serving %s on 127.0.0.1:%u (pid %d)\n", flags.Get("dir").c_str(), (*access)->port(),
+              static_cast<int>(::getpid()));
+  std::fflush(stdout);
+  int signal = 0;
+  sigwait(&signals, &signal);
+  reach.Note(base::Cat("stopping on signal ", signal, ": handing the clients over"));
+  const absl::Status closed = (*access)->Close();
+  if (!closed.ok()) {
+    Fail("serve", closed);
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace keel::examples

@@ -11,6 +11,14 @@
 //       log (then exits, unless --follow) and commits the group's offsets once they are written
 //       out. With --follow, a topic that does not exist yet is waited for and read from its first
 //       message.
+//   message_queue serve --dir D
+//       Opens the directory and serves the produce and consume runs started on it until
+//       interrupted.
+//
+// One process at a time owns a directory. The run that opens it (produce, consume or serve)
+// keeps the cluster open until it ends and serves the runs started meanwhile over a loopback port
+// (access.h); when it ends they carry on with the next owner. docs/mq.md says how, and what is
+// guaranteed across such a hand-over.
 //
 // Topic names are those the cluster accepts (1 to 200 of A-Z a-z 0-9 . _ -), except that names
 // starting "__" belong to the cluster itself. Times are given in milliseconds, up to a year.
@@ -22,35 +30,10 @@
 // The brokers, partitions, replicas and consumer groups all live in keel::mq (keel/mq/*.h); this
 // program only reads lines and prints them.
 #include <cstdio>
-#include <cstring>
-#include <limits>
 #include <string_view>
-#include <thread>
 
 #include "keel/base/strings.h"
 #include "tool.h"
-
-namespace keel::examples {
-
-absl::StatusOr<std::unique_ptr<mq::Cluster>> OpenWaiting(const std::string& dir,
-                                                         const mq::ClusterOptions& options,
-                                                         int64_t wait_ms) {
-  // The commands check their flags' ranges; this keeps the deadline below from overflowing
-  // whoever calls.
-  if (wait_ms < 0 || wait_ms > std::numeric_limits<int64_t>::max() / base::kNanosPerMilli / 2) {
-    return absl::InvalidArgumentError(base::Cat("a wait of ", wait_ms, " ms is out of range"));
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
-  for (;;) {
-    absl::StatusOr<std::unique_ptr<mq::Cluster>> cluster = mq::Cluster::Open(dir, options);
-    if (!absl::IsUnavailable(cluster.status()) || std::chrono::steady_clock::now() >= deadline) {
-      return cluster;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
-
-}  // namespace keel::examples
 
 namespace {
 
@@ -65,6 +48,10 @@ void Usage(FILE* out) {
                "      prints \"<partition> <offset> <payload>\" up to the end of the log and\n"
                "      commits the group's offsets once they are written out; with --follow, a\n"
                "      topic that does not exist yet is waited for and read from its start\n"
+               "  serve --dir D\n"
+               "      keeps the directory open and serves the produce and consume runs started\n"
+               "      on it until interrupted (any run that opens the directory serves the\n"
+               "      others while it runs)\n"
                "  demo [--short]\n"
                "      a narrated tour of the case study\n\n"
                "Run \"message_queue <command> --help\" for every flag of a command.\n");
@@ -85,6 +72,7 @@ int main(int argc, char** argv) {
   // Each command parses the rest as its own flags; argv[1] becomes its program name.
   if (command == "produce") return keel::examples::Produce(argc - 1, argv + 1);
   if (command == "consume") return keel::examples::Consume(argc - 1, argv + 1);
+  if (command == "serve") return keel::examples::Serve(argc - 1, argv + 1);
   if (command == "demo") return keel::examples::Demo(argc - 1, argv + 1);
   std::fprintf(stderr, "message_queue: unknown command %s (see --help)\n",
                keel::base::Quoted(command).c_str());
