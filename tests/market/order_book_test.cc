@@ -24,35 +24,8 @@
 // initializers, which is what they are for here: an event or order names only the fields it uses.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
-namespace keel::market {
+namespace keel::market::testing {
 namespace {
-
-using testing::Describe;
-using testing::ReferenceBook;
-
-using enum Side;
-using enum OrderType;
-using enum TimeInForce;
-using enum SelfTradePrevention;
-
-// The expected events (market/events.h), built the way the reference's comment describes them.
-using testing::Accepted;
-using testing::Bbo;
-using testing::Cancelled;
-using testing::Done;
-using testing::Modified;
-using testing::Reduced;
-using testing::Rejected;
-using testing::Trade;
-
-constexpr Quote kEmpty{};
-
-using testing::Books;
-using testing::Events;
-using testing::Ids;
-using testing::LevelsOf;
-using testing::Snapshot;
-using testing::StateDifference;
 
 // ---------------------------------------------------------------------------------------------
 // Price-time priority and fills.
@@ -647,4 +620,4 @@ TEST_CASE("Event and reason names are distinct") {
 }
 
 }  // namespace
-}  // namespace keel::market
+}  // namespace keel::market::testing

@@ -2,7 +2,8 @@
 //
 // What the order book's test files share: every command run on an OrderBook and on the reference
 // book (Books), the first difference between their states (StateDifference), a snapshot of all a
-// book shows (Snapshot), and doctest's printing of events.
+// book shows (Snapshot), and doctest's printing of events. The tests live in this namespace, so
+// the expected events (market/events.h) and the reference book need no qualification.
 #ifndef KEEL_TESTS_MARKET_ORDER_BOOK_TESTING_H_
 #define KEEL_TESTS_MARKET_ORDER_BOOK_TESTING_H_
 
@@ -39,6 +40,14 @@ namespace keel::market::testing {
 
 using Events = std::vector<Event>;
 
+// What the order book's tests write unqualified: sides, order types, times in force, self-trade
+// modes, and the quote of an empty side.
+using enum Side;
+using enum OrderType;
+using enum TimeInForce;
+using enum SelfTradePrevention;
+inline constexpr Quote kEmpty{};
+
 inline std::vector<OrderId> Ids(const std::vector<RestingOrder>& orders) {
   std::vector<OrderId> ids;
   for (const RestingOrder& o : orders) ids.push_back(o.id);
@@ -65,12 +74,11 @@ inline std::string StateDifference(const OrderBook& book, const ReferenceBook& r
     return absl::StrCat("order_count ", book.order_count(), " != ", ref.order_count());
   }
   std::vector<LevelView> depth;
-  for (const Side side : {Side::kBuy, Side::kSell}) {
+  for (const Side side : {kBuy, kSell}) {
     const std::vector<RestingOrder> orders = book.Orders(side);
     const std::vector<RestingOrder> expected = ref.Orders(side);
     if (orders != expected) {
-      std::string text =
-          absl::StrCat("Orders(", side == Side::kBuy ? "kBuy" : "kSell", ") differs\n");
+      std::string text = absl::StrCat("Orders(", side == kBuy ? "kBuy" : "kSell", ") differs\n");
       for (const auto* list : {&orders, &expected}) {
         absl::StrAppend(&text, list == &orders ? "  book:" : "  reference:");
         for (const RestingOrder& o : *list) {
@@ -137,9 +145,9 @@ struct Snapshot {
   uint64_t hash = 0;
 
   explicit Snapshot(const OrderBook& book)
-      : bids(book.Orders(Side::kBuy)), asks(book.Orders(Side::kSell)), hash(book.StateHash()) {
-    book.Depth(Side::kBuy, SIZE_MAX, bid_depth);
-    book.Depth(Side::kSell, SIZE_MAX, ask_depth);
+      : bids(book.Orders(kBuy)), asks(book.Orders(kSell)), hash(book.StateHash()) {
+    book.Depth(kBuy, SIZE_MAX, bid_depth);
+    book.Depth(kSell, SIZE_MAX, ask_depth);
   }
   friend bool operator==(const Snapshot&, const Snapshot&) = default;
 };
