@@ -31,6 +31,7 @@
 #include "keel/base/clock.h"
 #include "keel/mq/cluster.h"
 #include "keel/wal/file_system.h"
+#include "testing/forwarding_file_system.h"
 #include "testing/testing.h"
 
 namespace keel::mq::test {
@@ -90,8 +91,10 @@ inline uint32_t AFollower(const Cluster& cluster, const std::string& topic, uint
   return 0;
 }
 
-class FlakyFileSystem final : public wal::FileSystem {
+class FlakyFileSystem final : public keel::testing::ForwardingFileSystem {
  public:
+  FlakyFileSystem() : ForwardingFileSystem(wal::FileSystem::Posix()) {}
+
   // Fails syncs of files and directories whose paths contain `part` from now on; "" fails none.
   void FailSyncsUnder(std::string part) {
     std::lock_guard lock(mu_);
@@ -119,55 +122,35 @@ class FlakyFileSystem final : public wal::FileSystem {
 
   absl::StatusOr<std::unique_ptr<wal::File>> Open(const std::string& path,
                                                   wal::OpenMode mode) override {
-    absl::StatusOr<std::unique_ptr<wal::File>> file = base_.Open(path, mode);
+    absl::StatusOr<std::unique_ptr<wal::File>> file = ForwardingFileSystem::Open(path, mode);
     if (!file.ok()) return file.status();
     return std::make_unique<File>(*this, path, std::move(*file));
   }
-  absl::Status Remove(const std::string& path) override { return base_.Remove(path); }
-  absl::Status Rename(const std::string& from, const std::string& to) override {
-    return base_.Rename(from, to);
-  }
-  absl::StatusOr<std::vector<std::string>> List(const std::string& dir) override {
-    return base_.List(dir);
-  }
-  absl::Status CreateDir(const std::string& dir) override { return base_.CreateDir(dir); }
-  absl::Status RemoveDir(const std::string& dir) override { return base_.RemoveDir(dir); }
   absl::Status SyncDir(const std::string& dir) override {
     if (absl::Status status = CheckSync(dir); !status.ok()) return status;
-    return base_.SyncDir(dir);
-  }
-  absl::StatusOr<std::unique_ptr<wal::FileLock>> Lock(const std::string& path) override {
-    return base_.Lock(path);
+    return ForwardingFileSystem::SyncDir(dir);
   }
 
  private:
-  class File final : public wal::File {
+  class File final : public keel::testing::ForwardingFile {
    public:
     File(const FlakyFileSystem& fs, std::string path, std::unique_ptr<wal::File> base)
-        : fs_(fs), path_(std::move(path)), base_(std::move(base)) {}
-    absl::Status Append(std::string_view data) override { return base_->Append(data); }
-    absl::Status WriteAt(uint64_t offset, std::string_view data) override {
-      return base_->WriteAt(offset, data);
-    }
+        : ForwardingFile(std::move(base)), fs_(fs), path_(std::move(path)) {}
     absl::Status Sync() override {
       if (absl::Status status = fs_.CheckSync(path_); !status.ok()) return status;
-      return base_->Sync();
+      return ForwardingFile::Sync();
     }
-    absl::Status Truncate(uint64_t size) override { return base_->Truncate(size); }
     absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t n) const override {
-      absl::StatusOr<size_t> got = base_->ReadAt(offset, buf, n);
+      absl::StatusOr<size_t> got = ForwardingFile::ReadAt(offset, buf, n);
       if (got.ok()) fs_.CountRead(path_, offset, *got);
       return got;
     }
-    uint64_t size() const override { return base_->size(); }
 
    private:
     const FlakyFileSystem& fs_;
     const std::string path_;
-    std::unique_ptr<wal::File> base_;
   };
 
-  wal::FileSystem& base_ = wal::FileSystem::Posix();
   mutable std::mutex mu_;
   std::string fail_part_;
   std::string count_part_;

@@ -24,6 +24,7 @@
 #include "keel/wal/log.h"
 #include "keel/wal/memory_file_system.h"
 #include "log_testing.h"
+#include "testing/forwarding_file_system.h"
 #include "testing/testing.h"
 
 namespace keel::wal {
@@ -209,8 +210,10 @@ TEST_CASE("Log group commit gives concurrent appenders distinct ordered offsets"
 
 // A file system whose appends block while it is armed, so that a test can hold a group commit's
 // leader in the middle of its write.
-class BlockingFileSystem final : public FileSystem {
+class BlockingFileSystem final : public keel::testing::ForwardingFileSystem {
  public:
+  BlockingFileSystem() : ForwardingFileSystem(memory_) {}
+
   void Arm() {
     std::lock_guard<std::mutex> lock(mu_);
     armed_ = true;
@@ -226,46 +229,26 @@ class BlockingFileSystem final : public FileSystem {
   }
 
   absl::StatusOr<std::unique_ptr<File>> Open(const std::string& path, OpenMode mode) override {
-    KEEL_ASSIGN_OR_RETURN(std::unique_ptr<File> file, base_.Open(path, mode));
+    KEEL_ASSIGN_OR_RETURN(std::unique_ptr<File> file, ForwardingFileSystem::Open(path, mode));
     return std::unique_ptr<File>(new BlockingFile(*this, std::move(file)));
-  }
-  absl::Status Remove(const std::string& path) override { return base_.Remove(path); }
-  absl::Status Rename(const std::string& from, const std::string& to) override {
-    return base_.Rename(from, to);
-  }
-  absl::StatusOr<std::vector<std::string>> List(const std::string& dir) override {
-    return base_.List(dir);
-  }
-  absl::Status CreateDir(const std::string& dir) override { return base_.CreateDir(dir); }
-  absl::Status SyncDir(const std::string& dir) override { return base_.SyncDir(dir); }
-  absl::Status RemoveDir(const std::string& dir) override { return base_.RemoveDir(dir); }
-  absl::StatusOr<std::unique_ptr<FileLock>> Lock(const std::string& path) override {
-    return base_.Lock(path);
   }
 
  private:
-  class BlockingFile final : public File {
+  class BlockingFile final : public keel::testing::ForwardingFile {
    public:
     BlockingFile(BlockingFileSystem& fs, std::unique_ptr<File> file)
-        : fs_(fs), file_(std::move(file)) {}
+        : ForwardingFile(std::move(file)), fs_(fs) {}
     absl::Status Append(std::string_view data) override {
       fs_.MaybeBlock();
-      return file_->Append(data);
+      return ForwardingFile::Append(data);
     }
     absl::Status WriteAt(uint64_t offset, std::string_view data) override {
       fs_.MaybeBlock();
-      return file_->WriteAt(offset, data);
+      return ForwardingFile::WriteAt(offset, data);
     }
-    absl::Status Sync() override { return file_->Sync(); }
-    absl::Status Truncate(uint64_t size) override { return file_->Truncate(size); }
-    absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t n) const override {
-      return file_->ReadAt(offset, buf, n);
-    }
-    uint64_t size() const override { return file_->size(); }
 
    private:
     BlockingFileSystem& fs_;
-    std::unique_ptr<File> file_;
   };
 
   void MaybeBlock() {
@@ -277,7 +260,8 @@ class BlockingFileSystem final : public FileSystem {
     --blocked_;
   }
 
-  MemoryFileSystem base_;
+  // Built after the base class, which only keeps a reference to it until then.
+  MemoryFileSystem memory_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool armed_ = false;
