@@ -199,18 +199,22 @@ absl::StatusOr<ProduceResult> Partition::Append(std::span<const Message> message
   const std::string offsets =
       base::Cat("offsets ", result.base_offset, " to ", end - 1, " of ", Name());
   std::unique_lock lock(mu_);
-  while (high_watermark_ < end) {
-    if (interrupted_) {
-      return absl::UnavailableError(base::Cat("the cluster is closing: ", offsets,
-                                              " are on the leader and may still commit"));
-    }
+  for (;;) {
+    // The epoch first, even when the high watermark is past `end` already: after an election it
+    // counts the new leader's log, which may hold other messages at these offsets (this leader
+    // appended them, then lost the partition before they were on every in-sync replica).
     if (epoch_ != epoch || leader_ < 0) {
       return absl::UnavailableError(base::Cat("the leader of ", Name(), " changed before ", offsets,
                                               " were on every in-sync replica; they may be lost"));
     }
+    if (high_watermark_ >= end) break;
+    if (interrupted_) {
+      return absl::UnavailableError(base::Cat("the cluster is closing: ", offsets,
+                                              " are on the leader and may still commit"));
+    }
     if (!ctx_.options().background ||
         hw_cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
-      if (high_watermark_ >= end) break;
+      if (high_watermark_ >= end) continue;  // the epoch is checked again above
       return absl::DeadlineExceededError(base::Cat(
           offsets, " are on the leader but not yet on every in-sync replica (high watermark ",
           high_watermark_, ")"));
