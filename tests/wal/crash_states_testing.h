@@ -77,16 +77,7 @@ class Workload {
   // Drops the log without syncing, as a process that exits.
   void Close() { log_.reset(); }
 
-  void Append(size_t bytes) {
-    const uint64_t offset = log_->next_offset();
-    const std::string payload = Payload(offset, bytes);
-    Note(Event::Kind::kWritten, offset, offset + 1, payload);
-    const absl::StatusOr<uint64_t> got = log_->Append(payload);
-    REQUIRE_MESSAGE(got.ok(), got.status());
-    REQUIRE(*got == offset);
-    held_[offset] = payload;
-    Acknowledge(EveryAppend() ? offset + 1 : 0);
-  }
+  void Append(size_t bytes) { AppendRaw(Payload(log_->next_offset(), bytes)); }
 
   void AppendBatch(size_t records, size_t bytes) {
     const uint64_t first = log_->next_offset();

@@ -523,16 +523,24 @@ TEST_CASE("Log kPointInTime counts the intact records it drops in later segments
   CHECK(SegmentFiles(dir.path()).size() == 2);
 }
 
-TEST_CASE("Log kPointInTime cuts at a damaged first segment header and restarts empty there") {
-  testing::TempDir dir;
-  MakeUniformLog(dir.path(), 100);
+// A log of 100 records whose oldest segments were dropped, then its first segment's header
+// damaged (its flags). Returns the offset that segment's file name gives.
+uint64_t MakeLogWithDamagedFirstHeader(const std::string& dir) {
+  MakeUniformLog(dir, 100);
   {
-    auto log = *Log::Open(dir.path(), SmallSegments());
+    auto log = *Log::Open(dir, SmallSegments());
     REQUIRE(*log->DropBefore(40) > 0);
   }
-  const std::vector<std::string> segments = SegmentFiles(dir.path());
+  const std::vector<std::string> segments = SegmentFiles(dir);
   const uint64_t first = FirstOffsetOf(segments[0]);
-  Overwrite(dir.path() + "/" + segments[0], 12, "\x01");  // the header's flags
+  REQUIRE(first > 0);
+  Overwrite(dir + "/" + segments[0], 12, "\x01");  // the header's flags
+  return first;
+}
+
+TEST_CASE("Log kPointInTime cuts at a damaged first segment header and restarts empty there") {
+  testing::TempDir dir;
+  const uint64_t first = MakeLogWithDamagedFirstHeader(dir.path());
   CHECK(Log::Open(dir.path(), SmallSegments()).status().code() == absl::StatusCode::kDataLoss);
   LogOptions o = SmallSegments();
   o.recovery = RecoveryMode::kPointInTime;
@@ -556,15 +564,7 @@ TEST_CASE("Log kPointInTime cuts at a damaged first segment header and restarts 
 // directory left with no segment would restart the log at 0, reusing offsets already handed out.
 TEST_CASE("Log kPointInTime keeps a damaged first segment's offset through a crash in its repair") {
   testing::TempDir original;
-  MakeUniformLog(original.path(), 100);
-  {
-    auto log = *Log::Open(original.path(), SmallSegments());
-    REQUIRE(*log->DropBefore(40) > 0);
-  }
-  const std::vector<std::string> segments = SegmentFiles(original.path());
-  const uint64_t first = FirstOffsetOf(segments[0]);
-  REQUIRE(first > 0);
-  Overwrite(original.path() + "/" + segments[0], 12, "\x01");  // the header's flags
+  const uint64_t first = MakeLogWithDamagedFirstHeader(original.path());
   for (int64_t steps = 0;; ++steps) {
     CAPTURE(steps);
     REQUIRE(steps < 100);

@@ -5,7 +5,6 @@
 // log_crash_test.cc, crash states in log_crash_states_test.cc, group commit in
 // group_commit_test.cc.
 #include "keel/wal/log.h"
-#include "keel/wal/memory_file_system.h"
 
 #include <doctest/doctest.h>
 
@@ -18,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "keel/base/clock.h"
 #include "keel/base/random.h"
+#include "keel/wal/memory_file_system.h"
 #include "log_testing.h"
 #include "testing/testing.h"
 

@@ -21,9 +21,10 @@
 // side are found through a price ladder (internal/price_ladder.h): a direct-mapped window of the
 // 2,048 prices around where the side trades (a price's level is one load, the next non-empty price
 // a count of zeros in a bitmap word), backed by a 64-ary bitmap trie for prices outside it, where
-// the same queries cost a few word operations whatever the spread of prices. Orders and levels live in pools that grow to the book's largest size and are
-// reused from then on, so after warm-up nothing is allocated per message (BookOptions says how much
-// to allocate up front, and max_orders is a limit).
+// the same queries cost a few word operations whatever the spread of prices. Orders and levels live
+// in pools that grow to the book's largest size and are reused from then on, so after warm-up
+// nothing is allocated per message (BookOptions says how much to allocate up front, and max_orders
+// is a limit).
 //
 // Behaviour is deterministic: the same commands in the same order give the same events and the
 // same StateHash(), which is what lets a sequenced command log rebuild the book (event sourcing)

@@ -21,8 +21,9 @@
 // payload; docs/wal_format.md gives the grammar. Segments roll at max_segment_bytes and are named
 // by the offset of their first record; the directory is synced after every creation, removal and
 // rename that recovery relies on (the log's own directory included, when Open creates it, by a
-// sync of its parent). A sealed segment gets a sparse index file (an entry every index_interval_bytes), so that
-// reading from any offset starts near it instead of scanning the segment.
+// sync of its parent). A sealed segment gets a sparse index file (an entry every
+// index_interval_bytes), so that reading from any offset starts near it instead of scanning the
+// segment.
 //
 // Recovery. Open() checks the log. A crash damages only what was written since the last sync, at
 // the end of the last segment, but POSIX lets unsynced writes reach the disk in any order, so it
