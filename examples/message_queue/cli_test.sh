@@ -6,7 +6,9 @@
 set -euo pipefail
 mq="$1"
 dir="$(mktemp -d)"
-trap 'rm -rf "$dir"' EXIT
+# Servers and followers this script started in the background stop with it, even when a check
+# fails part-way.
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 fail() { echo "cli_test: FAIL: $*" >&2; exit 1; }
 
 # wait_lines <file> <count> [<regex>]: waits (up to 60 s) until <file> has <count> lines matching.
