@@ -155,8 +155,7 @@ void BM_ZIncrBy_Keel(benchmark::State& state) {
   size_t i = 0;
   for (auto _ : state) {
     const size_t k = i++ & (kPicks - 1);
-    benchmark::DoNotOptimize(
-        set.Add(b.picked[k], b.increments[k], {.increment = true}));
+    benchmark::DoNotOptimize(set.Add(b.picked[k], b.increments[k], {.increment = true}));
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -177,7 +176,8 @@ void BM_ZAddNew_Keel(benchmark::State& state) {
   const Board& b = Board::Get();
   for (auto _ : state) {
     SortedSet set;
-    for (size_t i = 0; i < kPlayers; ++i) benchmark::DoNotOptimize(set.Add(b.players[i], b.scores[i]));
+    for (size_t i = 0; i < kPlayers; ++i)
+      benchmark::DoNotOptimize(set.Add(b.players[i], b.scores[i]));
     state.PauseTiming();
     set.Clear();
     state.ResumeTiming();

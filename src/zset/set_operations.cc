@@ -23,9 +23,9 @@ absl::StatusOr<std::vector<WeightedInput>> SortedBySize(std::span<const Weighted
     }
   }
   std::vector<WeightedInput> sorted(inputs.begin(), inputs.end());
-  std::stable_sort(sorted.begin(), sorted.end(), [](const WeightedInput& a, const WeightedInput& b) {
-    return SizeOf(a) < SizeOf(b);
-  });
+  std::stable_sort(
+      sorted.begin(), sorted.end(),
+      [](const WeightedInput& a, const WeightedInput& b) { return SizeOf(a) < SizeOf(b); });
   return sorted;
 }
 

@@ -199,6 +199,16 @@ size_t SortedSet::RemoveRanks(RankSpan span) {
   return count;
 }
 
+bool SortedSet::ClearNegativeZero(std::string_view member) {
+  Entry* entry = Find(member);
+  if (entry == nullptr || entry->score() != 0 || !std::signbit(entry->score())) return false;
+  // -0.0 and 0.0 compare equal, so the tree's order and its copies of first scores stay right.
+  tree_.Erase(entry);
+  entry->set_score(0.0);
+  tree_.Insert(entry);
+  return true;
+}
+
 void SortedSet::Clear() {
   tree_.Clear();
   for (Entry* entry : members_) Entry::Destroy(entry);

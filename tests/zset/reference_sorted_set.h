@@ -77,7 +77,8 @@ class ReferenceSortedSet {
   std::optional<size_t> Rank(const std::string& member) const {
     auto it = scores_.find(member);
     if (it == scores_.end()) return std::nullopt;
-    return static_cast<size_t>(std::distance(ordered_.begin(), ordered_.find({it->second, member})));
+    return static_cast<size_t>(
+        std::distance(ordered_.begin(), ordered_.find({it->second, member})));
   }
 
   // The ascending ranks of the members that satisfy `in_range`, which must be contiguous.
@@ -106,9 +107,8 @@ class ReferenceSortedSet {
   }
 
   RankSpan RanksOf(const LexRange& r) const {
-    return Span([&](double, const std::string& m) {
-      return AboveMin(m, r.min) && BelowMax(m, r.max);
-    });
+    return Span(
+        [&](double, const std::string& m) { return AboveMin(m, r.min) && BelowMax(m, r.max); });
   }
 
   std::vector<Element> Elements() const {
@@ -124,19 +124,27 @@ class ReferenceSortedSet {
   static int Compare(const std::string& a, const std::string& b) { return a.compare(b); }
   static bool AboveMin(const std::string& m, const LexBound& b) {
     switch (b.kind) {
-      case LexBound::Kind::kMinusInfinity: return true;
-      case LexBound::Kind::kPlusInfinity: return false;
-      case LexBound::Kind::kInclusive: return Compare(m, b.value) >= 0;
-      case LexBound::Kind::kExclusive: return Compare(m, b.value) > 0;
+      case LexBound::Kind::kMinusInfinity:
+        return true;
+      case LexBound::Kind::kPlusInfinity:
+        return false;
+      case LexBound::Kind::kInclusive:
+        return Compare(m, b.value) >= 0;
+      case LexBound::Kind::kExclusive:
+        return Compare(m, b.value) > 0;
     }
     return false;
   }
   static bool BelowMax(const std::string& m, const LexBound& b) {
     switch (b.kind) {
-      case LexBound::Kind::kMinusInfinity: return false;
-      case LexBound::Kind::kPlusInfinity: return true;
-      case LexBound::Kind::kInclusive: return Compare(m, b.value) <= 0;
-      case LexBound::Kind::kExclusive: return Compare(m, b.value) < 0;
+      case LexBound::Kind::kMinusInfinity:
+        return false;
+      case LexBound::Kind::kPlusInfinity:
+        return true;
+      case LexBound::Kind::kInclusive:
+        return Compare(m, b.value) <= 0;
+      case LexBound::Kind::kExclusive:
+        return Compare(m, b.value) < 0;
     }
     return false;
   }

@@ -67,7 +67,8 @@ TEST_CASE("NaN from infinities becomes 0 as Redis makes it") {
   SortedSet c = Make({{"x", 5}, {"pad", 1}});
   const std::vector<WeightedInput> later_nan = {{&a, 0}, {&c, 1}};
   // a is smaller, so it comes first: its NaN is 0, then c's 5 is the MAX.
-  CHECK(AsMap(*Intersection(later_nan, Aggregate::kMax)) == std::map<std::string, double>{{"x", 5}});
+  CHECK(AsMap(*Intersection(later_nan, Aggregate::kMax)) ==
+        std::map<std::string, double>{{"x", 5}});
   const std::vector<WeightedInput> nan_second = {{&c, 1}, {&a, 0}};
   CHECK(AsMap(*Intersection(nan_second, Aggregate::kMin)) ==
         std::map<std::string, double>{{"x", 0}});

@@ -41,7 +41,7 @@ TEST_CASE("Members are ordered by score, then by member bytes as unsigned memcmp
   REQUIRE(set.Add("", 0).ok());
   REQUIRE(set.Add("z", -kInf).ok());
   REQUIRE(set.Add("y", kInf).ok());
-  const std::vector<Element> expected = {{"z", -kInf}, {"", 0},  {"\x01", 0}, {"\xff", 0},
+  const std::vector<Element> expected = {{"z", -kInf}, {"", 0},   {"\x01", 0}, {"\xff", 0},
                                          {"a", 1},     {"ab", 1}, {"b", 1},    {"y", kInf}};
   CHECK(Ascending(set) == expected);
   CHECK(set.Rank("a") == 4);
@@ -97,8 +97,8 @@ TEST_CASE("Bad input is refused with a status and changes nothing") {
   r = set.Add("m", -kInf, {.increment = true});
   CHECK(r.status().message() == "resulting score is not a number (NaN)");
   CHECK(set.Score("m") == kInf);
-  r = set.Add("m", 1, {.existence = Existence::kOnlyAbsent,
-                       .condition = ScoreCondition::kOnlyGreater});
+  r = set.Add("m", 1,
+              {.existence = Existence::kOnlyAbsent, .condition = ScoreCondition::kOnlyGreater});
   CHECK(r.status().code() == absl::StatusCode::kInvalidArgument);
   CHECK(set.size() == 1);
   set.CheckInvariants();
@@ -219,11 +219,16 @@ struct Workload {
   double Score() {
     if (equal_scores) return 7;
     switch (rng.Uniform(8)) {
-      case 0: return kInf;
-      case 1: return -kInf;
-      case 2: return rng.Bernoulli(0.5) ? 0.0 : -0.0;
-      case 3: return rng.UniformDouble(-1e6, 1e6);
-      default: return static_cast<double>(rng.UniformInRange(-20, 20));
+      case 0:
+        return kInf;
+      case 1:
+        return -kInf;
+      case 2:
+        return rng.Bernoulli(0.5) ? 0.0 : -0.0;
+      case 3:
+        return rng.UniformDouble(-1e6, 1e6);
+      default:
+        return static_cast<double>(rng.UniformInRange(-20, 20));
     }
   }
 
@@ -235,10 +240,15 @@ struct Workload {
 
   LexBound Lex() {
     switch (rng.Uniform(6)) {
-      case 0: return LexBound::MinusInfinity();
-      case 1: return LexBound::PlusInfinity();
-      case 2: case 3: return LexBound::Inclusive(Member());
-      default: return LexBound::Exclusive(Member());
+      case 0:
+        return LexBound::MinusInfinity();
+      case 1:
+        return LexBound::PlusInfinity();
+      case 2:
+      case 3:
+        return LexBound::Inclusive(Member());
+      default:
+        return LexBound::Exclusive(Member());
     }
   }
 };
@@ -254,7 +264,10 @@ void RunDifferential(Workload& w, int operations) {
     CAPTURE(op);
     const std::string member = w.Member();
     switch (w.rng.Uniform(12)) {
-      case 0: case 1: case 2: case 3: {
+      case 0:
+      case 1:
+      case 2:
+      case 3: {
         AddOptions options;
         options.existence = static_cast<Existence>(w.rng.Uniform(3));
         options.condition = static_cast<ScoreCondition>(w.rng.Uniform(3));

@@ -207,6 +207,10 @@ class SortedSet {
 
   void Clear();
 
+  // If the member's score is -0.0, makes it 0.0 (its place in the order does not change); true
+  // if it did. For emulating Redis's compact encoding, which cannot store -0.
+  bool ClearNegativeZero(std::string_view member);
+
   // Bytes allocated for this set: its entries, tree nodes and hash index (an estimate of what
   // the allocator hands out: the sizes asked for, not the allocator's own rounding and headers).
   [[nodiscard]] size_t AllocatedBytes() const;
