@@ -121,8 +121,9 @@ void ExpireGeneric(CommandContext& ctx, Args args, bool relative, bool seconds,
     ctx.reply().Integer(0);
     return;
   }
-  if (when <= ctx.now_ms()) {
-    // Already past: the key goes now, and is logged as a DEL.
+  if (when <= ctx.now_ms() && !ctx.engine().loading) {
+    // Already past: the key goes now, and is logged as a DEL. (While loading the log, the time
+    // is set as recorded; the key goes after the load, as Redis's checkAlreadyExpired has it.)
     ctx.db().Delete(args[1]);
     ctx.Dirty();
     ctx.Propagate({"DEL", std::string(args[1])});

@@ -15,6 +15,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "append_only_file.h"
 #include "arguments.h"
 #include "command.h"
 #include "keel/base/strings.h"
@@ -328,6 +329,41 @@ void Line(std::string& out, std::string_view name, const auto& value) {
   out += base::Cat(name, ":", value, "\r\n");
 }
 
+// Redis 7.0's fields, in its order, with keel's figures (keel has no RDB snapshots and no forked
+// children, so those fields stay at their idle values), and keel's aof_last_rewrite_pause_usec:
+// how long the last rewrite held the keyspace.
+void PersistenceInfo(CommandContext& ctx, std::string& out) {
+  Engine::Impl& e = ctx.engine();
+  PersistenceStats p;
+  if (e.aof != nullptr) e.aof->FillStats(&p);
+  Line(out, "loading", e.loading ? 1 : 0);
+  Line(out, "async_loading", 0);
+  Line(out, "rdb_changes_since_last_save", e.dirty);
+  Line(out, "rdb_bgsave_in_progress", 0);
+  Line(out, "aof_enabled", p.enabled ? 1 : 0);
+  Line(out, "aof_rewrite_in_progress", p.rewrite_in_progress ? 1 : 0);
+  bool scheduled;
+  {
+    std::lock_guard lock(e.background_mu);
+    scheduled = e.rewrite_requested;
+  }
+  Line(out, "aof_rewrite_scheduled", scheduled ? 1 : 0);
+  Line(out, "aof_last_rewrite_time_sec",
+       p.last_rewrite_time_ms < 0 ? -1 : (p.last_rewrite_time_ms + 500) / 1000);
+  Line(out, "aof_last_rewrite_pause_usec", p.last_rewrite_pause_us);
+  Line(out, "aof_last_bgrewrite_status", p.last_rewrite_ok ? "ok" : "err");
+  Line(out, "aof_rewrites", p.rewrites);
+  Line(out, "aof_last_write_status", p.last_write_ok ? "ok" : "err");
+  if (p.enabled) {
+    Line(out, "aof_current_size", p.current_size);
+    Line(out, "aof_base_size", p.base_size);
+    Line(out, "aof_pending_rewrite", scheduled ? 1 : 0);
+    Line(out, "aof_buffer_length", p.pending_bytes);
+    Line(out, "aof_pending_bio_fsync", 0);
+    Line(out, "aof_delayed_fsync", 0);
+  }
+}
+
 void InfoSection(CommandContext& ctx, std::string& out, std::string_view section) {
   Engine::Impl& e = ctx.engine();
   if (section == "server") {
@@ -355,9 +391,7 @@ void InfoSection(CommandContext& ctx, std::string& out, std::string_view section
     Line(out, "mem_allocator", "libc");
   } else if (section == "persistence") {
     out += "# Persistence\r\n";
-    Line(out, "loading", 0);
-    Line(out, "rdb_changes_since_last_save", e.dirty);
-    Line(out, "aof_enabled", 0);
+    PersistenceInfo(ctx, out);
   } else if (section == "stats") {
     out += "# Stats\r\n";
     Line(out, "total_commands_processed", e.total_commands);
@@ -415,11 +449,26 @@ void Info(CommandContext& ctx, Args args) {
   ctx.reply().Verbatim(out);
 }
 
+std::string_view FsyncName(FsyncPolicy policy) {
+  switch (policy) {
+    case FsyncPolicy::kAlways:
+      return "always";
+    case FsyncPolicy::kEverySec:
+      return "everysec";
+    case FsyncPolicy::kNo:
+      return "no";
+  }
+  return "everysec";
+}
+
 void ConfigGet(CommandContext& ctx, Args args) {
   const std::vector<std::pair<std::string_view, std::string>> known = {
       {"save", ""},
-      {"appendonly", "no"},
-      {"appendfsync", "everysec"},
+      {"appendonly", ctx.engine().aof != nullptr ? "yes" : "no"},
+      {"appendfsync", std::string(FsyncName(ctx.engine().options.fsync))},
+      {"auto-aof-rewrite-percentage", base::Cat(ctx.engine().options.rewrite_percentage)},
+      {"auto-aof-rewrite-min-size", base::Cat(ctx.engine().options.rewrite_min_bytes)},
+      {"dir", ctx.engine().options.dir},
       {"databases", "1"},
       {"port", base::Cat(ctx.engine().options.tcp_port)},
       {"io-threads", base::Cat(ctx.engine().options.io_threads)},
@@ -440,6 +489,26 @@ void ConfigGet(CommandContext& ctx, Args args) {
     ctx.reply().BulkString(name);
     ctx.reply().BulkString(value);
   }
+}
+
+// BGREWRITEAOF: the engine's background thread rewrites the log (engine_persistence.cc).
+void BgRewriteAof(CommandContext& ctx, Args) {
+  Engine::Impl& e = ctx.engine();
+  if (e.aof == nullptr) {
+    // Redis would write a new file; keel-server without --dir has nowhere to write it.
+    ctx.Error("keel-server runs without --dir: there is no append-only file to rewrite");
+    return;
+  }
+  {
+    std::lock_guard lock(e.background_mu);
+    if (e.rewrite_requested || e.aof->rewrite_in_progress()) {
+      ctx.Error("Background append only file rewriting already in progress");
+      return;
+    }
+    e.rewrite_requested = true;
+  }
+  e.background_cv.notify_all();
+  ctx.reply().SimpleString("Background append only file rewriting started");
 }
 
 constexpr CommandSpec kConfigSubcommands[] = {
@@ -466,6 +535,8 @@ constexpr CommandSpec kCommands[] = {
      "2.0.0", "Depends on subcommand.", kConfigSubcommands},
     {"info", -1, kLoading | kStale, 0, 0, 0, Info, "server",
      "Get information and statistics about the server", "1.0.0", "O(1)"},
+    {"bgrewriteaof", 1, kNoPropagate, 0, 0, 0, BgRewriteAof, "server",
+     "Asynchronously rewrite the append-only file", "1.0.0", "O(1)"},
 };
 
 }  // namespace

@@ -26,7 +26,7 @@ Value* Database::Find(std::string_view key) {
     ++misses_;
     return nullptr;
   }
-  if (it->second.expiry_ms != kNoExpiry && it->second.expiry_ms <= now_ms_) {
+  if (!loading_ && it->second.expiry_ms != kNoExpiry && it->second.expiry_ms <= now_ms_) {
     const std::string expired_key = it->first;
     Remove(it);
     ++expired_;

@@ -8,8 +8,10 @@
 #include <cctype>
 
 #include "absl/strings/ascii.h"
+#include "append_only_file.h"
 #include "command.h"
 #include "engine_impl.h"
+#include "keel/base/status.h"
 #include "keel/base/strings.h"
 #include "zset_commands.h"
 
@@ -24,6 +26,7 @@ Engine::Impl::Impl(const EngineOptions& o)
   if (clock == nullptr) clock = &system_clock;
   start_time_ms = NowMillis();
   start_monotonic_ns = monotonic_clock.NowNanos();
+  db.set_on_expired([this](std::string_view key) { LogExpired(key); });
   for (auto family :
        {internal::KeyCommands(), internal::StringCommands(), internal::SortedSetReadCommands(),
         internal::SortedSetWriteCommands(), internal::ServerCommands()}) {
@@ -36,8 +39,10 @@ Engine::Impl::Impl(const EngineOptions& o)
   }
 }
 
-std::unique_ptr<Engine> Engine::Create(const EngineOptions& options) {
-  return std::unique_ptr<Engine>(new Engine(std::make_unique<Impl>(options)));
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
+  auto impl = std::make_unique<Impl>(options);
+  if (!options.dir.empty()) KEEL_RETURN_IF_ERROR(impl->OpenPersistence());
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -72,12 +77,17 @@ std::string UnknownCommand(Args args) {
 
 }  // namespace
 
-void Engine::Execute(ClientState& client, net::RespWriter& reply,
-                     std::span<const std::string_view> args) {
-  Impl& impl = *impl_;
-  std::lock_guard lock(impl.mu);
+uint64_t Engine::Execute(ClientState& client, net::RespWriter& reply,
+                         std::span<const std::string_view> args) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->Run(client, reply, args);
+}
+
+uint64_t Engine::Impl::Run(ClientState& client, net::RespWriter& reply, Args args, bool* known) {
+  Impl& impl = *this;
+  if (known != nullptr) *known = false;
   reply.set_protocol(client.protocol);
-  ++impl.total_commands;
+  if (!loading) ++impl.total_commands;
 
   // Find the command, or the container's subcommand.
   const std::string name = Lower(args[0]);
@@ -90,32 +100,54 @@ void Engine::Execute(ClientState& client, net::RespWriter& reply,
     if (sub == impl.commands.end()) {
       reply.Error(base::Cat("unknown subcommand '", CString(args[1]), "'. Try ",
                             absl::AsciiStrToUpper(absl::string_view(name)), " HELP."));
-      return;
+      return 0;
     }
     spec = sub->second;
   }
   if (spec == nullptr) {
     reply.Error(UnknownCommand(args));
-    return;
+    return 0;
   }
-  CommandStats& stats = impl.stats[full_name];
+  CommandStats& counts = impl.stats[full_name];
   const auto argc = static_cast<int>(args.size());
   if ((spec->arity > 0 && spec->arity != argc) || argc < -spec->arity) {
-    ++stats.rejected_calls;
+    ++counts.rejected_calls;
     reply.Error(base::Cat("wrong number of arguments for '", full_name, "' command"));
-    return;
+    return 0;
+  }
+  if (known != nullptr) *known = true;
+  if (aof != nullptr && !loading && (spec->flags & internal::kWrite) != 0) {
+    if (std::string refusal = RefuseWrite(args); !refusal.empty()) {
+      ++counts.rejected_calls;
+      reply.Error(refusal);
+      return 0;
+    }
   }
 
   impl.db.set_now_ms(impl.NowMillis());
+  command_token = 0;
   CommandContext ctx(impl, client, reply);
   const int64_t start_ns = impl.monotonic_clock.NowNanos();
   spec->handler(ctx, args);
   const int64_t elapsed_ns = impl.monotonic_clock.NowNanos() - start_ns;
-  ++stats.calls;
-  stats.usec += static_cast<uint64_t>(elapsed_ns / 1000);
-  if (ctx.failed()) ++stats.failed_calls;
+  if (!loading) {
+    ++counts.calls;
+    counts.usec += static_cast<uint64_t>(elapsed_ns / 1000);
+    if (ctx.failed()) ++counts.failed_calls;
+  }
   impl.dirty += ctx.dirty();
   client.protocol = reply.protocol();
+  if (ctx.dirty() > 0 && aof != nullptr && !loading) {
+    // The command's log form: what it recorded, or the arguments as sent.
+    if (ctx.propagated().empty()) {
+      command_token = aof->Queue(args);
+    } else {
+      for (const std::vector<std::string>& logged : ctx.propagated()) {
+        command_token = aof->Queue(logged);
+      }
+    }
+  }
+  return command_token;
 }
 
 size_t Engine::ExpireCycle(size_t limit) {

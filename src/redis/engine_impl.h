@@ -4,25 +4,48 @@
 #ifndef KEEL_SRC_REDIS_ENGINE_IMPL_H_
 #define KEEL_SRC_REDIS_ENGINE_IMPL_H_
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "keel/base/clock.h"
 #include "keel/base/random.h"
+#include "keel/net/resp_writer.h"
 #include "keel/redis/database.h"
 #include "keel/redis/engine.h"
 
 namespace keel::redis {
 namespace internal {
 struct CommandSpec;
+class AppendOnlyFile;
 }  // namespace internal
 
 struct Engine::Impl {
   explicit Impl(const EngineOptions& o);
+  ~Impl();
+
+  // Runs one command, as Execute describes. Sets *known (if given) to whether the command was
+  // found and its arity accepted. REQUIRES: mu held.
+  uint64_t Run(ClientState& client, net::RespWriter& reply, std::span<const std::string_view> args,
+               bool* known = nullptr);
+
+  // Persistence (engine_persistence.cc).
+  [[nodiscard]] absl::Status OpenPersistence();  // loads, then starts the background thread
+  void StopBackground();
+  void BackgroundLoop();
+  [[nodiscard]] absl::Status RewriteNow();
+  void LogExpired(std::string_view key);  // Database's on_expired: logged as DEL
+  // Why a write command must not run ("" if it may): the log failed, or the command is too large
+  // for a record. REQUIRES: aof.
+  [[nodiscard]] std::string RefuseWrite(std::span<const std::string_view> args) const;
 
   EngineOptions options;
   const base::Clock* clock;
@@ -42,6 +65,18 @@ struct Engine::Impl {
   absl::flat_hash_map<std::string, const internal::CommandSpec*> commands;
   absl::flat_hash_map<std::string, CommandStats> stats;
   std::function<void(std::string&, std::string_view)> info_source;
+
+  // Persistence: null for a memory-only engine.
+  std::unique_ptr<internal::AppendOnlyFile> aof;
+  bool loading = false;        // replaying the log: nothing expires, nothing is logged (mu)
+  uint64_t command_token = 0;  // the last token the running command queued (mu)
+  // The background thread: writes queued records, syncs under everysec, rewrites when due or
+  // asked to (BGREWRITEAOF).
+  std::mutex background_mu;
+  std::condition_variable background_cv;
+  bool stopping = false;           // background_mu
+  bool rewrite_requested = false;  // background_mu
+  std::thread background;
 
   [[nodiscard]] int64_t NowMillis() const { return clock->NowNanos() / 1'000'000; }
 };

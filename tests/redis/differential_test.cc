@@ -353,7 +353,9 @@ TEST_CASE("Random command streams get the same replies from keel and redis-serve
   KEEL_NET_REQUIRE_REDIS(redis_server);
   auto redis = net::RespClient::Connect("127.0.0.1", redis_server->port());
   REQUIRE(redis.ok());
-  auto engine = Engine::Create({});
+  auto opened = Engine::Open({});
+  REQUIRE(opened.ok());
+  auto engine = std::move(*opened);
   ClientState client = engine->NewClient();
   const uint64_t rounds = keel::testing::TestRounds("KEEL_REDIS_DIFF_ROUNDS", 6);
   for (uint64_t round = 0; round < rounds; ++round) {
@@ -372,7 +374,9 @@ TEST_CASE("The same streams in RESP3 get the same replies") {
   KEEL_NET_REQUIRE_REDIS(redis_server);
   auto redis = net::RespClient::Connect("127.0.0.1", redis_server->port());
   REQUIRE(redis.ok());
-  auto engine = Engine::Create({});
+  auto opened = Engine::Open({});
+  REQUIRE(opened.ok());
+  auto engine = std::move(*opened);
   ClientState client = engine->NewClient();
   std::vector<std::string_view> hello = {"HELLO", "3"};
   REQUIRE((*redis)->Call(hello).ok());
@@ -407,7 +411,9 @@ TEST_CASE("Negative zero is 0 in a small set and -0 in a large one, as in Redis'
   KEEL_NET_REQUIRE_REDIS(redis_server);
   auto redis = net::RespClient::Connect("127.0.0.1", redis_server->port());
   REQUIRE(redis.ok());
-  auto engine = Engine::Create({});
+  auto opened = Engine::Open({});
+  REQUIRE(opened.ok());
+  auto engine = std::move(*opened);
   ClientState client = engine->NewClient();
   std::vector<std::vector<std::string>> commands = {{"ZADD", "small", "-0", "a"},
                                                     {"ZSCORE", "small", "a"},

@@ -88,6 +88,12 @@ class Database {
   [[nodiscard]] int64_t now_ms() const { return now_ms_; }
   void set_now_ms(int64_t now_ms) { now_ms_ = now_ms; }
 
+  // While loading (replaying a log), nothing expires: Find returns keys whose time has passed,
+  // as Redis's expireIfNeeded does while it loads, so that a replay rebuilds what the log
+  // recorded whatever the time now. DeleteExpired still deletes.
+  [[nodiscard]] bool loading() const { return loading_; }
+  void set_loading(bool loading) { loading_ = loading; }
+
   // The value of `key`, or nullptr if there is none (or its time has come: it is deleted now).
   [[nodiscard]] Value* Find(std::string_view key);
   // Find without expiring anything or counting a hit: for a replica of the keyspace on disk.
@@ -153,6 +159,7 @@ class Database {
   // The keys that have an expiry, by (time, key): the next to expire first.
   absl::btree_set<std::pair<int64_t, std::string>> deadlines_;
   int64_t now_ms_ = 0;
+  bool loading_ = false;
   std::function<void(std::string_view)> on_expired_;
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;
