@@ -62,8 +62,19 @@ wal::LogOptions LogOptionsFor(const EngineOptions& options, wal::FileSystem& fs,
       wal::kMaxRecordBytesLimit,
       options.log_segment_bytes - 2 * wal::kSegmentHeaderBytes - 2 * wal::kRecordHeaderBytes));
   log.max_batch_records = kMaxBatchRecords;
+  log.preallocate_bytes = options.log_preallocate_bytes;
   log.recovery = recovery;
   log.file_system = &fs;
+  return log;
+}
+
+// Opens the log in `dir`, naming the directory in any error (the log names only the file).
+absl::StatusOr<std::unique_ptr<wal::Log>> OpenLog(const std::string& dir,
+                                                  const wal::LogOptions& options) {
+  absl::StatusOr<std::unique_ptr<wal::Log>> log = wal::Log::Open(dir, options);
+  if (!log.ok()) {
+    return absl::Status(log.status().code(), base::Cat(dir, ": ", log.status().message()));
+  }
   return log;
 }
 
@@ -94,7 +105,11 @@ absl::Status ReplayLog(const wal::Log& log, uint64_t from, const std::string& na
   KEEL_ASSIGN_OR_RETURN(std::unique_ptr<wal::LogReader> reader, log.NewReader(from));
   std::vector<std::string_view> args;
   while (true) {
-    KEEL_ASSIGN_OR_RETURN(std::optional<wal::RecordView> record, reader->Next());
+    absl::StatusOr<std::optional<wal::RecordView>> next = reader->Next();
+    if (!next.ok()) {
+      return absl::Status(next.status().code(), base::Cat(name, ": ", next.status().message()));
+    }
+    const std::optional<wal::RecordView>& record = *next;
     if (!record) return absl::OkStatus();
     absl::Status status = DecodeCommand(record->payload, &args);
     if (status.ok()) status = apply(args);
@@ -213,8 +228,8 @@ absl::Status AppendOnlyFile::OpenFiles() {
                                    ? wal::SyncPolicy::kEveryAppend
                                    : wal::SyncPolicy::kNone;
   KEEL_ASSIGN_OR_RETURN(
-      log_, wal::Log::Open(log_dir_, LogOptionsFor(options_, fs_, sync,
-                                                   wal::RecoveryMode::kTolerateCorruptedTail)));
+      log_, OpenLog(log_dir_,
+                    LogOptionsFor(options_, fs_, sync, wal::RecoveryMode::kTolerateCorruptedTail)));
   max_command_bytes_ = log_->options().max_record_bytes - 1024;
   if (log_->first_offset() > base_covered_) {
     return absl::DataLossError(base::Cat(log_dir_, " starts at offset ", log_->first_offset(),
@@ -244,10 +259,9 @@ absl::Status AppendOnlyFile::LoadBase(const Apply& apply, uint64_t* count) {
   const std::string path = Join(options_.dir, base_name_);
   // A base is synced whole before the manifest names it, so any damage is corruption, a torn
   // tail included.
-  KEEL_ASSIGN_OR_RETURN(
-      std::unique_ptr<wal::Log> base,
-      wal::Log::Open(path, LogOptionsFor(options_, fs_, wal::SyncPolicy::kNone,
-                                         wal::RecoveryMode::kAbsoluteConsistency)));
+  KEEL_ASSIGN_OR_RETURN(std::unique_ptr<wal::Log> base,
+                        OpenLog(path, LogOptionsFor(options_, fs_, wal::SyncPolicy::kNone,
+                                                    wal::RecoveryMode::kAbsoluteConsistency)));
   if (base->first_offset() != 0 || base->next_offset() != base_records_) {
     return absl::DataLossError(base::Cat(path, " holds records [", base->first_offset(), ", ",
                                          base->next_offset(), ") but the manifest says [0, ",
@@ -374,10 +388,9 @@ absl::Status AppendOnlyFile::InstallBase(const BaseImage& image) {
     return removed;
   }
   {
-    KEEL_ASSIGN_OR_RETURN(
-        std::unique_ptr<wal::Log> base,
-        wal::Log::Open(path, LogOptionsFor(options_, fs_, wal::SyncPolicy::kNone,
-                                           wal::RecoveryMode::kAbsoluteConsistency)));
+    KEEL_ASSIGN_OR_RETURN(std::unique_ptr<wal::Log> base,
+                          OpenLog(path, LogOptionsFor(options_, fs_, wal::SyncPolicy::kNone,
+                                                      wal::RecoveryMode::kAbsoluteConsistency)));
     KEEL_ASSERT(base->next_offset() == 0, path, " was not removed at Open");
     KEEL_RETURN_IF_ERROR(AppendAll(*base, image.records, 0));
     KEEL_RETURN_IF_ERROR(base->Sync());

@@ -109,6 +109,9 @@ struct EngineOptions {
   // The log's segment size (keel/wal/log.h). A logged command must fit in a segment, so a write
   // command larger than about this is refused. At least 64 KiB.
   uint64_t log_segment_bytes = uint64_t{64} << 20;
+  // Under kAlways the log writes zeros ahead of its records this many bytes at a time, which
+  // makes each fsync cheaper (keel/wal/log.h, LogOptions::preallocate_bytes). 0: none.
+  uint64_t log_preallocate_bytes = uint64_t{1} << 20;
   // Where the files live; the operating system's when null (tests pass a MemoryFileSystem or a
   // CrashExplorer's). Must outlive the engine.
   wal::FileSystem* file_system = nullptr;
