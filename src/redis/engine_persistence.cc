@@ -46,7 +46,7 @@ class ImageWriter {
     }
   }
 
-  void Zset(std::string_view key, const zset::SortedSet& set) {
+  void Zset(std::string_view key, const std::vector<std::pair<std::string, double>>& members) {
     std::vector<std::string> scores;
     std::vector<std::string_view> args;
     auto flush = [&] {
@@ -55,17 +55,17 @@ class ImageWriter {
       image_.records.push_back(std::move(record));
     };
     size_t bytes = 0;
-    for (auto c = set.CursorAt(0); c.valid(); c.Next()) {
+    for (const auto& [member, score] : members) {
       if (args.empty()) {
         scores.clear();
-        scores.reserve(kMembersPerCommand);
+        scores.reserve(kMembersPerCommand);  // args point into it: it must not reallocate
         args = {"ZADD", key};
         bytes = 0;
       }
-      scores.push_back(net::FormatDouble(c.score()));
+      scores.push_back(net::FormatDouble(score));
       args.emplace_back(scores.back());
-      args.emplace_back(c.member());
-      bytes += scores.back().size() + c.member().size();
+      args.emplace_back(member);
+      bytes += scores.back().size() + member.size();
       if (scores.size() == kMembersPerCommand || bytes >= chunk_bytes_) {
         flush();
         args.clear();
@@ -78,6 +78,38 @@ class ImageWriter {
   BaseImage& image_;
   const size_t chunk_bytes_;
 };
+
+// A live key as a rewrite copies it under the engine's lock.
+struct KeyCopy {
+  std::string key;
+  bool zset = false;
+  std::string string;
+  std::vector<std::pair<std::string, double>> members;  // in the set's order
+  int64_t expiry_ms = Database::kNoExpiry;
+};
+
+std::vector<KeyCopy> CopyKeyspace(const Database& db, int64_t now_ms) {
+  std::vector<KeyCopy> keys;
+  keys.reserve(db.size());
+  db.ForEach([&](std::string_view key, const Value& value, int64_t expiry_ms) {
+    // A key whose time has come is left out, as Redis's rewrite does; its DEL, when it comes,
+    // finds nothing to delete.
+    if (expiry_ms != Database::kNoExpiry && expiry_ms <= now_ms) return;
+    KeyCopy& copy = keys.emplace_back();
+    copy.key = std::string(key);
+    copy.expiry_ms = expiry_ms;
+    if (value.type() == ValueType::kString) {
+      copy.string = value.string();
+      return;
+    }
+    copy.zset = true;
+    copy.members.reserve(value.zset().size());
+    for (auto c = value.zset().CursorAt(0); c.valid(); c.Next()) {
+      copy.members.emplace_back(std::string(c.member()), c.score());
+    }
+  });
+  return keys;
+}
 
 }  // namespace
 
@@ -152,27 +184,29 @@ void Engine::Impl::BackgroundLoop() {
 absl::Status Engine::Impl::RewriteNow() {
   return aof->Rewrite([this] {
     BaseImage image;
-    std::lock_guard lock(mu);
-    const auto start = std::chrono::steady_clock::now();
-    const int64_t now_ms = NowMillis();
-    image.covered = aof->next_offset();
+    std::vector<KeyCopy> keys;
+    {
+      // Only the copy stops commands; formatting the records (the larger part: every score
+      // printed with %.17g) happens after the lock is released.
+      std::lock_guard lock(mu);
+      const auto start = std::chrono::steady_clock::now();
+      image.covered = aof->next_offset();
+      keys = CopyKeyspace(db, NowMillis());
+      image.pause_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+    }
     ImageWriter writer(image, std::min<uint64_t>(1 << 20, aof->max_command_bytes() / 4));
-    db.ForEach([&](std::string_view key, const Value& value, int64_t expiry_ms) {
-      // A key whose time has come is left out, as Redis's rewrite does; its DEL, when it comes,
-      // finds nothing to delete.
-      if (expiry_ms != Database::kNoExpiry && expiry_ms <= now_ms) return;
-      if (value.type() == ValueType::kString) {
-        writer.String(key, value.string());
+    for (const KeyCopy& key : keys) {
+      if (key.zset) {
+        writer.Zset(key.key, key.members);
       } else {
-        writer.Zset(key, value.zset());
+        writer.String(key.key, key.string);
       }
-      if (expiry_ms != Database::kNoExpiry) {
-        writer.Add({"PEXPIREAT", key, internal::IntegerText(expiry_ms)});
+      if (key.expiry_ms != Database::kNoExpiry) {
+        writer.Add({"PEXPIREAT", key.key, internal::IntegerText(key.expiry_ms)});
       }
-    });
-    image.pause_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
+    }
     return image;
   });
 }
