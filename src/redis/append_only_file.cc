@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <utility>
 
 #include "absl/strings/str_split.h"
@@ -277,6 +278,7 @@ uint64_t AppendOnlyFile::Queue(std::span<const std::string_view> args) {
   std::lock_guard lock(queue_mu_);
   queued_bytes_ += record.size();
   queued_.push_back(std::move(record));
+  if (gather_target_ != 0 && queued_.size() >= gather_target_) queued_cv_.notify_one();
   return ++next_offset_;
 }
 
@@ -290,17 +292,32 @@ uint64_t AppendOnlyFile::next_offset() const {
   return next_offset_;
 }
 
-absl::Status AppendOnlyFile::FlushLocked() {
+absl::Status AppendOnlyFile::WriteQueued(bool gather) {
   uint64_t end;
   {
-    std::lock_guard lock(queue_mu_);
+    std::unique_lock lock(queue_mu_);
+    // Group commit: when fewer records are queued than the last group had, their writers are
+    // probably on their way back with their next commands; wait for them a little (at most half
+    // the last write's time, and never more than 200 us), as keel's log does for its appenders.
+    if (gather && queued_.size() < last_group_size_) {
+      gather_target_ = last_group_size_;
+      queued_cv_.wait_for(lock,
+                          std::chrono::nanoseconds(std::min<int64_t>(last_write_ns_ / 2, 200'000)),
+                          [&] { return queued_.size() >= gather_target_; });
+      gather_target_ = 0;
+    }
     flushing_.swap(queued_);
     queued_bytes_ = 0;
     end = next_offset_;
   }
   if (flushing_.empty()) return absl::OkStatus();
   const uint64_t first = end - flushing_.size();
+  const auto start = std::chrono::steady_clock::now();
   const absl::Status status = AppendAll(*log_, flushing_, first);
+  last_write_ns_ =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count();
+  last_group_size_ = flushing_.size();
   flushing_.clear();
   if (!status.ok()) {
     RecordWriteError(status);
@@ -311,28 +328,38 @@ absl::Status AppendOnlyFile::FlushLocked() {
   return absl::OkStatus();
 }
 
-absl::Status AppendOnlyFile::Flush() {
-  std::lock_guard lock(flush_mu_);
-  return FlushLocked();
-}
-
-absl::Status AppendOnlyFile::WaitDurable(uint64_t token) {
-  // Under kAlways the log syncs in each append, so written is durable.
-  if (token <= written_token_.load()) return absl::OkStatus();
-  std::lock_guard lock(flush_mu_);
-  // Whoever held the lock before may have written this token's record along with its own.
-  if (token <= written_token_.load()) return absl::OkStatus();
-  KEEL_RETURN_IF_ERROR(FlushLocked());
-  if (token > written_token_.load()) {
-    return absl::FailedPreconditionError(base::Cat("the append-only log failed before record ",
-                                                   token - 1, " was written: ", write_error()));
+absl::Status AppendOnlyFile::WriteUpTo(uint64_t token, bool gather) {
+  std::unique_lock lock(flush_mu_);
+  while (written_token_.load() < token) {
+    if (write_failed_.load()) {
+      return absl::FailedPreconditionError(base::Cat("the append-only log failed before record ",
+                                                     token - 1, " was written: ", write_error()));
+    }
+    if (writing_) {
+      written_cv_.wait(lock);  // the writer may take this token's record along
+      continue;
+    }
+    writing_ = true;
+    lock.unlock();
+    const absl::Status status = WriteQueued(gather);
+    lock.lock();
+    writing_ = false;
+    written_cv_.notify_all();
+    KEEL_RETURN_IF_ERROR(status);
   }
   return absl::OkStatus();
 }
 
+absl::Status AppendOnlyFile::Flush() { return WriteUpTo(next_offset(), false); }
+
+absl::Status AppendOnlyFile::WaitDurable(uint64_t token) {
+  // Under kAlways the log syncs in each append, so written is durable.
+  if (token <= written_token_.load()) return absl::OkStatus();
+  return WriteUpTo(token, options_.fsync == FsyncPolicy::kAlways);
+}
+
 absl::Status AppendOnlyFile::Sync() {
-  std::lock_guard lock(flush_mu_);
-  KEEL_RETURN_IF_ERROR(FlushLocked());
+  KEEL_RETURN_IF_ERROR(Flush());
   const absl::Status status = log_->Sync();
   if (!status.ok()) RecordWriteError(status);
   return status;

@@ -23,6 +23,7 @@
 #define KEEL_SRC_REDIS_APPEND_ONLY_FILE_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -100,7 +101,10 @@ class AppendOnlyFile {
   AppendOnlyFile(const EngineOptions& options, wal::FileSystem& fs);
   [[nodiscard]] absl::Status OpenFiles();
   [[nodiscard]] absl::Status LoadBase(const Apply& apply, uint64_t* count);
-  [[nodiscard]] absl::Status FlushLocked();                        // REQUIRES: flush_mu_ held
+  // One writer at a time (the others wait on written_cv_): appends what is queued.
+  [[nodiscard]] absl::Status WriteQueued(bool gather);
+  // Returns once the records before `token` are written, writing them if no one else is.
+  [[nodiscard]] absl::Status WriteUpTo(uint64_t token, bool gather);
   [[nodiscard]] absl::Status InstallBase(const BaseImage& image);  // REQUIRES: rewrite_mu_ held
   void RecordWriteError(const absl::Status& status);
   [[nodiscard]] uint64_t CurrentSize() const;
@@ -122,14 +126,21 @@ class AppendOnlyFile {
 
   // Records queued by commands and not yet appended.
   mutable std::mutex queue_mu_;
+  std::condition_variable queued_cv_;  // a gathering writer waits here for gather_target_
   std::vector<std::string> queued_;
   uint64_t queued_bytes_ = 0;
   uint64_t next_offset_ = 0;
+  size_t gather_target_ = 0;  // 0: no writer is gathering
 
-  // One flusher at a time appends, so that records reach the log in offset order.
+  // One writer at a time appends, so that records reach the log in offset order.
   std::mutex flush_mu_;
-  std::vector<std::string> flushing_;  // guarded by flush_mu_; reused
+  std::condition_variable written_cv_;
+  bool writing_ = false;  // flush_mu_
   std::atomic<uint64_t> written_token_{0};
+  // The writer's own (only the thread with writing_ set touches them).
+  std::vector<std::string> flushing_;
+  size_t last_group_size_ = 1;
+  int64_t last_write_ns_ = 0;
 
   mutable std::mutex error_mu_;
   std::string write_error_;
