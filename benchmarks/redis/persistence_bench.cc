@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/scratch_dir.h"
 #include "keel/base/random.h"
 #include "keel/base/strings.h"
 #include "keel/net/resp_writer.h"
@@ -46,30 +47,8 @@ void Die(std::string_view what, std::string_view error) {
   std::abort();
 }
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    const char* env = std::getenv("KEEL_BENCH_DIR");
-    const std::string base =
-        env != nullptr && *env != '\0' ? env : std::filesystem::temp_directory_path().string();
-    std::string pattern = base + "/keel_redis_bench.XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) Die("cannot create a directory in", base);
-    root_ = pattern;
-    benchmark::AddCustomContext("redis_bench_dir", root_);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(root_, ignored);
-  }
-  std::string NewPath(std::string_view name) { return base::Cat(root_, "/", name, "_", next_++); }
-
- private:
-  std::string root_;
-  int next_ = 0;
-};
-
-ScratchDir& Scratch() {
-  static ScratchDir dir;
+bench::ScratchDir& Scratch() {
+  static bench::ScratchDir dir("redis_bench");
   return dir;
 }
 

@@ -56,6 +56,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/scratch_dir.h"
 #include "keel/base/coding.h"
 #include "keel/base/random.h"
 #include "keel/base/strings.h"
@@ -103,37 +104,15 @@ std::string FileSystemName(const std::string& path) {
 }
 
 // The directory every benchmark works in, created when the binary starts and removed at exit.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const char* env = std::getenv("KEEL_BENCH_DIR");
-    const std::string base =
-        env != nullptr && *env != '\0' ? env : std::filesystem::temp_directory_path().string();
-    std::string pattern = base + "/keel_wal_bench.XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) Die("cannot create a directory in", base);
-    root_ = pattern;
-    benchmark::AddCustomContext("wal_bench_dir", root_);
-    benchmark::AddCustomContext("wal_bench_file_system", FileSystemName(root_));
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(root_, ignored);
-  }
-
-  // A path under the directory that nothing uses yet.
-  std::string NewPath(std::string_view name) { return base::Cat(root_, "/", name, "_", next_++); }
-
- private:
-  std::string root_;
-  std::atomic<int> next_{0};
-};
-
-ScratchDir& Scratch() {
-  static ScratchDir dir;
+bench::ScratchDir& Scratch() {
+  static bench::ScratchDir dir("wal_bench");
+  static const bool described =
+      (benchmark::AddCustomContext("wal_bench_file_system", FileSystemName(dir.root())), true);
+  (void)described;
   return dir;
 }
 // Created before main, so that its context is printed with the run's.
-[[maybe_unused]] const ScratchDir& kScratchAtStart = Scratch();
+[[maybe_unused]] const bench::ScratchDir& kScratchAtStart = Scratch();
 
 void RemoveAll(const std::string& path) {
   std::error_code error;
