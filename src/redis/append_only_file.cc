@@ -225,6 +225,11 @@ absl::Status AppendOnlyFile::OpenFiles() {
     }
   }
 
+  // After a rewrite the log must be there: an empty one would silently lose what it held.
+  if (!base_name_.empty() && absl::IsNotFound(fs_.List(log_dir_).status())) {
+    return absl::DataLossError(
+        base::Cat(log_dir_, " is missing, but ", manifest_path, " names a base"));
+  }
   const wal::SyncPolicy sync = options_.fsync == FsyncPolicy::kAlways
                                    ? wal::SyncPolicy::kEveryAppend
                                    : wal::SyncPolicy::kNone;

@@ -17,8 +17,9 @@
 //
 // docs/redis_persistence.md has the format as a grammar, the policies and the recovery rules.
 //
-// Thread safety: Queue is called under the engine's lock; Flush, WaitDurable, Sync and
-// InstallBase from any thread; Load only before any other call.
+// Thread safety: Queue is called under the engine's lock; Flush, WaitDurable, Sync and Rewrite
+// from any thread; Load only before any other call. One thread at a time writes what is queued
+// (group commit: the others wait until a write has covered their records).
 #ifndef KEEL_SRC_REDIS_APPEND_ONLY_FILE_H_
 #define KEEL_SRC_REDIS_APPEND_ONLY_FILE_H_
 

@@ -372,6 +372,25 @@ TEST_CASE("A log record that is not a command keel knows stops Open naming the f
   }
 }
 
+TEST_CASE("A log that is missing after a rewrite stops Open instead of starting empty") {
+  wal::MemoryFileSystem fs;
+  {
+    auto engine = MustOpen(Options(&fs, nullptr));
+    ClientState client = engine->NewClient();
+    Run(*engine, client, {"SET", "a", "1"});
+    REQUIRE(engine->Rewrite().ok());
+    Run(*engine, client, {"SET", "b", "2"});
+  }
+  absl::StatusOr<std::vector<std::string>> names = fs.List("/db/log");
+  REQUIRE(names.ok());
+  for (const std::string& name : *names) REQUIRE(fs.Remove(base::Cat("/db/log/", name)).ok());
+  REQUIRE(fs.RemoveDir("/db/log").ok());
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(Options(&fs, nullptr));
+  REQUIRE_FALSE(engine.ok());
+  CHECK(engine.status().code() == absl::StatusCode::kDataLoss);
+  CHECK(absl::StrContains(engine.status().message(), "/db/log is missing"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Crashes
 // ---------------------------------------------------------------------------------------------
