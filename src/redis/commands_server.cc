@@ -181,8 +181,8 @@ constexpr CommandSpec kClientSubcommands[] = {
 // ---------------------------------------------------------------------------------------------
 std::vector<const CommandSpec*> AllCommands(CommandContext& ctx) {
   std::vector<const CommandSpec*> all;
-  for (const auto& [name, spec] : ctx.engine().commands) {
-    if (name.find('|') == std::string::npos) all.push_back(spec);
+  for (const auto& [name, command] : ctx.engine().commands) {
+    if (name.find('|') == std::string::npos) all.push_back(command->spec);
   }
   std::sort(all.begin(), all.end(),
             [](const CommandSpec* a, const CommandSpec* b) { return a->name < b->name; });
@@ -259,9 +259,8 @@ void CommandList(CommandContext& ctx, Args args) {
 }
 
 const CommandSpec* FindCommand(CommandContext& ctx, std::string_view name) {
-  auto it = ctx.engine().commands.find(
-      absl::AsciiStrToLower(absl::string_view(name.data(), name.size())));
-  return it == ctx.engine().commands.end() ? nullptr : it->second;
+  auto it = ctx.engine().commands.find(name);
+  return it == ctx.engine().commands.end() ? nullptr : it->second->spec;
 }
 
 void CommandInfo(CommandContext& ctx, Args args) {
@@ -367,7 +366,8 @@ void InfoSection(CommandContext& ctx, std::string& out, std::string_view section
     if (e.info_source) e.info_source(out, section);
   } else if (section == "commandstats") {
     out += "# Commandstats\r\n";
-    std::vector<std::pair<std::string, CommandStats>> sorted(e.stats.begin(), e.stats.end());
+    std::vector<std::pair<std::string, CommandStats>> sorted;
+    for (const auto& [name, command] : e.commands) sorted.emplace_back(name, command->stats);
     std::sort(sorted.begin(), sorted.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
     for (const auto& [name, s] : sorted) {

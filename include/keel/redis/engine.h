@@ -92,6 +92,9 @@ class Engine {
   // A command's statistics, by lower-case name (INFO commandstats); zero for unknown names.
   [[nodiscard]] CommandStats stats(std::string_view command) const;
 
+  // The port INFO reports (once the server knows it).
+  void set_tcp_port(uint16_t port);
+
   // Supplies figures for INFO that belong to the server around the engine (connected clients,
   // network bytes). Called under the engine's lock; must not call back into the engine.
   void set_info_source(std::function<void(std::string& section, std::string_view name)> source);
