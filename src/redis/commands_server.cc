@@ -30,7 +30,7 @@ void Ping(CommandContext& ctx, Args args) {
     ReplyArity(ctx, "ping");
     return;
   }
-  if (ctx.client().subscriptions > 0 && ctx.client().protocol == net::Protocol::kResp2) {
+  if (ctx.client().subscription_count() > 0 && ctx.client().protocol == net::Protocol::kResp2) {
     ctx.reply().ArrayHeader(2);
     ctx.reply().BulkString("pong");
     ctx.reply().BulkString(args.size() == 1 ? std::string_view() : args[1]);
@@ -139,7 +139,8 @@ void ClientGetName(CommandContext& ctx, Args) {
 
 std::string ClientLine(const ClientState& c) {
   return base::Cat("id=", c.id, " addr=", c.peer_address, " name=", c.name,
-                   " db=0 sub=", c.subscriptions, " resp=", static_cast<int>(c.protocol), "\n");
+                   " db=0 sub=", c.channels.size(), " psub=", c.patterns.size(),
+                   " resp=", static_cast<int>(c.protocol), "\n");
 }
 
 void ClientInfo(CommandContext& ctx, Args) { ctx.reply().Verbatim(ClientLine(ctx.client())); }
@@ -449,11 +450,11 @@ constexpr CommandSpec kConfigSubcommands[] = {
 };
 
 constexpr CommandSpec kCommands[] = {
-    {"ping", -1, kFast | kPubSub | kStale, 0, 0, 0, Ping, "connection", "Ping the server", "1.0.0",
-     "O(1)"},
+    {"ping", -1, kFast | kSubscribedMode | kStale, 0, 0, 0, Ping, "connection", "Ping the server",
+     "1.0.0", "O(1)"},
     {"echo", 2, kFast, 0, 0, 0, Echo, "connection", "Echo the given string", "1.0.0", "O(1)"},
-    {"quit", -1, kConnection | kPubSub | kLoading | kStale | kFast, 0, 0, 0, Quit, "connection",
-     "Close the connection", "1.0.0", "O(1)"},
+    {"quit", -1, kConnection | kSubscribedMode | kLoading | kStale | kFast, 0, 0, 0, Quit,
+     "connection", "Close the connection", "1.0.0", "O(1)"},
     {"hello", -1, kConnection | kLoading | kStale | kFast, 0, 0, 0, Hello, "connection",
      "Handshake with Redis", "6.0.0", "O(1)"},
     {"client", -2, kConnection, 0, 0, 0, nullptr, "connection",

@@ -23,10 +23,12 @@ Engine::Impl::Impl(const EngineOptions& o)
     : options(o), clock(o.clock), rng(static_cast<uint64_t>(base::MonotonicClock().NowNanos())) {
   if (clock == nullptr) clock = &system_clock;
   start_time_ms = NowMillis();
+  broker = *pubsub::Broker<Message>::Create(
+      {.max_subscriptions = size_t{1} << 30, .max_channel_bytes = options.max_string_bytes});
   start_monotonic_ns = monotonic_clock.NowNanos();
-  for (auto family :
-       {internal::KeyCommands(), internal::StringCommands(), internal::SortedSetReadCommands(),
-        internal::SortedSetWriteCommands(), internal::ServerCommands()}) {
+  for (auto family : {internal::KeyCommands(), internal::StringCommands(),
+                      internal::SortedSetReadCommands(), internal::SortedSetWriteCommands(),
+                      internal::PubSubCommands(), internal::ServerCommands()}) {
     for (const CommandSpec& spec : family) {
       Register(spec, std::string(spec.name));
       for (const CommandSpec& sub : spec.subcommands) {
@@ -129,6 +131,16 @@ void Engine::Execute(ClientState& client, net::RespWriter& reply,
     reply.Error(base::Cat("wrong number of arguments for '", command->full_name, "' command"));
     return;
   }
+  // A RESP2 connection in subscribed mode carries pushes between replies, so Redis lets it send
+  // only the commands that make sense there.
+  if (client.subscription_count() > 0 && client.protocol == net::Protocol::kResp2 &&
+      (spec->flags & internal::kSubscribedMode) == 0) {
+    ++stats.rejected_calls;
+    reply.Error(base::Cat("Can't execute '", command->full_name,
+                          "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
+                          "allowed in this context"));
+    return;
+  }
 
   impl.db.set_now_ms(impl.NowMillis());
   CommandContext ctx(impl, client, reply);
@@ -140,6 +152,18 @@ void Engine::Execute(ClientState& client, net::RespWriter& reply,
   if (ctx.failed()) ++stats.failed_calls;
   impl.dirty += ctx.dirty();
   client.protocol = reply.protocol();
+}
+
+bool Engine::DeliverMessages(ClientState& client, net::RespWriter& writer) {
+  writer.set_protocol(client.protocol);
+  return internal::WritePendingMessages(*impl_, client, writer);
+}
+
+void Engine::Disconnect(ClientState& client) {
+  for (const auto& [name, id] : client.channels) impl_->broker->Unsubscribe({id});
+  for (const auto& [name, id] : client.patterns) impl_->broker->Unsubscribe({id});
+  client.channels.clear();
+  client.patterns.clear();
 }
 
 size_t Engine::ExpireCycle(size_t limit) {

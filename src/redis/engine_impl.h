@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "keel/base/clock.h"
 #include "keel/base/random.h"
+#include "keel/pubsub/broker.h"
 #include "keel/redis/database.h"
 #include "keel/redis/engine.h"
 
@@ -30,6 +31,13 @@ struct Engine::Impl {
   base::SystemClock system_clock;
   base::MonotonicClock monotonic_clock;
   base::Random rng;  // ZRANDMEMBER's picks
+
+  // What PUBLISH sends: the channel it went to, for pattern subscribers, and the payload.
+  struct Message {
+    std::string channel;
+    std::string payload;
+  };
+  std::unique_ptr<pubsub::Broker<Message>> broker;
 
   mutable std::mutex mu;
   Database db;

@@ -19,12 +19,21 @@ class RedisSession final : public net::Session {
   RedisSession(Engine& engine, net::Connection& connection)
       : engine_(engine), client_(engine.NewClient()) {
     client_.peer_address = connection.peer_address();
+    // Pub/sub messages for this client are written on its connection's thread. A task posted to
+    // a connection that has closed meanwhile is dropped unrun, so `this` is alive when it runs.
+    client_.wake = [this, ref = connection.ref()] {
+      ref.Post([this](net::Connection& c) {
+        if (!engine_.DeliverMessages(client_, c.writer())) c.CloseAfterReply();
+      });
+    };
   }
 
   void OnCommand(net::Connection& connection, std::span<const std::string_view> args) override {
     engine_.Execute(client_, connection.writer(), args);
     if (client_.close_after_reply) connection.CloseAfterReply();
   }
+
+  void OnClose(net::Connection&) override { engine_.Disconnect(client_); }
 
  private:
   Engine& engine_;
