@@ -20,6 +20,7 @@
 // Items are commands (parsing) or replies (encoding); bytes are the protocol bytes.
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -51,44 +52,39 @@ std::string Pipeline(bool zadd) {
   return stream;
 }
 
-void BM_ParsePipeline(benchmark::State& state) {
-  const std::string stream = Pipeline(state.range(0) == 1);
-  RespParser parser;
-  size_t bytes = 0;
-  for (auto _ : state) {
-    parser.Feed(stream);
-    int commands = 0;
+// Runs the parser over `stream` cut into `piece`-byte pieces: the commands it found.
+int ParseInPieces(RespParser& parser, std::string_view stream, size_t piece, size_t& bytes) {
+  int commands = 0;
+  for (size_t at = 0; at < stream.size(); at += piece) {
+    parser.Feed(stream.substr(at, piece));
     while (parser.Next() == RespParser::Result::kCommand) {
       bytes += parser.args()[1].size();
       ++commands;
     }
+  }
+  return commands;
+}
+
+// state.range(0): ZADD (1) or SET (0); `piece`: bytes fed at a time.
+void ParseBenchmark(benchmark::State& state, size_t piece) {
+  const std::string stream = Pipeline(state.range(0) == 1);
+  RespParser parser;
+  size_t bytes = 0;
+  for (auto _ : state) {
+    const int commands = ParseInPieces(parser, stream, piece, bytes);
     benchmark::DoNotOptimize(bytes);
     if (commands != kPipeline) state.SkipWithError("wrong command count");
   }
   state.SetItemsProcessed(state.iterations() * kPipeline);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * stream.size()));
 }
+
+void BM_ParsePipeline(benchmark::State& state) { ParseBenchmark(state, SIZE_MAX); }
 BENCHMARK(BM_ParsePipeline)->Arg(0)->Arg(1)->ArgName("zadd");
 
 void BM_ParsePipelineInPieces(benchmark::State& state) {
-  const std::string stream = Pipeline(state.range(0) == 1);
-  constexpr size_t kSegment = 1460;
-  RespParser parser;
-  size_t bytes = 0;
-  for (auto _ : state) {
-    int commands = 0;
-    for (size_t at = 0; at < stream.size(); at += kSegment) {
-      parser.Feed(std::string_view(stream).substr(at, kSegment));
-      while (parser.Next() == RespParser::Result::kCommand) {
-        bytes += parser.args()[1].size();
-        ++commands;
-      }
-    }
-    benchmark::DoNotOptimize(bytes);
-    if (commands != kPipeline) state.SkipWithError("wrong command count");
-  }
-  state.SetItemsProcessed(state.iterations() * kPipeline);
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * stream.size()));
+  constexpr size_t kSegment = 1460;  // one TCP segment's payload
+  ParseBenchmark(state, kSegment);
 }
 BENCHMARK(BM_ParsePipelineInPieces)->Arg(0)->Arg(1)->ArgName("zadd");
 
@@ -148,19 +144,24 @@ std::vector<Member> Members() {
 
 constexpr int kReplies = 100;
 
+// kReplies ZRANGE ... WITHSCORES replies of `members`, with RespWriter.
+void EncodeRanges(const std::vector<Member>& members, std::string& out) {
+  RespWriter writer(out);
+  for (int r = 0; r < kReplies; ++r) {
+    writer.ArrayHeader(members.size() * 2);
+    for (const Member& member : members) {
+      writer.BulkString(member.name);
+      writer.Double(member.score);
+    }
+  }
+}
+
 void BM_EncodeRange(benchmark::State& state) {
   const std::vector<Member> members = Members();
   std::string out;
   for (auto _ : state) {
     out.clear();
-    RespWriter writer(out);
-    for (int r = 0; r < kReplies; ++r) {
-      writer.ArrayHeader(members.size() * 2);
-      for (const Member& member : members) {
-        writer.BulkString(member.name);
-        writer.Double(member.score);
-      }
-    }
+    EncodeRanges(members, out);
     benchmark::DoNotOptimize(out.data());
   }
   state.SetItemsProcessed(state.iterations() * kReplies);
@@ -172,16 +173,7 @@ void BM_EncodeRangeBaseline(benchmark::State& state) {
   const std::vector<Member> members = Members();
   std::string out;
   std::string reference;
-  {
-    RespWriter writer(reference);
-    for (int r = 0; r < kReplies; ++r) {
-      writer.ArrayHeader(members.size() * 2);
-      for (const Member& member : members) {
-        writer.BulkString(member.name);
-        writer.Double(member.score);
-      }
-    }
-  }
+  EncodeRanges(members, reference);
   for (auto _ : state) {
     out.clear();
     char buffer[64];
