@@ -75,7 +75,8 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start() {
       ::dup2(null, 2);
       const std::string dir = std::filesystem::temp_directory_path().string();
       ::execlp("redis-server", "redis-server", "--bind", "127.0.0.1", "--port", port_text.c_str(),
-               "--save", "", "--appendonly", "no", "--dir", dir.c_str(), nullptr);
+               "--save", "", "--appendonly", "no", "--databases", "1", "--dir", dir.c_str(),
+               nullptr);
       ::_exit(127);
     }
     auto server = std::unique_ptr<RedisServer>(new RedisServer(pid, port));
