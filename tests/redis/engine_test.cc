@@ -6,6 +6,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -128,6 +131,68 @@ TEST_CASE("COMMAND describes every command, with counts and docs redis-cli can r
   const std::string docs = h.Run({"COMMAND", "DOCS", "zrank"});
   CHECK(docs.find("$7\r\nsummary\r\n") != std::string::npos);
   CHECK(docs.find("$10\r\nsorted-set\r\n") != std::string::npos);
+}
+
+// Runs SCAN to the end and returns every key it gave, in order.
+std::vector<std::string> ScanAll(
+    Harness& h, std::vector<std::string_view> options,
+    const std::function<void()>& between = [] {}) {
+  std::vector<std::string> keys;
+  std::string cursor = "0";
+  do {
+    std::vector<std::string_view> args = {"SCAN", cursor};
+    args.insert(args.end(), options.begin(), options.end());
+    std::string out;
+    net::RespWriter writer(out);
+    h.engine().Execute(h.client(), writer, args);
+    // *2\r\n$<n>\r\n<cursor>\r\n*<k>\r\n($<len>\r\n<key>\r\n)*
+    size_t p = out.find('$');
+    const size_t len_end = out.find("\r\n", p);
+    const size_t len = std::stoul(out.substr(p + 1, len_end - p - 1));
+    cursor = out.substr(len_end + 2, len);
+    p = out.find('*', len_end + 2 + len);
+    size_t q = out.find("\r\n", p) + 2;
+    while (q < out.size()) {
+      const size_t e = out.find("\r\n", q);
+      const size_t n = std::stoul(out.substr(q + 1, e - q - 1));
+      keys.push_back(out.substr(e + 2, n));
+      q = e + 2 + n + 2;
+    }
+    between();
+  } while (cursor != "0");
+  return keys;
+}
+
+TEST_CASE("SCAN visits every key that stays, exactly once, while others come and go") {
+  Harness h;
+  for (int i = 0; i < 1000; ++i) h.Run({"SET", "stay:" + std::to_string(i), "v"});
+  int churn = 0;
+  const std::vector<std::string> seen = ScanAll(h, {"COUNT", "7"}, [&] {
+    // Between calls, add and delete other keys: the walk must neither skip nor repeat a key
+    // that stays.
+    const std::string key = "churn:" + std::to_string(churn++);
+    h.Run({"SET", key, "v"});
+    if (churn % 2 == 0) h.Run({"DEL", "churn:" + std::to_string(churn / 2)});
+  });
+  std::map<std::string, int> counts;
+  for (const std::string& key : seen) ++counts[key];
+  for (int i = 0; i < 1000; ++i) CHECK(counts["stay:" + std::to_string(i)] == 1);
+  for (const auto& [key, n] : counts) CHECK(n == 1);
+}
+
+TEST_CASE("SCAN filters by MATCH and TYPE, and a COUNT of 1 still ends") {
+  Harness h;
+  h.Run({"SET", "user:1", "a"});
+  h.Run({"SET", "user:2", "b"});
+  h.Run({"ZADD", "user:board", "1", "m"});
+  h.Run({"ZADD", "other", "1", "m"});
+  std::vector<std::string> users = ScanAll(h, {"MATCH", "user:*", "COUNT", "1"});
+  std::sort(users.begin(), users.end());
+  CHECK(users == std::vector<std::string>{"user:1", "user:2", "user:board"});
+  std::vector<std::string> zsets = ScanAll(h, {"TYPE", "ZSET"});
+  std::sort(zsets.begin(), zsets.end());
+  CHECK(zsets == std::vector<std::string>{"other", "user:board"});
+  CHECK(ScanAll(h, {"TYPE", "hash"}).empty());
 }
 
 TEST_CASE("Commands run one at a time from many threads") {
