@@ -13,6 +13,7 @@ packages=(
   doctest-dev libbenchmark-dev          # tests and benchmarks
   libboost-dev                          # Boost.Geometry: the R-tree peer in benchmarks/geo
   librocksdb-dev                        # RocksDB: the write-ahead-log peer in benchmarks/wal
+  redis-server redis-tools              # Redis 7.0: the oracle for keel::shard's hash slots
 )
 
 missing=()
