@@ -131,34 +131,38 @@ absl::StatusOr<NodeId> BoundedLoadRing::Lookup(std::string_view key) const {
   return it->second.node;
 }
 
-absl::StatusOr<std::vector<KeyMove>> BoundedLoadRing::AddNode(NodeId id) {
-  if (absl::Status status = ring_.AddNode({.id = id, .vnodes = options_.vnodes}); !status.ok()) {
-    return status;
-  }
-  nodes_.try_emplace(id);
+absl::StatusOr<std::vector<KeyMove>> BoundedLoadRing::AddNodes(std::span<const NodeId> ids) {
+  std::vector<RingNode> added;
+  for (const NodeId id : ids) added.push_back({.id = id, .vnodes = options_.vnodes});
+  if (absl::Status status = ring_.AddNodes(added); !status.ok()) return status;
+  for (const NodeId id : ids) nodes_.try_emplace(id);
   const size_t cap = capacity();
 
-  // The new node's points, as the ring placed them.
-  std::vector<uint64_t> points(options_.vnodes);
-  for (uint32_t v = 0; v < options_.vnodes; ++v) points[v] = HashRing::PointOf(id, v, ring_.seed());
+  // The new nodes' points, as the ring placed them (by position, then owner).
+  std::vector<std::pair<uint64_t, NodeId>> points;
+  for (const NodeId id : ids) {
+    for (uint32_t v = 0; v < options_.vnodes; ++v) {
+      points.emplace_back(HashRing::PointOf(id, v, ring_.seed()), id);
+    }
+  }
   std::sort(points.begin(), points.end());
 
-  // The keys whose walk reaches one of the new points before the point they sit at: the new node
-  // comes first in their walk now. Nearest first, as a walk would meet them.
+  // The keys whose walk reaches a new point before the point they sit at: that new node comes
+  // first in their walk now. Nearest first, as a walk would meet them.
   struct Candidate {
     uint64_t distance;  // clockwise from the key to the new point
-    uint64_t point;
+    std::pair<uint64_t, NodeId> point;
     Entry* entry;
   };
   std::vector<Candidate> candidates;
   for (Entry& entry : keys_) {
     const Place& place = entry.second;
-    const auto next = std::lower_bound(points.begin(), points.end(), place.hash);
-    const uint64_t point = next == points.end() ? points.front() : *next;
-    const uint64_t to_new = point - place.hash;  // unsigned: clockwise, wrapping at 2^64
+    auto next = std::lower_bound(points.begin(), points.end(), std::pair(place.hash, NodeId{0}));
+    if (next == points.end()) next = points.begin();
+    const uint64_t to_new = next->first - place.hash;  // unsigned: clockwise, wrapping at 2^64
     const uint64_t to_current = place.point - place.hash;
-    if (to_new < to_current || (to_new == to_current && id < place.node)) {
-      candidates.push_back({to_new, point, &entry});
+    if (to_new < to_current || (to_new == to_current && next->second < place.node)) {
+      candidates.push_back({to_new, *next, &entry});
     }
   }
   const auto order = [](const Candidate& c) {
@@ -168,11 +172,13 @@ absl::StatusOr<std::vector<KeyMove>> BoundedLoadRing::AddNode(NodeId id) {
             [&](const Candidate& a, const Candidate& b) { return order(a) < order(b); });
 
   std::vector<KeyMove> moves;
-  for (size_t i = 0; i < candidates.size() && i < cap; ++i) {
-    Entry& entry = *candidates[i].entry;
+  for (const Candidate& candidate : candidates) {
+    const auto [point, id] = candidate.point;
+    if (nodes_.at(id).members.size() >= cap) continue;
+    Entry& entry = *candidate.entry;
     const NodeId from = entry.second.node;
     Detach(entry);
-    Attach(entry, IndexOf(candidates[i].point, id));
+    Attach(entry, IndexOf(point, id));
     moves.push_back({entry.first, from, id});
   }
   Shed(cap, moves);

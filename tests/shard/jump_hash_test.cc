@@ -95,9 +95,10 @@ TEST_CASE("The movement check fails modulo hashing") {
     return owners;
   };
   const std::vector<uint64_t> keys = testing::KeyHashes(testing::BalanceKeys() / 4);
-  for (const size_t n : {10, 100}) {
+  for (const size_t n : {10, 100, 1000}) {
     CAPTURE(n);
     const testing::Measurement m = testing::Measure(modulo, n, keys, static_cast<NodeId>(n - 1));
+    testing::Report("key mod n", n, keys.size(), m);
     CHECK(m.balance.stddev <= 1.2 * testing::UniformStddev(n, keys.size()));
     CHECK(!m.added.Within(1.1));
     CHECK(!m.added.only_needed);

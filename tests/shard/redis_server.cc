@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -108,24 +110,36 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(
     execv(binary.c_str(), argv.data());
     _exit(127);
   }
-  // Wait up to ten seconds for it to listen (it normally takes a few milliseconds).
+  // Wait up to ten seconds for it to answer PING (it normally takes a few milliseconds). A
+  // connection made while it is still starting can be reset; then try again.
   for (int attempt = 0;; ++attempt) {
-    if (server->Connect().ok()) break;
+    if (server->Connect().ok()) {
+      absl::StatusOr<std::vector<std::string>> pong = server->Call({{"PING"}});
+      if (pong.ok() && (*pong)[0] == "+PONG") break;
+      close(server->fd_);
+      server->fd_ = -1;
+      server->buffer_.clear();
+    }
     int status = 0;
     if (waitpid(server->pid_, &status, WNOHANG) == server->pid_) {
       server->pid_ = -1;
-      return absl::InternalError(
-          base::Cat("redis-server exited at start (status ", status, "); see its log"));
+      return absl::InternalError(base::Cat("redis-server exited at start (status ", status,
+                                           "); its log: ", server->Log()));
     }
-    if (attempt == 1000) return absl::DeadlineExceededError("redis-server did not start");
+    if (attempt == 1000) {
+      return absl::DeadlineExceededError(
+          base::Cat("redis-server did not answer PING; its log: ", server->Log()));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  absl::StatusOr<std::vector<std::string>> pong = server->Call({{"PING"}});
-  if (!pong.ok()) return pong.status();
-  if ((*pong)[0] != "+PONG") {
-    return absl::InternalError(base::Cat("redis-server answered PING with ", (*pong)[0]));
-  }
   return server;
+}
+
+std::string RedisServer::Log() const {
+  std::ifstream in(dir_.path() + "/redis.log");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 absl::Status RedisServer::Connect() {

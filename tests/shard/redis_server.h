@@ -42,6 +42,8 @@ class RedisServer {
       const std::vector<std::vector<std::string>>& commands);
 
   [[nodiscard]] int port() const { return port_; }
+  // What the server wrote to its log file so far.
+  [[nodiscard]] std::string Log() const;
 
  private:
   RedisServer() = default;

@@ -145,7 +145,7 @@ TEST_CASE("Rendezvous balances keys as uniform choice does and moves only the id
     // A lookup scores every node: fewer keys for more nodes, to keep the run short (the noise
     // allowance in the bounds grows to match).
     const std::vector<uint64_t> keys =
-        testing::KeyHashes(std::min(testing::BalanceKeys(), testing::BalanceKeys() * 32 / n));
+        testing::KeyHashes(std::min(testing::BalanceKeys(), testing::BalanceKeys() * 8 / n));
     const testing::Measurement m =
         testing::Measure(RendezvousAssign(seed), n, keys, static_cast<NodeId>(n / 2));
     testing::Report("rendezvous", n, keys.size(), m);

@@ -19,7 +19,8 @@
 //   RemoveKey   frees its place; if the capacity drops, each node now above it passes one key on
 //               clockwise (so a removal moves at most n keys, and rarely any).
 //   AddNode     the new node takes, up to its capacity, the keys whose walk passed one of its
-//               points (nearest first), then nodes above the new, lower capacity pass keys on.
+//               points (nearest first), then nodes above the new, lower capacity pass keys on
+//               (AddNodes does the same for several nodes in one pass).
 //   RemoveNode  its keys walk on from their own positions; the capacity grows, so nothing else
 //               moves.
 // Every mutation returns the keys it moved, so a caller can migrate their data. After every
@@ -41,6 +42,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -81,7 +83,13 @@ class BoundedLoadRing {
   [[nodiscard]] static absl::StatusOr<BoundedLoadRing> Create(const BoundedLoadOptions& options);
 
   // kAlreadyExists for a node already there; kInvalidArgument when the ring is full.
-  [[nodiscard]] absl::StatusOr<std::vector<KeyMove>> AddNode(NodeId id);
+  [[nodiscard]] absl::StatusOr<std::vector<KeyMove>> AddNode(NodeId id) {
+    return AddNodes({&id, 1});
+  }
+  // Adds several nodes at once: one rebuild of the ring and one pass over the keys (each key goes
+  // to the first new point on its walk, nearest first, while that node has room). On error (a
+  // node already there, or listed twice), nothing changes.
+  [[nodiscard]] absl::StatusOr<std::vector<KeyMove>> AddNodes(std::span<const NodeId> ids);
   // kNotFound for an unknown node; kFailedPrecondition when it is the last node and keys remain.
   [[nodiscard]] absl::StatusOr<std::vector<KeyMove>> RemoveNode(NodeId id);
 
