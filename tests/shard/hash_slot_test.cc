@@ -87,8 +87,8 @@ TEST_CASE("Key slots match redis-server CLUSTER KEYSLOT on random keys") {
     MESSAGE("skipped: redis-server is not on PATH (scripts/install-deps.sh installs it)");
     return;
   }
-  absl::StatusOr<std::unique_ptr<testing::RedisServer>> server = testing::RedisServer::Start(
-      {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"});
+  absl::StatusOr<std::unique_ptr<testing::RedisServer>> server =
+      testing::RedisServer::Start(/*cluster=*/true);
   REQUIRE_MESSAGE(server.ok(), server.status().ToString());
   const uint64_t seed = keel::testing::TestSeed(1202);
   CAPTURE(seed);

@@ -78,7 +78,7 @@ std::string FindOnPath(const std::string& name) {
 }
 
 absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(
-    const std::vector<std::string>& extra_args) {
+    bool cluster, const std::vector<std::string>& extra_args) {
   const std::string binary = FindOnPath("redis-server");
   if (binary.empty()) return absl::NotFoundError("redis-server is not on PATH");
   std::unique_ptr<RedisServer> server(new RedisServer());
@@ -99,6 +99,16 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(
                                    server->dir_.path(),
                                    "--logfile",
                                    server->dir_.path() + "/redis.log"};
+  if (cluster) {
+    absl::StatusOr<int> bus_port = FreeLoopbackPort();
+    while (bus_port.ok() && *bus_port == server->port_) bus_port = FreeLoopbackPort();
+    if (!bus_port.ok()) return bus_port.status();
+    for (const std::string arg :
+         {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port"}) {
+      args.push_back(arg);
+    }
+    args.push_back(std::to_string(*bus_port));
+  }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());

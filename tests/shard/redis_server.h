@@ -29,9 +29,11 @@ namespace keel::shard::testing {
 class RedisServer {
  public:
   // Starts redis-server (found on PATH) bound to 127.0.0.1 on a free port and waits until it
-  // answers PING.
+  // answers PING. With `cluster`, in cluster mode, its node file in its scratch directory and its
+  // cluster bus on a second free port (by default Redis puts the bus at port + 10000, which fails
+  // for the upper part of the range the kernel hands out).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<RedisServer>> Start(
-      const std::vector<std::string>& extra_args);
+      bool cluster, const std::vector<std::string>& extra_args = {});
   ~RedisServer();
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
