@@ -172,13 +172,10 @@ TEST_CASE("No node holds more than the capacity and movement stays near the idea
     const double ideal_removed = ideal_added;                   // and before the removal
     const double moved_added = static_cast<double>(added->size()) / static_cast<double>(m);
     const double moved_removed = static_cast<double>(removed->size()) / static_cast<double>(m);
-    if (std::getenv("KEEL_SHARD_REPORT") != nullptr) {
-      std::printf(
-          "| bounded loads, e = 0.25 | %zu | %zu | %.2f%% | %.3f | %.4f%% (%.2fx) | %.4f%% (%.2fx) "
-          "|\n",
-          n, m, 100 * balance.stddev, balance.peak, 100 * moved_added, moved_added / ideal_added,
-          100 * moved_removed, moved_removed / ideal_removed);
-    }
+    testing::Report("bounded loads, e = 0.25", n, m,
+                    {.balance = balance,
+                     .added = {.moved = moved_added, .ideal = ideal_added},
+                     .removed = {.moved = moved_removed, .ideal = ideal_removed}});
     CHECK(balance.peak <= 1.25 + static_cast<double>(n) / static_cast<double>(m));
     // Measured about 1.1x the ideal either way: the capacity's ripples move a few more keys than
     // a plain ring, where exactly the node's share moves.

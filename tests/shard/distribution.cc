@@ -1,6 +1,8 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 #include "distribution.h"
 
+#include <doctest/doctest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -88,11 +90,24 @@ Measurement Measure(const Assign& assign, size_t n, std::span<const uint64_t> ke
           .removed = MovementOf(before, shrunk, removed_node, /*added=*/false, n)};
 }
 
+void CheckLikeUniformChoice(const Balance& balance, size_t n, size_t m) {
+  CHECK(balance.stddev <= 1.2 * UniformStddev(n, m));
+  CHECK(balance.peak <= 1 + 5 * UniformStddev(n, m));
+}
+
+void CheckOnlyNeededMoves(const Measurement& m, double factor) {
+  CHECK(m.added.only_needed);
+  CHECK(m.removed.only_needed);
+  CHECK(m.added.Within(factor));
+  CHECK(m.removed.Within(factor));
+}
+
 void Report(std::string_view scheme, size_t n, size_t keys, const Measurement& m) {
   if (std::getenv("KEEL_SHARD_REPORT") == nullptr) return;
-  std::printf("| %s | %zu | %zu | %.2f%% | %.3f | %.4f%% (%.2fx) | %.4f%% (%.2fx) |\n",
-              std::string(scheme).c_str(), n, keys, 100 * m.balance.stddev, m.balance.peak,
-              100 * m.added.moved, m.added.moved / m.added.ideal, 100 * m.removed.moved,
+  std::printf("| %s | %zu | %zu | %.2f%% (%.2f%%) | %.3f | %.4f%% (%.2fx) | %.4f%% (%.2fx) |\n",
+              std::string(scheme).c_str(), n, keys, 100 * m.balance.stddev,
+              100 * UniformStddev(n, keys), m.balance.peak, 100 * m.added.moved,
+              m.added.moved / m.added.ideal, 100 * m.removed.moved,
               m.removed.moved / m.removed.ideal);
 }
 

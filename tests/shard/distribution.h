@@ -64,6 +64,15 @@ struct Measurement {
 // The balance of an assignment over nodes 0..n-1.
 [[nodiscard]] Balance BalanceOf(std::span<const NodeId> owners, size_t n);
 
+// Checks (doctest CHECKs) that a balance is as even as uniform choice among n nodes gives for m
+// keys: the standard deviation within 1.2x of UniformStddev, the peak within five of those
+// deviations of the mean.
+void CheckLikeUniformChoice(const Balance& balance, size_t n, size_t m);
+
+// Checks that only the keys that had to move moved (to the added node, from the removed one),
+// and at most `factor` times the ideal each way.
+void CheckOnlyNeededMoves(const Measurement& m, double factor);
+
 // With KEEL_SHARD_REPORT set, prints one row of the docs/shard.md table.
 void Report(std::string_view scheme, size_t n, size_t keys, const Measurement& m);
 

@@ -190,11 +190,8 @@ TEST_CASE("A ring with enough vnodes balances keys and moves only the ideal shar
       const double expected = std::hypot(arcs, testing::UniformStddev(n, keys.size()));
       CHECK(m.balance.stddev <= 1.3 * expected);
       CHECK(m.balance.peak <= 1 + 5 * expected);
-      CHECK(m.added.only_needed);
-      CHECK(m.removed.only_needed);
       // The node added or removed holds its share, 1/n give or take four deviations of its arcs.
-      CHECK(m.added.Within(1 + 4 * arcs));
-      CHECK(m.removed.Within(1 + 4 * arcs));
+      testing::CheckOnlyNeededMoves(m, 1 + 4 * arcs);
     }
   }
 }

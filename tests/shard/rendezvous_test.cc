@@ -149,12 +149,8 @@ TEST_CASE("Rendezvous balances keys as uniform choice does and moves only the id
     const testing::Measurement m =
         testing::Measure(RendezvousAssign(seed), n, keys, static_cast<NodeId>(n / 2));
     testing::Report("rendezvous", n, keys.size(), m);
-    CHECK(m.balance.stddev <= 1.2 * testing::UniformStddev(n, keys.size()));
-    CHECK(m.balance.peak <= 1 + 5 * testing::UniformStddev(n, keys.size()));
-    CHECK(m.added.only_needed);
-    CHECK(m.removed.only_needed);
-    CHECK(m.added.Within(1.1));
-    CHECK(m.removed.Within(1.1));
+    testing::CheckLikeUniformChoice(m.balance, n, keys.size());
+    testing::CheckOnlyNeededMoves(m, 1.1);
   }
 }
 
