@@ -14,6 +14,7 @@ packages=(
   libboost-dev                          # Boost.Asio (keel/net); Boost.Geometry (benchmarks/geo)
   redis-server redis-tools              # Redis 7.0: the oracle for keel/net's protocol tests
   librocksdb-dev                        # RocksDB: the write-ahead-log peer in benchmarks/wal
+  redis-server redis-tools              # Redis 7.0: the oracle for keel::shard's hash slots
 )
 
 missing=()
