@@ -2,10 +2,9 @@
 //
 // Helpers for keel/net's tests.
 //
-//   RedisServer        a redis-server process on a free loopback port, killed (SIGKILL) when the
-//                      object goes, or when the test process dies (PR_SET_PDEATHSIG). Start()
-//                      returns nullptr when redis-server is not on PATH: the test then skips its
-//                      comparisons with a MESSAGE (KEEL_NET_REQUIRE_REDIS).
+//   RedisServer        the redis-server oracle (keel::testing::RedisProcess); a test that needs
+//                      it starts it with KEEL_NET_REQUIRE_REDIS, which skips the test with a
+//                      MESSAGE when redis-server is not installed.
 //   Exchange(...)      sends bytes to a server, closes the sending side, and returns everything
 //                      the server writes until it closes the connection: what a server replies to
 //                      a byte stream, including a protocol error and the close after it.
@@ -26,27 +25,15 @@
 #include "absl/status/statusor.h"
 #include "keel/net/resp_writer.h"
 #include "keel/net/server.h"
+#include "redis_process.h"
 
 namespace keel::net::testing {
 
-class RedisServer {
- public:
-  // nullptr if redis-server is not on PATH; an error if it does not come up.
-  [[nodiscard]] static absl::StatusOr<std::unique_ptr<RedisServer>> Start();
-  ~RedisServer();
-  RedisServer(const RedisServer&) = delete;
-  RedisServer& operator=(const RedisServer&) = delete;
-
-  [[nodiscard]] uint16_t port() const { return port_; }
-
- private:
-  RedisServer(pid_t pid, uint16_t port) : pid_(pid), port_(port) {}
-  pid_t pid_;
-  uint16_t port_;
-};
+// The redis-server oracle (tests/support/redis_process.h).
+using RedisServer = ::keel::testing::RedisProcess;
 
 // A loopback port nothing listens on right now.
-[[nodiscard]] uint16_t FreePort();
+[[nodiscard]] inline uint16_t FreePort() { return ::keel::testing::FreeLoopbackPort(); }
 
 [[nodiscard]] absl::StatusOr<std::string> Exchange(uint16_t port, std::string_view bytes);
 
@@ -62,12 +49,12 @@ class EchoSession : public Session {
 
 // In a test case: starts redis-server into `var`, or prints why not and returns.
 #define KEEL_NET_REQUIRE_REDIS(var)                                               \
-  auto var##_or = ::keel::net::testing::RedisServer::Start();                     \
-  REQUIRE_MESSAGE(var##_or.ok(), var##_or.status().ToString());                   \
-  if (*var##_or == nullptr) {                                                     \
+  auto var##_or = ::keel::testing::RedisProcess::Start();                         \
+  if (absl::IsNotFound(var##_or.status())) {                                      \
     MESSAGE("redis-server is not on PATH: the comparison with Redis is skipped"); \
     return;                                                                       \
   }                                                                               \
-  const std::unique_ptr<::keel::net::testing::RedisServer> var = *std::move(var##_or)
+  REQUIRE_MESSAGE(var##_or.ok(), var##_or.status().ToString());                   \
+  const std::unique_ptr<::keel::testing::RedisProcess> var = *std::move(var##_or)
 
 #endif  // KEEL_TESTS_NET_REDIS_SERVER_H_
