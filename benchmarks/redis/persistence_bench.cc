@@ -10,6 +10,8 @@
 //   BM_Write_EverySec/threads:N          kEverySec: every reply waits for its record's write(),
 //                                        a background thread fsyncs once a second.
 //   BM_Write_No/threads:N                kNo: write() only.
+//                                        Counter: records_per_fsync, the log's records over its
+//                                        fsyncs (Open's and the segment rolls' included).
 //   BM_Rewrite/<members>                 Engine::Rewrite of one sorted set of that many members
 //                                        (and nothing else). Counters: pause_ms, how long the
 //                                        keyspace was locked to serialise it (what clients wait
@@ -22,6 +24,7 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -86,6 +89,12 @@ void Writes(benchmark::State& state, bool durable, FsyncPolicy policy) {
   }
   state.SetItemsProcessed(state.iterations());
   if (state.thread_index() == 0) {
+    if (durable) {
+      const PersistenceStats stats = engine->persistence_stats();
+      state.counters["records_per_fsync"] =
+          static_cast<double>(stats.logged_records) /
+          static_cast<double>(std::max<uint64_t>(stats.log_fsyncs, 1));
+    }
     engine.reset();
     std::error_code ignored;
     if (durable) std::filesystem::remove_all(dir, ignored);

@@ -466,6 +466,7 @@ void AppendOnlyFile::FillStats(PersistenceStats* stats) const {
     stats->pending_bytes = queued_bytes_;
   }
   stats->logged_records = logged_records_.load();
+  stats->log_fsyncs = log_->stats().syncs;
   stats->loaded_commands = loaded_commands_;
 }
 

@@ -147,6 +147,7 @@ struct PersistenceStats {
   bool last_write_ok = true;
   uint64_t pending_bytes = 0;    // queued, not yet written
   uint64_t logged_records = 0;   // records appended since Open
+  uint64_t log_fsyncs = 0;       // fsyncs the log made since Open (keel::wal::LogStats::syncs)
   uint64_t loaded_commands = 0;  // commands replayed by Open
 };
 
