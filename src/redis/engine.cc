@@ -144,11 +144,12 @@ void Engine::Execute(ClientState& client, net::RespWriter& reply,
 
   impl.db.set_now_ms(impl.NowMillis());
   CommandContext ctx(impl, client, reply);
-  const int64_t start_ns = impl.monotonic_clock.NowNanos();
+  const uint64_t start = impl.cycle_timer.Now();
   spec->handler(ctx, args);
-  const int64_t elapsed_ns = impl.monotonic_clock.NowNanos() - start_ns;
+  const uint64_t elapsed = impl.cycle_timer.Now() - start;
   ++stats.calls;
-  stats.usec += static_cast<uint64_t>(elapsed_ns / 1000);
+  stats.cycles += elapsed;
+  stats.usec = impl.cycle_timer.Micros(stats.cycles);
   if (ctx.failed()) ++stats.failed_calls;
   impl.dirty += ctx.dirty();
   client.protocol = reply.protocol();
