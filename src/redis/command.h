@@ -106,6 +106,7 @@ struct CommandSpec {
 std::span<const CommandSpec> KeyCommands();
 std::span<const CommandSpec> StringCommands();
 std::span<const CommandSpec> ServerCommands();
+std::span<const CommandSpec> GeoCommands();
 
 // ---------------------------------------------------------------------------------------------
 // Helpers shared by the handlers.

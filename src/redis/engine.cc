@@ -26,7 +26,7 @@ Engine::Impl::Impl(const EngineOptions& o)
   start_monotonic_ns = monotonic_clock.NowNanos();
   for (auto family :
        {internal::KeyCommands(), internal::StringCommands(), internal::SortedSetReadCommands(),
-        internal::SortedSetWriteCommands(), internal::ServerCommands()}) {
+        internal::SortedSetWriteCommands(), internal::GeoCommands(), internal::ServerCommands()}) {
     for (const CommandSpec& spec : family) {
       commands.emplace(std::string(spec.name), &spec);
       for (const CommandSpec& sub : spec.subcommands) {
