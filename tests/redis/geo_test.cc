@@ -102,8 +102,9 @@ TEST_CASE("Distances print with four decimals rounded half to even") {
   CHECK(GeoDistanceText(0) == "0.0000");
   CHECK(GeoDistanceText(-0.0) == "0.0000");
   CHECK(GeoDistanceText(0.00004) == "0.0000");
-  CHECK(GeoDistanceText(0.00005) == "0.0000");  // 0.5 rounds to 0
-  CHECK(GeoDistanceText(0.00015) == "0.0002");
+  // Halves (exact in binary: 1/32 and 3/32 give 312.5 and 937.5) go to the even neighbour.
+  CHECK(GeoDistanceText(0.03125) == "0.0312");
+  CHECK(GeoDistanceText(0.09375) == "0.0938");
   CHECK(GeoDistanceText(0.0001) == "0.0001");
   CHECK(GeoDistanceText(1.5) == "1.5000");
   CHECK(GeoDistanceText(1234.56789) == "1234.5679");
