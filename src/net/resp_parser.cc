@@ -83,23 +83,27 @@ RespParser::Result RespParser::Next() {
 size_t RespParser::FindLineEnd(std::string_view data, size_t line_start, char target) {
   if (nul_blocked_) return std::string_view::npos;
   const size_t from = std::max(scanned_to_, line_start);
-  const char* base = data.data();
-  const void* hit = std::memchr(base + from, target, data.size() - from);
-  const size_t end = hit != nullptr ? static_cast<const char*>(hit) - base : data.size();
-  // Redis finds line ends with strchr on its query buffer, which stops at a NUL byte.
-  if (std::memchr(base + from, '\0', end - from) != nullptr) {
-    nul_blocked_ = true;
-    return std::string_view::npos;
-  }
+  const void* hit = std::memchr(data.data() + from, target, data.size() - from);
   if (hit == nullptr) {
     scanned_to_ = data.size();
     return std::string_view::npos;
   }
-  return end;
+  return static_cast<size_t>(static_cast<const char*>(hit) - data.data());
+}
+
+bool RespParser::BlockedByNul(std::string_view data, size_t line_start, size_t line_end) {
+  // Redis finds line ends with strchr on its query buffer, which stops at a NUL byte: a line
+  // with a NUL before its end never ends.
+  if (std::memchr(data.data() + line_start, '\0', line_end - line_start) == nullptr) return false;
+  nul_blocked_ = true;
+  return true;
 }
 
 RespParser::Result RespParser::ParseInline(std::string_view data) {
-  const size_t newline = FindLineEnd(data, 0, '\n');
+  size_t newline = FindLineEnd(data, 0, '\n');
+  if (newline != std::string_view::npos && BlockedByNul(data, 0, newline)) {
+    newline = std::string_view::npos;
+  }
   // Redis fails a request when a read leaves more than PROTO_INLINE_MAX_SIZE bytes without a
   // '\n'. Failing whenever the line is that long makes the verdict independent of the reads.
   const size_t line_bytes = newline == std::string_view::npos ? data.size() : newline;
@@ -117,34 +121,66 @@ RespParser::Result RespParser::ParseInline(std::string_view data) {
   return Result::kCommand;
 }
 
-RespParser::Result RespParser::ReadNumberLine(std::string_view data, const char* too_big,
-                                              int64_t& value) {
-  const size_t cr = FindLineEnd(data, pos_, '\r');
+RespParser::Result RespParser::ReadNumberLineSlow(std::string_view data, const char* too_big,
+                                                  int64_t& value) {
+  const bool count = args_left_ == 0;
+  size_t cr = FindLineEnd(data, pos_, '\r');
+  if (cr != std::string_view::npos && cr - pos_ <= options_.max_inline_bytes &&
+      data.size() - cr >= 2 && data[pos_] == (count ? '*' : '$')) {
+    const std::optional<int64_t> parsed =
+        internal::ParseStrictInt64(std::string_view(data.data() + pos_ + 1, cr - pos_ - 1));
+    if (parsed.has_value() && (count ? *parsed <= options_.max_multibulk_length
+                                     : *parsed >= 0 && *parsed <= options_.max_bulk_bytes)) {
+      value = *parsed;
+      pos_ = cr + 2;
+      scanned_to_ = pos_;
+      return Result::kCommand;
+    }
+  }
+  if (cr != std::string_view::npos && BlockedByNul(data, pos_, cr)) cr = std::string_view::npos;
   const size_t line_bytes = (cr == std::string_view::npos ? data.size() : cr) - pos_;
   if (line_bytes > options_.max_inline_bytes) return Fail(too_big);
   // Redis needs the '\r' and one byte after it, which it skips without looking at it.
   if (cr == std::string_view::npos || data.size() - cr < 2) return Result::kNeedMore;
-  const char first = data[pos_];
-  const char expected = args_left_ == 0 ? '*' : '$';
-  if (first != expected) {
-    // Only an argument can get here: a request is multibulk because its first byte is '*'.
-    // Redis formats the byte with %c and then turns '\r' and '\n' into spaces.
+  if (!count && data[pos_] != '$') {
+    // Redis formats the byte with %c and then turns '\r' and '\n' into spaces. (A count line
+    // starts with '*': that is what made the request multibulk.)
+    const char first = data[pos_];
     const char shown = first == '\r' || first == '\n' ? ' ' : first;
     return Fail(std::string("Protocol error: expected '$', got '") + shown + "'");
   }
-  const std::optional<int64_t> parsed =
-      internal::ParseStrictInt64(data.substr(pos_ + 1, cr - pos_ - 1));
-  if (args_left_ == 0) {
-    if (!parsed.has_value() || *parsed > options_.max_multibulk_length) {
-      return Fail("Protocol error: invalid multibulk length");
+  return Fail(count ? "Protocol error: invalid multibulk length"
+                    : "Protocol error: invalid bulk length");
+}
+
+// Inline, with the general case out of line: most lines take only this path, and it needs few
+// registers.
+inline RespParser::Result RespParser::ReadNumberLine(std::string_view data, const char* too_big,
+                                                     int64_t& value) {
+  const bool count = args_left_ == 0;
+  // The common case first, without searching: '*' or '$', up to 18 digits (no leading zero),
+  // '\r' and one more byte. Anything else takes the general path below.
+  constexpr ptrdiff_t kFastDigits = 18;
+  const char* const digits = data.data() + pos_ + 1;
+  const char* const end = data.data() + data.size();
+  if (data[pos_] == (count ? '*' : '$') && digits < end && *digits != '0') {
+    const char* p = digits;
+    uint64_t number = 0;
+    for (; p < end && p - digits < kFastDigits; ++p) {
+      const unsigned digit = static_cast<unsigned>(*p) - '0';
+      if (digit > 9) break;
+      number = number * 10 + digit;
     }
-  } else if (!parsed.has_value() || *parsed < 0 || *parsed > options_.max_bulk_bytes) {
-    return Fail("Protocol error: invalid bulk length");
+    if (p > digits && end - p >= 2 && *p == '\r' &&
+        number <= static_cast<uint64_t>(count ? options_.max_multibulk_length
+                                              : options_.max_bulk_bytes)) {
+      value = static_cast<int64_t>(number);
+      pos_ = static_cast<size_t>(p - data.data()) + 2;
+      scanned_to_ = pos_;
+      return Result::kCommand;
+    }
   }
-  value = *parsed;
-  pos_ = cr + 2;
-  scanned_to_ = pos_;
-  return Result::kCommand;
+  return ReadNumberLineSlow(data, too_big, value);
 }
 
 RespParser::Result RespParser::ParseMultibulk(std::string_view data) {

@@ -40,7 +40,9 @@ enum CommandFlag : uint32_t {
   kNoPropagate = 1 << 4,
   kLoading = 1 << 5,  // allowed while the dataset loads
   kStale = 1 << 6,
-  kConnection = 1 << 7  // acts on the connection, not the keyspace
+  kConnection = 1 << 7,      // acts on the connection, not the keyspace
+  kSubscribedMode = 1 << 8,  // allowed to a RESP2 client in subscribed mode (PING, QUIT, the
+                             // (un)subscribe commands)
 };
 
 class CommandContext {
@@ -107,6 +109,11 @@ std::span<const CommandSpec> KeyCommands();
 std::span<const CommandSpec> StringCommands();
 std::span<const CommandSpec> ServerCommands();
 std::span<const CommandSpec> GeoCommands();
+std::span<const CommandSpec> PubSubCommands();
+
+// Writes the messages waiting for `client`; false if a subscription was dropped for falling
+// behind (see Engine::DeliverMessages).
+bool WritePendingMessages(Engine::Impl& engine, ClientState& client, net::RespWriter& writer);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers shared by the handlers.

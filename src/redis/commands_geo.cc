@@ -166,7 +166,7 @@ void GeoAdd(CommandContext& ctx, Args args) {
   const std::vector<std::string_view> zadd_args(zadd.begin(), zadd.end());
   auto it = ctx.engine().commands.find("zadd");
   KEEL_ASSERT(it != ctx.engine().commands.end(), "ZADD is not registered");
-  it->second->handler(ctx, zadd_args);
+  it->second->spec->handler(ctx, zadd_args);
   // Redis logs the rewritten command.
   if (ctx.dirty() > 0) ctx.Propagate(std::move(zadd));
 }

@@ -2,12 +2,18 @@
 //
 // The keyspace commands (Redis's db.c and expire.c): DEL, EXISTS, TYPE, DBSIZE, FLUSHDB,
 // FLUSHALL, SELECT, EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, TTL, PTTL, PERSIST.
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "arguments.h"
 #include "command.h"
 #include "keel/base/strings.h"
+#include "keel/pubsub/glob.h"
 
 namespace keel::redis::internal {
 namespace {
@@ -168,7 +174,67 @@ void Persist(CommandContext& ctx, Args args) {
   ctx.reply().Integer(0);
 }
 
+// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
+void Scan(CommandContext& ctx, Args args) {
+  // parseScanCursorOrReply: strtoul, so "-1" is a (huge) cursor and "" is 0.
+  const std::string text(args[1]);
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long cursor = std::strtoul(text.c_str(), &end, 10);
+  if (std::isspace(static_cast<unsigned char>(text.c_str()[0])) || *end != '\0' ||
+      errno == ERANGE) {
+    ctx.Error("invalid cursor");
+    return;
+  }
+  int64_t count = 10;
+  std::string_view pattern;
+  bool use_pattern = false;
+  std::optional<std::string_view> type;
+  for (size_t i = 2; i < args.size();) {
+    const size_t left = args.size() - i;
+    if (IsOption(args[i], "count") && left >= 2) {
+      const std::optional<int64_t> parsed = ParseInteger(args[i + 1]);
+      if (!parsed) {
+        ctx.Error(kNotInteger);
+        return;
+      }
+      if (*parsed < 1) {
+        ctx.Error(kSyntaxError);
+        return;
+      }
+      count = *parsed;
+      i += 2;
+    } else if (IsOption(args[i], "match") && left >= 2) {
+      pattern = args[i + 1];
+      use_pattern = pattern != "*";  // Redis treats "*" as no pattern at all
+      i += 2;
+    } else if (IsOption(args[i], "type") && left >= 2) {
+      type = args[i + 1];
+      i += 2;
+    } else {
+      ctx.Error(kSyntaxError);
+      return;
+    }
+  }
+  std::vector<std::string> keys;
+  const uint64_t next = ctx.db().Scan(cursor, static_cast<size_t>(count),
+                                      [&](std::string_view key, const Value& value) {
+                                        if (use_pattern && !pubsub::GlobMatch(pattern, key)) return;
+                                        if (type && !IsOption(*type, TypeName(value.type())))
+                                          return;
+                                        keys.emplace_back(key);
+                                      });
+  ctx.reply().ArrayHeader(2);
+  ctx.reply().BulkString(base::Cat(next));
+  ctx.reply().ArrayHeader(keys.size());
+  for (const std::string& key : keys) ctx.reply().BulkString(key);
+}
+
 constexpr CommandSpec kCommands[] = {
+    {"scan", -2, kReadOnly, 0, 0, 0, Scan, "generic", "Incrementally iterate the keys space",
+     "2.8.0",
+     "O(1) for every call. O(N) for a complete iteration, including enough command calls for the "
+     "cursor to return back to 0. N is the number of elements inside the collection."},
     {"del", -2, kWrite, 1, -1, 1, Del, "generic", "Delete a key", "1.0.0",
      "O(N) where N is the number of keys that will be removed."},
     {"exists", -2, kReadOnly | kFast, 1, -1, 1, Exists, "generic", "Determine if a key exists",

@@ -30,7 +30,7 @@ void Ping(CommandContext& ctx, Args args) {
     ReplyArity(ctx, "ping");
     return;
   }
-  if (ctx.client().subscriptions > 0 && ctx.client().protocol == net::Protocol::kResp2) {
+  if (ctx.client().subscription_count() > 0 && ctx.client().protocol == net::Protocol::kResp2) {
     ctx.reply().ArrayHeader(2);
     ctx.reply().BulkString("pong");
     ctx.reply().BulkString(args.size() == 1 ? std::string_view() : args[1]);
@@ -139,7 +139,8 @@ void ClientGetName(CommandContext& ctx, Args) {
 
 std::string ClientLine(const ClientState& c) {
   return base::Cat("id=", c.id, " addr=", c.peer_address, " name=", c.name,
-                   " db=0 sub=", c.subscriptions, " resp=", static_cast<int>(c.protocol), "\n");
+                   " db=0 sub=", c.channels.size(), " psub=", c.patterns.size(),
+                   " resp=", static_cast<int>(c.protocol), "\n");
 }
 
 void ClientInfo(CommandContext& ctx, Args) { ctx.reply().Verbatim(ClientLine(ctx.client())); }
@@ -181,8 +182,8 @@ constexpr CommandSpec kClientSubcommands[] = {
 // ---------------------------------------------------------------------------------------------
 std::vector<const CommandSpec*> AllCommands(CommandContext& ctx) {
   std::vector<const CommandSpec*> all;
-  for (const auto& [name, spec] : ctx.engine().commands) {
-    if (name.find('|') == std::string::npos) all.push_back(spec);
+  for (const auto& [name, command] : ctx.engine().commands) {
+    if (name.find('|') == std::string::npos) all.push_back(command->spec);
   }
   std::sort(all.begin(), all.end(),
             [](const CommandSpec* a, const CommandSpec* b) { return a->name < b->name; });
@@ -259,9 +260,8 @@ void CommandList(CommandContext& ctx, Args args) {
 }
 
 const CommandSpec* FindCommand(CommandContext& ctx, std::string_view name) {
-  auto it = ctx.engine().commands.find(
-      absl::AsciiStrToLower(absl::string_view(name.data(), name.size())));
-  return it == ctx.engine().commands.end() ? nullptr : it->second;
+  auto it = ctx.engine().commands.find(name);
+  return it == ctx.engine().commands.end() ? nullptr : it->second->spec;
 }
 
 void CommandInfo(CommandContext& ctx, Args args) {
@@ -367,7 +367,8 @@ void InfoSection(CommandContext& ctx, std::string& out, std::string_view section
     if (e.info_source) e.info_source(out, section);
   } else if (section == "commandstats") {
     out += "# Commandstats\r\n";
-    std::vector<std::pair<std::string, CommandStats>> sorted(e.stats.begin(), e.stats.end());
+    std::vector<std::pair<std::string, CommandStats>> sorted;
+    for (const auto& [name, command] : e.commands) sorted.emplace_back(name, command->stats);
     std::sort(sorted.begin(), sorted.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
     for (const auto& [name, s] : sorted) {
@@ -449,11 +450,11 @@ constexpr CommandSpec kConfigSubcommands[] = {
 };
 
 constexpr CommandSpec kCommands[] = {
-    {"ping", -1, kFast | kPubSub | kStale, 0, 0, 0, Ping, "connection", "Ping the server", "1.0.0",
-     "O(1)"},
+    {"ping", -1, kFast | kSubscribedMode | kStale, 0, 0, 0, Ping, "connection", "Ping the server",
+     "1.0.0", "O(1)"},
     {"echo", 2, kFast, 0, 0, 0, Echo, "connection", "Echo the given string", "1.0.0", "O(1)"},
-    {"quit", -1, kConnection | kPubSub | kLoading | kStale | kFast, 0, 0, 0, Quit, "connection",
-     "Close the connection", "1.0.0", "O(1)"},
+    {"quit", -1, kConnection | kSubscribedMode | kLoading | kStale | kFast, 0, 0, 0, Quit,
+     "connection", "Close the connection", "1.0.0", "O(1)"},
     {"hello", -1, kConnection | kLoading | kStale | kFast, 0, 0, 0, Hello, "connection",
      "Handshake with Redis", "6.0.0", "O(1)"},
     {"client", -2, kConnection, 0, 0, 0, nullptr, "connection",

@@ -1,7 +1,11 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 #include "keel/redis/database.h"
 
+#include <random>
+#include <vector>
+
 #include "keel/base/assert.h"
+#include "keel/base/hash.h"
 
 namespace keel::redis {
 
@@ -15,9 +19,53 @@ std::string_view TypeName(ValueType type) {
   return "none";
 }
 
+Database::Database() : scan_seed_(std::random_device()() * uint64_t{0x9E3779B97F4A7C15}) {}
+
+uint64_t Database::ScanHash(std::string_view key) const {
+  const uint64_t h = base::Hash64(key, scan_seed_);
+  return h == 0 ? 1 : h;  // 0 is the cursor that means "start" and "done"
+}
+
 void Database::Remove(Map::iterator it) {
   if (it->second.expiry_ms != kNoExpiry) deadlines_.erase({it->second.expiry_ms, it->first});
+  scan_order_.erase({ScanHash(it->first), &it->first});
   entries_.erase(it);
+}
+
+uint64_t Database::Scan(
+    uint64_t cursor, size_t count,
+    const std::function<void(std::string_view key, const Value& value)>& visit) {
+  static const std::string kLowest;  // orders before every key of the same hash
+  auto it = scan_order_.lower_bound({cursor, &kLowest});
+  std::vector<std::string> expired;
+  for (size_t visited = 0; it != scan_order_.end() && visited < count; ++it, ++visited) {
+    const std::string& key = *it->second;
+    const Entry& entry = entries_.find(key)->second;
+    if (entry.expiry_ms != kNoExpiry && entry.expiry_ms <= now_ms_) {
+      expired.push_back(key);
+      continue;
+    }
+    visit(key, entry.value);
+  }
+  // Keys sharing the next key's hash go in the next batch together: a cursor names a hash.
+  if (it != scan_order_.end()) {
+    const uint64_t next = it->first;
+    for (auto back = it; back != scan_order_.begin();) {
+      --back;
+      if (back->first != next) break;
+      // A key of that hash was visited in this batch: finish the group now, so the next batch
+      // can start at the hash without repeating it.
+      for (; it != scan_order_.end() && it->first == next; ++it) {
+        const Entry& entry = entries_.find(*it->second)->second;
+        if (entry.expiry_ms == kNoExpiry || entry.expiry_ms > now_ms_)
+          visit(*it->second, entry.value);
+      }
+      break;
+    }
+  }
+  const uint64_t next_cursor = it == scan_order_.end() ? 0 : it->first;
+  for (const std::string& key : expired) (void)Find(key);  // deletes it, as a lookup would
+  return next_cursor;
 }
 
 Value* Database::Find(std::string_view key) {
@@ -46,7 +94,9 @@ const Value* Database::Peek(std::string_view key) const {
 Value& Database::Set(std::string_view key, Value value, bool keep_expiry) {
   auto it = entries_.find(key);
   if (it == entries_.end()) {
-    return entries_.try_emplace(std::string(key), std::move(value)).first->second.value;
+    auto inserted = entries_.try_emplace(std::string(key), std::move(value)).first;
+    scan_order_.insert({ScanHash(inserted->first), &inserted->first});
+    return inserted->second.value;
   }
   it->second.value = std::move(value);
   if (!keep_expiry && it->second.expiry_ms != kNoExpiry) {
@@ -100,6 +150,7 @@ size_t Database::DeleteExpired(size_t limit) {
 }
 
 void Database::Clear() {
+  scan_order_.clear();
   entries_.clear();
   deadlines_.clear();
 }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "keel/base/clock.h"
 #include "keel/base/random.h"
+#include "keel/pubsub/broker.h"
 #include "keel/redis/database.h"
 #include "keel/redis/engine.h"
 
@@ -30,6 +32,13 @@ struct Engine::Impl {
   base::MonotonicClock monotonic_clock;
   base::Random rng;  // ZRANDMEMBER's picks
 
+  // What PUBLISH sends: the channel it went to, for pattern subscribers, and the payload.
+  struct Message {
+    std::string channel;
+    std::string payload;
+  };
+  std::unique_ptr<pubsub::Broker<Message>> broker;
+
   mutable std::mutex mu;
   Database db;
   uint64_t next_client_id = 1;
@@ -38,10 +47,27 @@ struct Engine::Impl {
   uint64_t dirty = 0;  // changes since start (rdb_changes_since_last_save's kin)
   uint64_t total_commands = 0;
 
-  // Commands by lower-case name; containers (CLIENT, COMMAND, CONFIG) by "client|setname".
-  absl::flat_hash_map<std::string, const internal::CommandSpec*> commands;
-  absl::flat_hash_map<std::string, CommandStats> stats;
+  // A command as registered: its spec, its full name ("zadd", "client|setname") and its
+  // statistics for INFO commandstats.
+  struct Registered {
+    const internal::CommandSpec* spec;
+    std::string full_name;
+    CommandStats stats;
+  };
+  // Redis looks command names up ignoring ASCII case; so do these, without lowering a copy.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view name) const;
+  };
+  struct NameEq {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const;
+  };
+  // By full name; containers' subcommands (CLIENT SETNAME) as "client|setname".
+  absl::flat_hash_map<std::string, std::unique_ptr<Registered>, NameHash, NameEq> commands;
   std::function<void(std::string&, std::string_view)> info_source;
+
+  void Register(const internal::CommandSpec& spec, std::string full_name);
 
   [[nodiscard]] int64_t NowMillis() const { return clock->NowNanos() / 1'000'000; }
 };

@@ -37,7 +37,7 @@ class CommandGenerator {
   explicit CommandGenerator(uint64_t seed) : rng_(seed) {}
 
   std::vector<std::string> Next() {
-    switch (rng_.Uniform(40)) {
+    switch (rng_.Uniform(41)) {
       case 0:
       case 1:
       case 2:
@@ -290,6 +290,18 @@ class CommandGenerator {
     if (rng_.Bernoulli(0.4)) args.push_back(Pick({"NX", "XX", "GT", "LT", "bogus"}));
     if (rng_.Bernoulli(0.1)) args.push_back(Pick({"XX", "LT"}));
     return args;
+  }
+
+  // SCAN's order is each server's own; its argument errors are not.
+  std::vector<std::string> ScanMistake() {
+    switch (rng_.Uniform(3)) {
+      case 0:
+        return {"SCAN", Pick({"x", " 1", "1x", "99999999999999999999", "1.5"})};
+      case 1:
+        return {"SCAN", "0", "COUNT", Pick({"0", "-1", "x", ""})};
+      default:
+        return {"SCAN", "0", Pick({"bogus", "MATCH", "COUNT", "TYPE"})};
+    }
   }
 
   std::vector<std::string> Mistake() {

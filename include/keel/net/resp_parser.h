@@ -147,11 +147,15 @@ class RespParser {
   Result ParseInline(std::string_view data);
   Result ParseMultibulk(std::string_view data);
   // Where the current line (starting at `line_start`) ends: the index of `target`, or npos when
-  // it has not arrived or a NUL comes before it.
+  // it has not arrived (or the line is blocked by a NUL).
   size_t FindLineEnd(std::string_view data, size_t line_start, char target);
-  // Reads the count or length line of a multibulk request at pos_; nullopt when incomplete or
-  // failed (failed_ tells).
+  // Whether a NUL comes before the line's end, which then never ends (see NUL above).
+  bool BlockedByNul(std::string_view data, size_t line_start, size_t line_end);
+  // Reads the count or length line of a multibulk request at pos_: kCommand once read (into
+  // `value`), kNeedMore or kError.
   Result ReadNumberLine(std::string_view data, const char* too_big, int64_t& value);
+  [[gnu::noinline]] Result ReadNumberLineSlow(std::string_view data, const char* too_big,
+                                              int64_t& value);
   Result Fail(std::string message);
   void StartRequest();
 

@@ -37,7 +37,7 @@
 #include <utility>
 
 #include "absl/container/btree_set.h"
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/hash/hash.h"
 #include "keel/zset/sorted_set.h"
 
@@ -81,7 +81,7 @@ class Database {
  public:
   static constexpr int64_t kNoExpiry = INT64_MIN;
 
-  Database() = default;
+  Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
@@ -108,6 +108,13 @@ class Database {
 
   [[nodiscard]] size_t size() const { return entries_.size(); }
   [[nodiscard]] size_t volatile_size() const { return deadlines_.size(); }
+
+  // SCAN: visits up to `count` keys in a fixed order (by a per-process salted hash) from
+  // `cursor` (0 to start), skipping keys whose time has come, and returns the cursor to pass
+  // next, 0 when the walk is done. A key present for the whole walk is visited exactly once,
+  // however the keyspace changes meanwhile (Redis promises at least once). O(log n + count).
+  uint64_t Scan(uint64_t cursor, size_t count,
+                const std::function<void(std::string_view key, const Value& value)>& visit);
 
   // Deletes up to `limit` keys whose time has come, earliest first; returns how many.
   size_t DeleteExpired(size_t limit);
@@ -145,11 +152,26 @@ class Database {
     using is_transparent = void;
     bool operator()(std::string_view a, std::string_view b) const { return a == b; }
   };
-  using Map = absl::flat_hash_map<std::string, Entry, KeyHash, KeyEq>;
+  // Node-based, so that keys keep their addresses for the SCAN order below (and a Value*
+  // stays valid while other keys come and go).
+  using Map = absl::node_hash_map<std::string, Entry, KeyHash, KeyEq>;
+
+  // SCAN's order: keys by (salted 64-bit hash, key). A cursor is a hash value; a walk resumes
+  // at the first key at or after it, so insertions and deletions elsewhere never make it skip
+  // or repeat a key.
+  struct ScanLess {
+    bool operator()(const std::pair<uint64_t, const std::string*>& a,
+                    const std::pair<uint64_t, const std::string*>& b) const {
+      return a.first != b.first ? a.first < b.first : *a.second < *b.second;
+    }
+  };
+  [[nodiscard]] uint64_t ScanHash(std::string_view key) const;
 
   void Remove(Map::iterator it);
 
   Map entries_;
+  absl::btree_set<std::pair<uint64_t, const std::string*>, ScanLess> scan_order_;
+  uint64_t scan_seed_;
   // The keys that have an expiry, by (time, key): the next to expire first.
   absl::btree_set<std::pair<int64_t, std::string>> deadlines_;
   int64_t now_ms_ = 0;

@@ -31,6 +31,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -49,7 +50,18 @@ struct ClientState {
   net::Protocol protocol = net::Protocol::kResp2;
   std::string peer_address;        // for CLIENT INFO/LIST
   bool close_after_reply = false;  // set by QUIT
-  size_t subscriptions = 0;        // channels and patterns subscribed to (pub/sub)
+
+  // Pub/sub. The channels and patterns subscribed to, in the order they were, each with its
+  // subscription in the engine's broker (keel/pubsub/broker.h).
+  std::vector<std::pair<std::string, uint64_t>> channels;
+  std::vector<std::pair<std::string, uint64_t>> patterns;
+  // How the engine wakes the client's connection when messages wait for it: the session posts
+  // a task to its connection that calls Engine::DeliverMessages. Called from any thread, under
+  // the broker's lock, so it must only schedule work. Unset: messages wait until the next
+  // DeliverMessages call.
+  std::function<void()> wake;
+
+  [[nodiscard]] size_t subscription_count() const { return channels.size() + patterns.size(); }
 };
 
 // Statistics of one command, for INFO commandstats.
@@ -69,6 +81,9 @@ struct EngineOptions {
   size_t io_threads = 1;
   // Largest string value (proto-max-bulk-len): SET/APPEND beyond it fail.
   size_t max_string_bytes = size_t{512} * 1024 * 1024;
+  // Pub/sub messages waiting for one subscription before its client is disconnected (Redis's
+  // client-output-buffer-limit for pub/sub clients, which Redis counts in bytes: 32 MiB).
+  size_t max_pending_messages = 256 * 1024;
 };
 
 class Engine {
@@ -85,12 +100,24 @@ class Engine {
   // the client's protocol. Thread-safe.
   void Execute(ClientState& client, net::RespWriter& reply, std::span<const std::string_view> args);
 
+  // Writes the pub/sub messages waiting for `client`, as Redis's "message" and "pmessage"
+  // pushes. Returns false if one of its subscriptions was dropped for falling behind (more than
+  // EngineOptions::max_pending_messages waiting): the connection should be closed, as Redis
+  // closes a pub/sub client past its output buffer limit. Call it on the client's own thread.
+  bool DeliverMessages(ClientState& client, net::RespWriter& writer);
+
+  // Releases everything the client holds (its subscriptions); call when its connection closes.
+  void Disconnect(ClientState& client);
+
   // Deletes keys whose time has come, a bounded number per call (Redis's active expiry cycle).
   // A server calls it every 100 ms or so. Returns how many went. Thread-safe.
   size_t ExpireCycle(size_t limit = 200);
 
   // A command's statistics, by lower-case name (INFO commandstats); zero for unknown names.
   [[nodiscard]] CommandStats stats(std::string_view command) const;
+
+  // The port INFO reports (once the server knows it).
+  void set_tcp_port(uint16_t port);
 
   // Supplies figures for INFO that belong to the server around the engine (connected clients,
   // network bytes). Called under the engine's lock; must not call back into the engine.
