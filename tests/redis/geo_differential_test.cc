@@ -383,14 +383,14 @@ void RunRounds(testing::Differential& diff, const char* what, uint64_t first_see
 TEST_CASE("Random geo command streams get the same replies from keel and redis-server") {
   KEEL_NET_REQUIRE_REDIS(redis_server);
   testing::Differential diff(redis_server->port());
-  RunRounds(diff, "RESP2", 7000, keel::testing::TestRounds("KEEL_REDIS_GEO_ROUNDS", 4));
+  RunRounds(diff, "RESP2", 7000, keel::testing::TestRounds("KEEL_REDIS_GEO_ROUNDS", 8));
 }
 
 TEST_CASE("The same geo streams in RESP3 get the same replies") {
   KEEL_NET_REQUIRE_REDIS(redis_server);
   testing::Differential diff(redis_server->port());
   diff.Resp3();
-  RunRounds(diff, "RESP3", 8000, keel::testing::TestRounds("KEEL_REDIS_GEO_ROUNDS", 4) / 2 + 1);
+  RunRounds(diff, "RESP3", 8000, keel::testing::TestRounds("KEEL_REDIS_GEO_ROUNDS", 8) / 2 + 1);
 }
 
 TEST_CASE("Documented examples and edge cases get the same replies") {
