@@ -12,6 +12,7 @@
 
 #include "keel/base/assert.h"
 #include "keel/base/strings.h"
+#include "keel/geo/internal/interleave.h"
 
 namespace keel::redis::internal {
 namespace {
@@ -24,27 +25,8 @@ constexpr double kMercatorMax = 20037726.37;
 double Radians(double degrees) { return degrees * kDegreesToRadians; }
 double Degrees(double radians) { return radians / kDegreesToRadians; }
 
-// Spreads the 32 bits of `v` to the even bit positions of the result.
-uint64_t Spread(uint32_t v) {
-  uint64_t x = v;
-  x = (x | (x << 16)) & 0x0000FFFF0000FFFFULL;
-  x = (x | (x << 8)) & 0x00FF00FF00FF00FFULL;
-  x = (x | (x << 4)) & 0x0F0F0F0F0F0F0F0FULL;
-  x = (x | (x << 2)) & 0x3333333333333333ULL;
-  x = (x | (x << 1)) & 0x5555555555555555ULL;
-  return x;
-}
-
-// The inverse of Spread: the even bits of `v`, packed.
-uint32_t Gather(uint64_t v) {
-  uint64_t x = v & 0x5555555555555555ULL;
-  x = (x | (x >> 1)) & 0x3333333333333333ULL;
-  x = (x | (x >> 2)) & 0x0F0F0F0F0F0F0F0FULL;
-  x = (x | (x >> 4)) & 0x00FF00FF00FF00FFULL;
-  x = (x | (x >> 8)) & 0x0000FFFF0000FFFFULL;
-  x = (x | (x >> 16)) & 0x00000000FFFFFFFFULL;
-  return static_cast<uint32_t>(x);
-}
+using geo::internal::Gather;
+using geo::internal::Spread;
 
 constexpr uint64_t kLngBits = 0xaaaaaaaaaaaaaaaaULL;  // odd positions
 constexpr uint64_t kLatBits = 0x5555555555555555ULL;  // even positions
@@ -98,8 +80,8 @@ GeoCell GeoEncode(GeoRange lng_range, GeoRange lat_range, double lng, double lat
 }
 
 GeoArea GeoDecode(GeoRange lng_range, GeoRange lat_range, GeoCell cell) {
-  const uint32_t lat_index = Gather(cell.bits);
-  const uint32_t lng_index = Gather(cell.bits >> 1);
+  const auto lat_index = static_cast<uint32_t>(Gather(cell.bits));
+  const auto lng_index = static_cast<uint32_t>(Gather(cell.bits >> 1));
   const double lat_scale = lat_range.max - lat_range.min;
   const double lng_scale = lng_range.max - lng_range.min;
   const auto cells = static_cast<double>(uint64_t{1} << cell.step);
