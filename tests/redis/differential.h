@@ -4,7 +4,7 @@
 //
 //   Differential     a connection to redis-server beside a keel Engine and client: Check runs a
 //                    command on both and requires the same reply bytes; Both runs one on both
-//                    without comparing (FLUSHALL, HELLO 3).
+//                    without comparing (FLUSHALL, HELLO 3); RunRounds runs seeded random streams.
 //   Printable(bytes) the bytes with \r, \n and unprintable bytes escaped, for failure messages.
 //
 // KEEL_REDIS_DIFF_DUMP=1 prints each command checked and Redis's reply to stderr.
@@ -29,6 +29,7 @@
 #include "keel/net/resp_client.h"
 #include "keel/net/resp_writer.h"
 #include "keel/redis/engine.h"
+#include "testing/testing.h"
 
 namespace keel::redis::testing {
 
@@ -92,6 +93,20 @@ class Differential {
     for (int i = 0; i < count; ++i) {
       CAPTURE(i);
       Check(next());
+    }
+  }
+
+  // Runs `rounds` streams of `commands` commands each, stream k from Generator(seed) with seed
+  // keel::testing::TestSeed(first_seed + k) (printed on failure). Each starts from empty
+  // keyspaces when `flush` is set, else from what the one before left.
+  template <typename Generator>
+  void RunRounds(uint64_t first_seed, uint64_t rounds, int commands, bool flush = true) {
+    for (uint64_t round = 0; round < rounds; ++round) {
+      const uint64_t seed = keel::testing::TestSeed(first_seed + round);
+      CAPTURE(seed);
+      if (flush) FlushAll();
+      Generator generator(seed);
+      RunStream([&] { return generator.Next(); }, commands);
     }
   }
 

@@ -327,27 +327,16 @@ class CommandGenerator {
 TEST_CASE("Random command streams get the same replies from keel and redis-server") {
   KEEL_NET_REQUIRE_REDIS(redis_server);
   testing::Differential diff(redis_server->port());
-  const uint64_t rounds = keel::testing::TestRounds("KEEL_REDIS_DIFF_ROUNDS", 6);
-  for (uint64_t round = 0; round < rounds; ++round) {
-    const uint64_t seed = keel::testing::TestSeed(500 + round);
-    CAPTURE(seed);
-    diff.FlushAll();
-    CommandGenerator generator(seed);
-    diff.RunStream([&] { return generator.Next(); }, 3000);
-  }
+  diff.RunRounds<CommandGenerator>(500, keel::testing::TestRounds("KEEL_REDIS_DIFF_ROUNDS", 6),
+                                   3000);
 }
 
 TEST_CASE("The same streams in RESP3 get the same replies") {
   KEEL_NET_REQUIRE_REDIS(redis_server);
   testing::Differential diff(redis_server->port());
   diff.Resp3();
-  const uint64_t rounds = keel::testing::TestRounds("KEEL_REDIS_DIFF_ROUNDS", 6);
-  for (uint64_t round = 0; round < rounds / 2 + 1; ++round) {
-    const uint64_t seed = keel::testing::TestSeed(900 + round);
-    CAPTURE(seed);
-    CommandGenerator generator(seed);
-    diff.RunStream([&] { return generator.Next(); }, 3000);
-  }
+  diff.RunRounds<CommandGenerator>(
+      900, keel::testing::TestRounds("KEEL_REDIS_DIFF_ROUNDS", 6) / 2 + 1, 3000, /*flush=*/false);
 }
 
 TEST_CASE("Negative zero is 0 in a small set and -0 in a large one, as in Redis's encodings") {

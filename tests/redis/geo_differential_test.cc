@@ -370,30 +370,19 @@ class GeoCommandGenerator {
   int commands_ = 0;
 };
 
-void RunRounds(testing::Differential& diff, const char* what, uint64_t first_seed,
-               uint64_t rounds) {
-  for (uint64_t round = 0; round < rounds; ++round) {
-    const uint64_t seed = keel::testing::TestSeed(first_seed + round);
-    CAPTURE(what);
-    CAPTURE(seed);
-    diff.FlushAll();
-    GeoCommandGenerator generator(seed);
-    diff.RunStream([&] { return generator.Next(); }, 2000);
-  }
-}
-
 TEST_CASE("Random geo command streams get the same replies from keel and redis-server") {
   KEEL_NET_REQUIRE_REDIS(redis_server);
   testing::Differential diff(redis_server->port());
-  RunRounds(diff, "RESP2", 7000, keel::testing::TestRounds("KEEL_REDIS_GEO_ROUNDS", 8));
+  diff.RunRounds<GeoCommandGenerator>(7000, keel::testing::TestRounds("KEEL_REDIS_GEO_ROUNDS", 8),
+                                      2000);
 }
 
 TEST_CASE("The same geo streams in RESP3 get the same replies") {
   KEEL_NET_REQUIRE_REDIS(redis_server);
   testing::Differential diff(redis_server->port());
   diff.Resp3();
-  RunRounds(diff, "RESP3", 1'008'000,
-            keel::testing::TestRounds("KEEL_REDIS_GEO_ROUNDS", 8) / 2 + 1);
+  diff.RunRounds<GeoCommandGenerator>(
+      1'008'000, keel::testing::TestRounds("KEEL_REDIS_GEO_ROUNDS", 8) / 2 + 1, 2000);
 }
 
 TEST_CASE("Documented examples and edge cases get the same replies") {
