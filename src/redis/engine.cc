@@ -26,9 +26,10 @@ Engine::Impl::Impl(const EngineOptions& o)
   broker = *pubsub::Broker<Message>::Create(
       {.max_subscriptions = size_t{1} << 30, .max_channel_bytes = options.max_string_bytes});
   start_monotonic_ns = monotonic_clock.NowNanos();
-  for (auto family : {internal::KeyCommands(), internal::StringCommands(),
-                      internal::SortedSetReadCommands(), internal::SortedSetWriteCommands(),
-                      internal::PubSubCommands(), internal::ServerCommands()}) {
+  for (auto family :
+       {internal::KeyCommands(), internal::StringCommands(), internal::SortedSetReadCommands(),
+        internal::SortedSetWriteCommands(), internal::GeoCommands(), internal::PubSubCommands(),
+        internal::ServerCommands()}) {
     for (const CommandSpec& spec : family) {
       Register(spec, std::string(spec.name));
       for (const CommandSpec& sub : spec.subcommands) {
