@@ -30,12 +30,6 @@
 namespace keel::redis::internal {
 namespace {
 
-// Redis's compact encoding limits (zset-max-listpack-entries and -value): a stored search result
-// within them is a listpack, which holds a score of -0 as 0 (commands_zset_write.cc keeps the
-// same limits for ZADD).
-constexpr size_t kCompactMaxMembers = 128;
-constexpr size_t kCompactMaxMemberBytes = 64;
-
 // printf's "%f", which Redis's error about a bad pair uses.
 std::string FixedText(double value) {
   const int size = std::snprintf(nullptr, 0, "%f", value);
