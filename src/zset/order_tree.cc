@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 namespace keel::zset::internal {
@@ -19,9 +20,9 @@ namespace keel::zset::internal {
 // ---------------------------------------------------------------------------------------------
 // Entries.
 // ---------------------------------------------------------------------------------------------
-Entry* Entry::Create(std::string_view member, double score) {
+Entry* Entry::Create(Arena& arena, std::string_view member, double score) {
   KEEL_ASSERT(member.size() <= kMaxMemberSize);
-  auto* bytes = static_cast<unsigned char*>(::operator new(AllocationSize(member.size())));
+  auto* bytes = static_cast<unsigned char*>(arena.Allocate(AllocationSize(member.size())));
   std::memcpy(bytes, &score, sizeof score);
   unsigned char* p = bytes + sizeof score;
   if (member.size() < kLongMarker) {
@@ -36,7 +37,9 @@ Entry* Entry::Create(std::string_view member, double score) {
   return reinterpret_cast<Entry*>(bytes);
 }
 
-void Entry::Destroy(Entry* entry) { ::operator delete(static_cast<void*>(entry)); }
+void Entry::Destroy(Arena& arena, Entry* entry) {
+  arena.Free(entry, AllocationSize(entry->member().size()));
+}
 
 // ---------------------------------------------------------------------------------------------
 // Nodes.
@@ -60,6 +63,8 @@ struct Inner : Node {
   uint64_t sizes[OrderTree::kInnerCapacity];
   Node* children[OrderTree::kInnerCapacity];
 };
+
+static_assert(std::is_trivially_destructible_v<Leaf> && std::is_trivially_destructible_v<Inner>);
 
 namespace {
 
@@ -187,14 +192,14 @@ void OrderTree::Position::Prev() {
 // ---------------------------------------------------------------------------------------------
 // The tree.
 // ---------------------------------------------------------------------------------------------
-OrderTree::OrderTree() : root_(NewLeaf()) {}
+// In the body: NewLeaf counts into node_bytes_, which is initialized after root_.
+OrderTree::OrderTree() { root_ = NewLeaf(); }
 
-OrderTree::~OrderTree() {
-  if (root_ != nullptr) FreeSubtree(root_);
-}
+OrderTree::~OrderTree() = default;  // the arena frees the nodes
 
 OrderTree::OrderTree(OrderTree&& other) noexcept
-    : root_(std::exchange(other.root_, nullptr)),
+    : arena_(std::move(other.arena_)),
+      root_(std::exchange(other.root_, nullptr)),
       size_(std::exchange(other.size_, 0)),
       node_bytes_(std::exchange(other.node_bytes_, 0)) {
   other.root_ = other.NewLeaf();
@@ -202,8 +207,7 @@ OrderTree::OrderTree(OrderTree&& other) noexcept
 
 OrderTree& OrderTree::operator=(OrderTree&& other) noexcept {
   if (this != &other) {
-    FreeSubtree(root_);
-    node_bytes_ = 0;
+    arena_ = std::move(other.arena_);
     root_ = std::exchange(other.root_, nullptr);
     size_ = std::exchange(other.size_, 0);
     node_bytes_ = std::exchange(other.node_bytes_, 0);
@@ -214,36 +218,26 @@ OrderTree& OrderTree::operator=(OrderTree&& other) noexcept {
 
 Leaf* OrderTree::NewLeaf() {
   node_bytes_ += sizeof(Leaf);
-  return new Leaf;
+  return new (arena_.Allocate(sizeof(Leaf))) Leaf;
 }
 
 Inner* OrderTree::NewInner() {
   node_bytes_ += sizeof(Inner);
-  return new Inner;
+  return new (arena_.Allocate(sizeof(Inner))) Inner;
 }
 
+// Nodes are trivially destructible: freeing one gives its slot back to the arena.
 void OrderTree::FreeNode(Node* node) {
-  if (node->is_leaf) {
-    node_bytes_ -= sizeof(Leaf);
-    delete AsLeaf(node);
-  } else {
-    node_bytes_ -= sizeof(Inner);
-    delete AsInner(node);
-  }
-}
-
-void OrderTree::FreeSubtree(Node* node) {
-  if (!node->is_leaf) {
-    Inner* inner = AsInner(node);
-    for (int i = 0; i < inner->count; ++i) FreeSubtree(inner->children[i]);
-  }
-  FreeNode(node);
+  const size_t bytes = node->is_leaf ? sizeof(Leaf) : sizeof(Inner);
+  node_bytes_ -= bytes;
+  arena_.Free(node, bytes);
 }
 
 void OrderTree::Clear() {
-  FreeSubtree(root_);
-  root_ = NewLeaf();
+  arena_.Clear();
+  node_bytes_ = 0;
   size_ = 0;
+  root_ = NewLeaf();
 }
 
 // Splits the full child i of `parent` (which has room) into two halves.
