@@ -36,48 +36,10 @@
 #include "keel/base/assert.h"
 #include "keel/base/random.h"
 #include "keel/zset/sorted_set.h"
+#include "zset/board.h"
 
 namespace keel::zset {
 namespace {
-
-constexpr size_t kPlayers = 1'000'000;
-constexpr size_t kPicks = 1 << 20;  // a power of two, to wrap with a mask
-constexpr double kMemberBytes = 14;
-
-std::string Player(size_t i) {
-  char name[32];
-  std::snprintf(name, sizeof name, "player:%07zu", i);
-  return name;
-}
-
-struct Board {
-  std::vector<std::string> players;
-  std::vector<double> scores;
-  std::vector<uint32_t> picks;      // random player indices
-  std::vector<std::string> picked;  // their names, in pick order: read sequentially, as a
-                                    // server reads the member from the request it just parsed
-  std::vector<double> new_scores;   // random scores for updates
-  std::vector<double> increments;   // 1..100
-
-  static const Board& Get() {
-    static const Board* board = [] {
-      auto* b = new Board;
-      base::Random rng(2026);
-      for (size_t i = 0; i < kPlayers; ++i) {
-        b->players.push_back(Player(i));
-        b->scores.push_back(static_cast<double>(rng.Uniform(1'000'000)));
-      }
-      for (size_t i = 0; i < kPicks; ++i) {
-        b->picks.push_back(static_cast<uint32_t>(rng.Uniform(kPlayers)));
-        b->picked.push_back(Player(b->picks.back()));
-        b->new_scores.push_back(static_cast<double>(rng.Uniform(1'000'000)));
-        b->increments.push_back(static_cast<double>(1 + rng.Uniform(100)));
-      }
-      return b;
-    }();
-    return *board;
-  }
-};
 
 // The textbook sorted set.
 class Reference {

@@ -161,6 +161,29 @@ void PrefetchEntries(const Leaf* leaf) {
   for (int i = 0; i < leaf->count; ++i) __builtin_prefetch(leaf->entries[i]);
 }
 
+// Starts loading the parts of a node a descent reads, all at once: an inner node's scores, counts
+// and children (12 of its 17 cache lines; the binary search would otherwise wait for each of its
+// lines in turn, then for the counts and the child), or a leaf's entry pointers. Below the top
+// levels the nodes are not in cache: at a million members the inner nodes take 2 MB and the leaves
+// 12 MB.
+void PrefetchLines(const void* begin, size_t bytes) {
+  const char* p = static_cast<const char*>(begin);
+  for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(p + offset);
+}
+
+void PrefetchNode(const Node* node) {
+  if (node->is_leaf) {
+    const Leaf* leaf = AsLeaf(node);
+    PrefetchLines(leaf->entries, sizeof(Entry*) * static_cast<size_t>(leaf->count));
+    return;
+  }
+  const Inner* inner = AsInner(node);
+  const size_t count = static_cast<size_t>(inner->count);
+  PrefetchLines(inner->scores, count * sizeof(double));
+  PrefetchLines(inner->sizes, count * sizeof(uint64_t));
+  PrefetchLines(inner->children, count * sizeof(Node*));
+}
+
 void MoveLeafSlots(Leaf* dst, int to, const Leaf* src, int from, int n) {
   std::memmove(&dst->entries[to], &src->entries[from], n * sizeof(Entry*));
 }
@@ -287,6 +310,7 @@ void OrderTree::Insert(Entry* entry) {
   }
   Node* node = root_;
   while (!node->is_leaf) {
+    PrefetchNode(node);
     Inner* inner = AsInner(node);
     int i = ChildFor(inner, score, entry);
     if (inner->children[i]->count == Capacity(inner->children[i])) {
@@ -398,6 +422,7 @@ void OrderTree::Erase(const Entry* entry) {
   int depth = 0;
   Node* node = root_;
   while (!node->is_leaf) {
+    PrefetchNode(node);
     Inner* inner = AsInner(node);
     int i = ChildFor(inner, score, entry);
     if (inner->children[i]->count <= Minimum(inner->children[i])) {
@@ -437,11 +462,13 @@ size_t OrderTree::RankOf(const Entry* entry) const {
   const double score = entry->score();
   size_t rank = 0;
   const Node* node = root_;
+  PrefetchNode(node);
   while (!node->is_leaf) {
     const Inner* inner = AsInner(node);
     const int i = ChildFor(inner, score, entry);
-    for (int j = 0; j < i; ++j) rank += inner->sizes[j];
     node = inner->children[i];
+    PrefetchNode(node);
+    for (int j = 0; j < i; ++j) rank += inner->sizes[j];
   }
   const Leaf* leaf = AsLeaf(node);
   const int pos = static_cast<int>(std::find(leaf->entries, leaf->entries + leaf->count, entry) -
