@@ -149,7 +149,7 @@ void BM_Redis_CommandStats(benchmark::State& state) {
     state.counters["zscore_ns"] = 1000 * UsecPerCall(stats, "zscore");
     state.counters["top10_ns"] = 1000 * UsecPerCall(stats, "zrevrange");
     state.counters["range_by_score_ns"] = 1000 * UsecPerCall(stats, "zrangebyscore");
-    const double per_member = (memory_after - memory_before) / kPlayers;
+    const double per_member = (memory_after - memory_before) / static_cast<double>(kPlayers);
     state.counters["bytes_per_member"] = per_member;
     state.counters["overhead_per_member"] = per_member - kMemberBytes - sizeof(double);
     KEEL_ASSERT(client.Call({"DEL", "board"}).ok());

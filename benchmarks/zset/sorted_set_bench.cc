@@ -288,14 +288,14 @@ void MeasureMemory(benchmark::State& state, Build build) {
     const size_t before = HeapInUse();
     auto built = build();
     const size_t after = HeapInUse() + MappedOutsideMalloc(*built);
-    const double per_member = static_cast<double>(after - before) / kPlayers;
+    const double per_member = static_cast<double>(after - before) / static_cast<double>(kPlayers);
     state.counters["bytes_per_member"] = per_member;
     state.counters["overhead_per_member"] = per_member - kMemberBytes - sizeof(double);
     if constexpr (std::is_same_v<decltype(built), std::unique_ptr<SortedSet>>) {
       const SortedSet::MemoryUsage usage = built->Memory();
       state.counters["requested_bytes_per_member"] =
-          static_cast<double>(usage.requested_bytes) / kPlayers;
-      state.counters["held_bytes_per_member"] = static_cast<double>(usage.held_bytes) / kPlayers;
+          static_cast<double>(usage.requested_bytes) / static_cast<double>(kPlayers);
+      state.counters["held_bytes_per_member"] = static_cast<double>(usage.held_bytes) / static_cast<double>(kPlayers);
     }
   }
 }
