@@ -11,7 +11,8 @@ packages=(
   libabsl-dev libxxhash-dev             # what keel itself uses
   libs2-dev                             # Google S2: the oracle for keel::geo::CellId
   doctest-dev libbenchmark-dev          # tests and benchmarks
-  libboost-dev                          # Boost.Geometry: the R-tree peer in benchmarks/geo
+  libboost-dev                          # Boost.Asio (keel/net); Boost.Geometry (benchmarks/geo)
+  redis-server redis-tools              # Redis 7.0: the oracle for keel/net's protocol tests
   librocksdb-dev                        # RocksDB: the write-ahead-log peer in benchmarks/wal
   redis-server redis-tools              # Redis 7.0: the oracle for keel::shard's hash slots
 )

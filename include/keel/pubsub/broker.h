@@ -38,7 +38,17 @@
 // kFailedPrecondition so that its owner learns it must resubscribe (and resynchronise, since
 // messages were lost). It keeps its place under max_subscriptions until Unsubscribe releases it.
 // Subscription ids are never reused, so a stale id is reported (kNotFound), never mistaken for
-// someone else's subscription. Pattern subscriptions (PSUBSCRIBE) are not supported.
+// someone else's subscription.
+//
+// Patterns (PSUBSCRIBE): SubscribePattern receives the messages of every channel whose name
+// matches a glob-style pattern (keel/pubsub/glob.h, Redis's rules). Publish delivers to the
+// channel's subscriptions, then to each matching pattern subscription, and counts them all, as
+// PUBLISH does; a message reaches a caller once per matching subscription it holds.
+//
+// Push delivery: a subscription may name an on_ready callback, which the broker calls when a
+// message lands in its empty queue, and when it is disconnected, so that an owner that does not
+// poll (a network connection) can schedule a Poll. It runs under the broker's lock: it must only
+// schedule work (post a task), never call the broker.
 //
 // Messages are shared, not copied: a message published to 1,000 subscriptions is one object held
 // by 1,000 std::shared_ptr<const Message>, released when the last subscriber has taken and dropped
@@ -85,6 +95,7 @@
 #include "keel/base/assert.h"
 #include "keel/base/hash.h"
 #include "keel/base/strings.h"
+#include "keel/pubsub/glob.h"
 
 namespace keel::pubsub {
 
@@ -109,6 +120,9 @@ struct SubscriptionOptions {
   // The most messages waiting in this subscription's queue. Must be > 0.
   size_t max_queued_messages = 1024;
   DropPolicy drop_policy = DropPolicy::kDropOldest;
+  // Called under the broker's lock when a message lands in the empty queue, and when the
+  // subscription is disconnected; see "Push delivery" above.
+  std::function<void()> on_ready = nullptr;
 };
 
 // Names one subscription of one broker. Ids start at 1 and are never reused.
@@ -158,6 +172,11 @@ class Broker {
   [[nodiscard]] absl::StatusOr<SubscriptionId> Subscribe(std::string_view channel,
                                                          SubscriptionOptions options = {});
 
+  // Opens a subscription to every channel whose name matches `pattern` (keel/pubsub/glob.h).
+  // Errors as Subscribe, the pattern's length checked as a channel name's.
+  [[nodiscard]] absl::StatusOr<SubscriptionId> SubscribePattern(std::string_view pattern,
+                                                                SubscriptionOptions options = {});
+
   // Closes and releases a subscription, open or disconnected, discarding its queue (not counted
   // as dropped: the owner chose to). Returns false if `id` names no subscription of this broker.
   bool Unsubscribe(SubscriptionId id);
@@ -182,8 +201,14 @@ class Broker {
   // Errors: kNotFound for an unknown id.
   [[nodiscard]] absl::StatusOr<SubscriptionStats> GetSubscriptionStats(SubscriptionId id) const;
 
-  // The number of connected subscriptions of `channel` (Redis's PUBSUB NUMSUB).
+  // The number of connected subscriptions of `channel` (Redis's PUBSUB NUMSUB), not counting
+  // patterns.
   [[nodiscard]] size_t SubscriberCount(std::string_view channel) const;
+  // The number of connected pattern subscriptions (PUBSUB NUMPAT).
+  [[nodiscard]] size_t PatternSubscriptionCount() const;
+  // The channels with at least one connected subscription whose names match `pattern`, or all
+  // of them when it is empty (PUBSUB CHANNELS), in no particular order.
+  [[nodiscard]] std::vector<std::string> ActiveChannels(std::string_view pattern = {}) const;
 
   [[nodiscard]] BrokerStats stats() const;
   [[nodiscard]] const BrokerOptions& options() const { return options_; }
@@ -197,6 +222,12 @@ class Broker {
 
   explicit Broker(BrokerOptions options) : options_(options) {}
 
+  absl::StatusOr<SubscriptionId> Open(std::string_view name, bool pattern,
+                                      SubscriptionOptions options);
+  // Offers `message` to the subscriber at list[i]; advances i unless the subscriber left the
+  // list (kDisconnect). Returns true if the message was queued.
+  bool Offer(Channel& list, size_t& i, const MessagePtr& message);
+
   // The subscriber `id` names, if it exists and is connected; else the error to report.
   absl::StatusOr<Subscriber*> FindConnected(SubscriptionId id) const;
   // Removes `s` from `channel`'s list (swapping the last one into its place). Does not erase an
@@ -206,6 +237,7 @@ class Broker {
   const BrokerOptions options_;
   mutable std::mutex mu_;
   absl::flat_hash_map<std::string, Channel, base::Hasher, std::equal_to<>> channels_;
+  Channel patterns_;  // the connected pattern subscriptions
   absl::flat_hash_map<uint64_t, std::unique_ptr<Subscriber>, base::Hasher> subscriptions_;
   uint64_t next_id_ = 1;
   BrokerStats stats_;  // subscriptions and channels are filled in by stats()
@@ -293,7 +325,8 @@ struct Broker<Message>::Subscriber {
   std::string channel;
   SubscriptionOptions options;
   internal::BoundedRing<MessagePtr> queue;
-  size_t channel_pos = 0;  // index in the channel's subscribers, while connected
+  bool pattern = false;    // `channel` is a pattern
+  size_t channel_pos = 0;  // index in the channel's (or patterns_') subscribers, while connected
   uint64_t received = 0;
   uint64_t dropped = 0;
   bool disconnected = false;
@@ -308,19 +341,35 @@ absl::StatusOr<std::unique_ptr<Broker<Message>>> Broker<Message>::Create(BrokerO
 template <typename Message>
 absl::StatusOr<SubscriptionId> Broker<Message>::Subscribe(std::string_view channel,
                                                           SubscriptionOptions options) {
+  return Open(channel, /*pattern=*/false, std::move(options));
+}
+
+template <typename Message>
+absl::StatusOr<SubscriptionId> Broker<Message>::SubscribePattern(std::string_view pattern,
+                                                                 SubscriptionOptions options) {
+  return Open(pattern, /*pattern=*/true, std::move(options));
+}
+
+template <typename Message>
+absl::StatusOr<SubscriptionId> Broker<Message>::Open(std::string_view name, bool pattern,
+                                                     SubscriptionOptions options) {
   std::lock_guard<std::mutex> lock(mu_);
   if (absl::Status status =
-          internal::ValidateSubscribe(channel, options, options_, subscriptions_.size());
+          internal::ValidateSubscribe(name, options, options_, subscriptions_.size());
       !status.ok()) {
     return status;
   }
   const uint64_t id = next_id_++;
-  auto subscriber = std::make_unique<Subscriber>(id, channel, options);
-  auto channel_it = channels_.find(channel);
-  if (channel_it == channels_.end()) channel_it = channels_.try_emplace(std::string(channel)).first;
-  std::vector<Subscriber*>& subscribers = channel_it->second.subscribers;
-  subscriber->channel_pos = subscribers.size();
-  subscribers.push_back(subscriber.get());
+  auto subscriber = std::make_unique<Subscriber>(id, name, std::move(options));
+  subscriber->pattern = pattern;
+  Channel* list = &patterns_;
+  if (!pattern) {
+    auto channel_it = channels_.find(name);
+    if (channel_it == channels_.end()) channel_it = channels_.try_emplace(std::string(name)).first;
+    list = &channel_it->second;
+  }
+  subscriber->channel_pos = list->subscribers.size();
+  list->subscribers.push_back(subscriber.get());
   subscriptions_.emplace(id, std::move(subscriber));
   return SubscriptionId{id};
 }
@@ -334,7 +383,9 @@ bool Broker<Message>::Unsubscribe(SubscriptionId id) {
   if (it == subscriptions_.end()) return false;
   doomed = std::move(it->second);
   subscriptions_.erase(it);
-  if (!doomed->disconnected) {
+  if (!doomed->disconnected && doomed->pattern) {
+    Detach(patterns_, *doomed);
+  } else if (!doomed->disconnected) {
     const auto channel_it = channels_.find(doomed->channel);
     KEEL_ASSERT(channel_it != channels_.end(), "subscription ", id.value, " has no channel");
     Detach(channel_it->second, *doomed);
@@ -349,43 +400,57 @@ size_t Broker<Message>::Publish(std::string_view channel, MessagePtr message) {
               base::Quoted(channel));
   std::lock_guard<std::mutex> lock(mu_);
   ++stats_.published;
-  const auto channel_it = channels_.find(channel);
-  if (channel_it == channels_.end()) return 0;
-  std::vector<Subscriber*>& subscribers = channel_it->second.subscribers;
   size_t receivers = 0;
-  for (size_t i = 0; i < subscribers.size();) {
-    Subscriber& s = *subscribers[i];
-    if (!s.queue.full()) {
-      s.queue.PushBack(message);
-    } else if (s.options.drop_policy == DropPolicy::kDropOldest) {
-      (void)s.queue.PopFront();
-      s.queue.PushBack(message);
-      ++s.dropped;
-      ++stats_.dropped;
-    } else if (s.options.drop_policy == DropPolicy::kDropNewest) {
-      ++s.dropped;
-      ++stats_.dropped;
-      ++i;
-      continue;
-    } else {
-      // kDisconnect: the subscription leaves the channel; the last one takes its place at i,
-      // which is therefore looked at again.
-      const uint64_t lost = 1 + s.queue.size();
-      s.dropped += lost;
-      stats_.dropped += lost;
-      ++stats_.disconnects;
-      s.disconnected = true;
-      s.queue.Release();
-      Detach(channel_it->second, s);
-      continue;
-    }
-    ++s.received;
-    ++receivers;
-    ++i;
+  const auto channel_it = channels_.find(channel);
+  if (channel_it != channels_.end()) {
+    Channel& list = channel_it->second;
+    for (size_t i = 0; i < list.subscribers.size();) receivers += Offer(list, i, message) ? 1 : 0;
+    if (list.subscribers.empty()) channels_.erase(channel_it);
   }
-  if (subscribers.empty()) channels_.erase(channel_it);
+  for (size_t i = 0; i < patterns_.subscribers.size();) {
+    if (GlobMatch(patterns_.subscribers[i]->channel, channel)) {
+      receivers += Offer(patterns_, i, message) ? 1 : 0;
+    } else {
+      ++i;
+    }
+  }
   stats_.delivered += receivers;
   return receivers;
+}
+
+template <typename Message>
+bool Broker<Message>::Offer(Channel& list, size_t& i, const MessagePtr& message) {
+  Subscriber& s = *list.subscribers[i];
+  const bool was_empty = s.queue.empty();
+  if (!s.queue.full()) {
+    s.queue.PushBack(message);
+  } else if (s.options.drop_policy == DropPolicy::kDropOldest) {
+    (void)s.queue.PopFront();
+    s.queue.PushBack(message);
+    ++s.dropped;
+    ++stats_.dropped;
+  } else if (s.options.drop_policy == DropPolicy::kDropNewest) {
+    ++s.dropped;
+    ++stats_.dropped;
+    ++i;
+    return false;
+  } else {
+    // kDisconnect: the subscription leaves the list; the last one takes its place at i, which
+    // is therefore looked at next.
+    const uint64_t lost = 1 + s.queue.size();
+    s.dropped += lost;
+    stats_.dropped += lost;
+    ++stats_.disconnects;
+    s.disconnected = true;
+    s.queue.Release();
+    Detach(list, s);
+    if (s.options.on_ready) s.options.on_ready();
+    return false;
+  }
+  ++s.received;
+  ++i;
+  if (was_empty && s.options.on_ready) s.options.on_ready();
+  return true;
 }
 
 template <typename Message>
@@ -428,6 +493,22 @@ size_t Broker<Message>::SubscriberCount(std::string_view channel) const {
   std::lock_guard<std::mutex> lock(mu_);
   const auto it = channels_.find(channel);
   return it == channels_.end() ? 0 : it->second.subscribers.size();
+}
+
+template <typename Message>
+size_t Broker<Message>::PatternSubscriptionCount() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return patterns_.subscribers.size();
+}
+
+template <typename Message>
+std::vector<std::string> Broker<Message>::ActiveChannels(std::string_view pattern) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> names;
+  for (const auto& [name, channel] : channels_) {
+    if (pattern.empty() || GlobMatch(pattern, name)) names.push_back(name);
+  }
+  return names;
 }
 
 template <typename Message>
