@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/cli.h"
 #include "keel/base/clock.h"
@@ -96,6 +97,17 @@ struct Settings {
   int64_t handover_s;
   Handover handover;
 };
+
+// 1234567 as "1,234,567": exact counts that a person can read.
+std::string Grouped(uint64_t n) {
+  const std::string digits = absl::StrCat(n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
 
 std::string Clock(int64_t t_ns) {
   const int64_t s = t_ns / kNanosPerSecond;
@@ -237,6 +249,10 @@ class Simulation {
       }
     }
     ExpireInactive(end_ns);  // the lists are checked against the cache as it is now
+    if (phase_ == Phase::kJoining || phase_ == Phase::kCuttingOver) {
+      std::printf("  The run ended during step %d of the hand-over.\n",
+                  phase_ == Phase::kJoining ? 1 : 2);
+    }
     PrintFanOut(busy_ns);
     const bool updates_ok = CheckUpdates();
     const bool lists_ok = CheckLists();
@@ -392,13 +408,11 @@ class Simulation {
     for (User& user : users_) user.stage = RingStage::kCurrentRing;
     std::printf(
         "  %s  Hand-over done in %s: no shard has a reader of a channel it lost. Published "
-        "meanwhile:\n         %llu updates, %llu on moved channels (%llu to both shards); %llu "
+        "meanwhile:\n         %s updates, %s on moved channels (%s to both shards); %s "
         "duplicate\n         deliveries dropped by sequence number.\n",
-        Clock(now).c_str(), Clock(now - begun_ns_).c_str(),
-        static_cast<unsigned long long>(handover_published_),
-        static_cast<unsigned long long>(handover_published_moved_),
-        static_cast<unsigned long long>(pubsub_.dual_writes()),
-        static_cast<unsigned long long>(pubsub_.duplicates_dropped()));
+        Clock(now).c_str(), Clock(now - begun_ns_).c_str(), Grouped(handover_published_).c_str(),
+        Grouped(handover_published_moved_).c_str(), Grouped(pubsub_.dual_writes()).c_str(),
+        Grouped(pubsub_.duplicates_dropped()).c_str());
   }
 
   // ----- Users --------------------------------------------------------------------------------
@@ -504,24 +518,24 @@ class Simulation {
   // increasing sequence numbers, so a match means none was missed and none was returned twice.)
   bool CheckUpdates() const {
     uint64_t owed = 0;
+    uint64_t received = 0;
     uint64_t lost = 0;
     uint64_t extra = 0;
     for (const User& user : users_) {
       for (size_t k = 0; k < user.friends.size(); ++k) {
         owed += user.owed[k];
+        received += user.received[k];
         lost += user.owed[k] > user.received[k] ? user.owed[k] - user.received[k] : 0;
         extra += user.received[k] > user.owed[k] ? user.received[k] - user.owed[k] : 0;
       }
     }
     std::string verdict = "no update lost";
     if (lost > 0 || extra > 0) {
-      verdict = absl::StrFormat("%llu LOST, %llu unexpected", static_cast<unsigned long long>(lost),
-                                static_cast<unsigned long long>(extra));
+      verdict = absl::StrFormat("%s LOST, %s unexpected", Grouped(lost), Grouped(extra));
     }
-    std::printf(
-        "Updates: %llu published; %llu owed to friends online at the time, %llu received: %s.\n",
-        static_cast<unsigned long long>(published_), static_cast<unsigned long long>(owed),
-        static_cast<unsigned long long>(delivered_), verdict.c_str());
+    std::printf("Updates: %s published; %s owed to friends online at the time, %s received: %s.\n",
+                Grouped(published_).c_str(), Grouped(owed).c_str(), Grouped(received).c_str(),
+                verdict.c_str());
     return lost == 0 && extra == 0;
   }
 
@@ -626,10 +640,10 @@ class Simulation {
 
 int main(int argc, char** argv) {
   using namespace keel;
-  examples::Flags flags(
-      "nearby_friends",
-      "simulate the nearby-friends service: a TTL location cache and pub/sub fan-out over shards\n"
-      "picked by a hash ring, one of which joins part-way through without losing an update");
+  examples::Flags flags("nearby_friends",
+                        "simulate nearby friends: a TTL location cache and pub/sub fan-out over "
+                        "hash-ring shards, one "
+                        "added mid-run");
   flags.Add("users", "2000", "number of users");
   flags.Add("friends", "20", "average friends per user");
   flags.Add("minutes", "60", "simulated minutes");
@@ -639,14 +653,13 @@ int main(int argc, char** argv) {
   flags.Add("shards", "4",
             "pub/sub servers at the start; a channel lives on the one the ring picks");
   flags.Add("vnodes", "160", "points per shard on the hash ring (more points: a more even share)");
-  flags.Add("add_shard_at_minute", "auto",
+  flags.Add("add_shard_minute", "auto",
             "simulated minute at which one more shard joins (0: never; auto: a third of the way)");
   flags.Add("handover_s", "120",
             "each WebSocket server hears of a hand-over step within this many seconds");
   flags.Add("handover", "safe",
-            "safe: subscribe on the new shard, then publish to both, then drop the old shard;\n"
-            "naive: each server switches in one step when it hears (updates are lost, the run "
-            "fails)");
+            "safe (subscribe and publish on both shards, then on the new one) or naive (switch at "
+            "once: loses updates, fails)");
   flags.Add("seed", "7", "seed for places, friendships, movement and the hand-over's timing");
   flags.AddBool("short", "a quick run for tests: 500 users for 30 minutes");
   int exit_code = 0;
@@ -671,9 +684,8 @@ int main(int argc, char** argv) {
     s.users = std::min<int64_t>(s.users, 500);
     s.minutes = std::min<int64_t>(s.minutes, 30);
   }
-  s.add_shard_at_minute = flags.Get("add_shard_at_minute") == "auto"
-                              ? s.minutes / 3
-                              : flags.GetInt("add_shard_at_minute");
+  s.add_shard_at_minute =
+      flags.Get("add_shard_minute") == "auto" ? s.minutes / 3 : flags.GetInt("add_shard_minute");
   // Limits keep every nanosecond count within int64 and the subscriptions within the broker's.
   if (s.users < 4 || s.users > 1'000'000 || s.friends < 0 || s.friends > 1000 || s.minutes < 1 ||
       s.minutes > 100'000 || s.interval_s < 1 || s.interval_s > 86'400 || !(s.radius_m > 0) ||
@@ -689,9 +701,9 @@ int main(int argc, char** argv) {
       s.handover_s > 86'400 || (handover != "safe" && handover != "naive")) {
     std::fprintf(stderr,
                  "nearby_friends: need 1 <= --shards <= 1024, 1 <= --vnodes <= %u, "
-                 "0 <= --add_shard_at_minute < --minutes (%lld), 1 <= --handover_s <= 86400 and "
+                 "0 <= --add_shard_minute < --minutes (%lld), 1 <= --handover_s <= 86400 and "
                  "--handover safe or naive; got --shards %lld --vnodes %lld "
-                 "--add_shard_at_minute %lld --handover_s %lld --handover %s (see --help)\n",
+                 "--add_shard_minute %lld --handover_s %lld --handover %s (see --help)\n",
                  shard::kMaxVnodesPerNode, static_cast<long long>(s.minutes),
                  static_cast<long long>(shards), static_cast<long long>(vnodes),
                  static_cast<long long>(s.add_shard_at_minute),
