@@ -12,9 +12,9 @@ packages=(
   libs2-dev                             # Google S2: the oracle for keel::geo::CellId
   doctest-dev libbenchmark-dev          # tests and benchmarks
   libboost-dev                          # Boost.Asio (keel/net); Boost.Geometry (benchmarks/geo)
-  redis-server redis-tools              # Redis 7.0: the oracle for keel/net's protocol tests
+  redis-server redis-tools              # Redis 7.0: the oracle for keel/net's protocol tests and
+                                        # keel::shard's hash slots
   librocksdb-dev                        # RocksDB: the write-ahead-log peer in benchmarks/wal
-  redis-server redis-tools              # Redis 7.0: the oracle for keel::shard's hash slots
 )
 
 missing=()

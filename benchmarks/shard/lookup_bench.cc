@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "fixtures.h"
 #include "keel/base/random.h"
 #include "keel/base/strings.h"
 #include "keel/shard/bounded_load.h"
@@ -55,16 +56,12 @@ void RunLookups(benchmark::State& state, size_t bytes, Lookup&& lookup) {
 size_t Nodes(const benchmark::State& state) { return static_cast<size_t>(state.range(0)); }
 
 void BM_HashRing(benchmark::State& state) {
-  HashRing ring;
-  std::vector<RingNode> nodes;
-  for (NodeId id = 0; id < Nodes(state); ++id) nodes.push_back({.id = id});
-  KEEL_ASSERT(ring.AddNodes(nodes).ok());
+  const HashRing& ring = bench_fixtures::Ring(Nodes(state));
   RunLookups(state, ring.memory_bytes(), [&](uint64_t h) { return *ring.LookupHash(h); });
 }
 
 void BM_MapRingBaseline(benchmark::State& state) {
-  bench::MapRing ring;
-  for (NodeId id = 0; id < Nodes(state); ++id) ring.AddNode(id, kDefaultVnodes, 0);
+  const bench::MapRing& ring = bench_fixtures::MapRing(Nodes(state));
   RunLookups(state, ring.memory_bytes(), [&](uint64_t h) { return ring.Lookup(h); });
 }
 
@@ -86,23 +83,16 @@ void BM_RendezvousWeighted(benchmark::State& state) {
 }
 
 void BM_Maglev(benchmark::State& state) {
-  Maglev table = *Maglev::Create(*Maglev::TableSizeFor(Nodes(state)));
-  std::vector<NodeId> ids(Nodes(state));
-  std::iota(ids.begin(), ids.end(), NodeId{0});
-  KEEL_ASSERT(table.SetNodes(ids).ok());
+  const Maglev& table = bench_fixtures::MaglevTable(Nodes(state));
   state.counters["table_size"] = table.table_size();
   RunLookups(state, table.memory_bytes(), [&](uint64_t h) { return *table.LookupHash(h); });
 }
 
 // Bounded loads keep their keys, so a lookup is of a placed key by its bytes: 2^16 keys placed.
 void BM_BoundedLoad(benchmark::State& state) {
-  BoundedLoadRing ring = *BoundedLoadRing::Create({.epsilon = 0.25});
-  for (NodeId id = 0; id < Nodes(state); ++id) KEEL_ASSERT(ring.AddNode(id).ok());
+  const BoundedLoadRing& ring = bench_fixtures::Bounded(Nodes(state));
   std::vector<std::string> keys;
-  for (int i = 0; i < (1 << 16); ++i) {
-    keys.push_back(base::Cat("key:", i));
-    KEEL_ASSERT(ring.AddKey(keys.back()).ok());
-  }
+  for (int i = 0; i < bench_fixtures::kBoundedKeys; ++i) keys.push_back(base::Cat("key:", i));
   size_t i = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(*ring.Lookup(keys[i]));

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "fixtures.h"
 #include "keel/base/strings.h"
 #include "keel/shard/bounded_load.h"
 #include "keel/shard/hash_ring.h"
@@ -22,10 +23,7 @@ namespace {
 NodeId Nodes(const benchmark::State& state) { return static_cast<NodeId>(state.range(0)); }
 
 void BM_HashRingAddRemove(benchmark::State& state) {
-  HashRing ring;
-  std::vector<RingNode> nodes;
-  for (NodeId id = 0; id < Nodes(state); ++id) nodes.push_back({.id = id});
-  KEEL_ASSERT(ring.AddNodes(nodes).ok());
+  HashRing& ring = bench_fixtures::Ring(Nodes(state));
   for (auto _ : state) {
     KEEL_ASSERT(ring.AddNode({.id = Nodes(state)}).ok());
     KEEL_ASSERT(ring.RemoveNode(Nodes(state)).ok());
@@ -34,8 +32,7 @@ void BM_HashRingAddRemove(benchmark::State& state) {
 }
 
 void BM_MapRingAddRemoveBaseline(benchmark::State& state) {
-  bench::MapRing ring;
-  for (NodeId id = 0; id < Nodes(state); ++id) ring.AddNode(id, kDefaultVnodes, 0);
+  bench::MapRing& ring = bench_fixtures::MapRing(Nodes(state));
   for (auto _ : state) {
     ring.AddNode(Nodes(state), kDefaultVnodes, 0);
     ring.RemoveNode(Nodes(state), kDefaultVnodes, 0);
@@ -44,10 +41,7 @@ void BM_MapRingAddRemoveBaseline(benchmark::State& state) {
 }
 
 void BM_MaglevAddRemove(benchmark::State& state) {
-  Maglev table = *Maglev::Create(*Maglev::TableSizeFor(Nodes(state) + 1));
-  std::vector<NodeId> ids(Nodes(state));
-  std::iota(ids.begin(), ids.end(), NodeId{0});
-  KEEL_ASSERT(table.SetNodes(ids).ok());
+  Maglev& table = bench_fixtures::MaglevTable(Nodes(state));
   state.counters["table_size"] = table.table_size();
   for (auto _ : state) {
     KEEL_ASSERT(table.AddNode(Nodes(state)).ok());
@@ -57,9 +51,7 @@ void BM_MaglevAddRemove(benchmark::State& state) {
 }
 
 void BM_BoundedLoadAddRemove(benchmark::State& state) {
-  BoundedLoadRing ring = *BoundedLoadRing::Create({.epsilon = 0.25});
-  for (NodeId id = 0; id < Nodes(state); ++id) KEEL_ASSERT(ring.AddNode(id).ok());
-  for (int i = 0; i < (1 << 16); ++i) KEEL_ASSERT(ring.AddKey(base::Cat("key:", i)).ok());
+  BoundedLoadRing& ring = bench_fixtures::Bounded(Nodes(state));
   size_t moved = 0;
   for (auto _ : state) {
     moved += ring.AddNode(Nodes(state))->size();

@@ -14,10 +14,12 @@
 // to score beside a std::set of (score, member). It has no ranks, so its ZREVRANK walks the set
 // (std::distance), which is why it is timed on far fewer iterations.
 //
-// Memory: bytes per member from glibc's count of bytes in use (mallinfo2().uordblks, which
-// includes malloc's 8-byte chunk headers and its rounding to 16 bytes) before and after building
-// the board, and keel's own count of the bytes it asked for (SortedSet::AllocatedBytes). The
-// overhead is the bytes per member beyond the member itself (14 bytes) and its score (8 bytes).
+// Memory: bytes per member from glibc's count of bytes in use (mallinfo2(): uordblks + hblkhd,
+// which include malloc's 8-byte chunk headers and its rounding to 16 bytes) before and after
+// building the board, plus the huge-page chunks keel's arena maps itself (which malloc does not
+// see); and keel's own counts (SortedSet::Memory): the bytes its objects take (requested) and the
+// bytes it holds (held: whole arena chunks). The overhead is the bytes per member beyond the member
+// itself (14 bytes) and its score (8 bytes).
 // Redis's figures on the same board come from benchmarks/zset/redis_zset_bench.cc.
 #include <benchmark/benchmark.h>
 #include <malloc.h>
@@ -34,48 +36,10 @@
 #include "keel/base/assert.h"
 #include "keel/base/random.h"
 #include "keel/zset/sorted_set.h"
+#include "zset/board.h"
 
 namespace keel::zset {
 namespace {
-
-constexpr size_t kPlayers = 1'000'000;
-constexpr size_t kPicks = 1 << 20;  // a power of two, to wrap with a mask
-constexpr double kMemberBytes = 14;
-
-std::string Player(size_t i) {
-  char name[32];
-  std::snprintf(name, sizeof name, "player:%07zu", i);
-  return name;
-}
-
-struct Board {
-  std::vector<std::string> players;
-  std::vector<double> scores;
-  std::vector<uint32_t> picks;      // random player indices
-  std::vector<std::string> picked;  // their names, in pick order: read sequentially, as a
-                                    // server reads the member from the request it just parsed
-  std::vector<double> new_scores;   // random scores for updates
-  std::vector<double> increments;   // 1..100
-
-  static const Board& Get() {
-    static const Board* board = [] {
-      auto* b = new Board;
-      base::Random rng(2026);
-      for (size_t i = 0; i < kPlayers; ++i) {
-        b->players.push_back(Player(i));
-        b->scores.push_back(static_cast<double>(rng.Uniform(1'000'000)));
-      }
-      for (size_t i = 0; i < kPicks; ++i) {
-        b->picks.push_back(static_cast<uint32_t>(rng.Uniform(kPlayers)));
-        b->picked.push_back(Player(b->picks.back()));
-        b->new_scores.push_back(static_cast<double>(rng.Uniform(1'000'000)));
-        b->increments.push_back(static_cast<double>(1 + rng.Uniform(100)));
-      }
-      return b;
-    }();
-    return *board;
-  }
-};
 
 // The textbook sorted set.
 class Reference {
@@ -308,20 +272,30 @@ void BM_RangeByScore_Reference(benchmark::State& state) {
 // ---------------------------------------------------------------------------------------------
 // Memory.
 // ---------------------------------------------------------------------------------------------
-size_t HeapInUse() { return mallinfo2().uordblks; }
+// Bytes malloc has handed out, including its chunk headers and rounding: from its heaps
+// (uordblks) and from the large blocks it maps on its own (hblkhd).
+size_t HeapInUse() {
+  const struct mallinfo2 info = mallinfo2();
+  return info.uordblks + info.hblkhd;
+}
+
+size_t MappedOutsideMalloc(const SortedSet& set) { return set.Memory().mapped_bytes; }
+size_t MappedOutsideMalloc(const Reference&) { return 0; }
 
 template <typename Build>
 void MeasureMemory(benchmark::State& state, Build build) {
   for (auto _ : state) {
     const size_t before = HeapInUse();
     auto built = build();
-    const size_t after = HeapInUse();
-    const double per_member = static_cast<double>(after - before) / kPlayers;
+    const size_t after = HeapInUse() + MappedOutsideMalloc(*built);
+    const double per_member = static_cast<double>(after - before) / static_cast<double>(kPlayers);
     state.counters["bytes_per_member"] = per_member;
     state.counters["overhead_per_member"] = per_member - kMemberBytes - sizeof(double);
     if constexpr (std::is_same_v<decltype(built), std::unique_ptr<SortedSet>>) {
+      const SortedSet::MemoryUsage usage = built->Memory();
       state.counters["requested_bytes_per_member"] =
-          static_cast<double>(built->AllocatedBytes()) / kPlayers;
+          static_cast<double>(usage.requested_bytes) / static_cast<double>(kPlayers);
+      state.counters["held_bytes_per_member"] = static_cast<double>(usage.held_bytes) / static_cast<double>(kPlayers);
     }
   }
 }

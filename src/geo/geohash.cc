@@ -11,6 +11,7 @@
 #include "keel/base/assert.h"
 #include "keel/base/status.h"
 #include "keel/base/strings.h"
+#include "keel/geo/internal/interleave.h"
 
 namespace keel::geo::geohash {
 namespace {
@@ -29,27 +30,8 @@ constexpr std::array<int8_t, 256> kCharValue = [] {
   return values;
 }();
 
-// Spreads the low 32 bits of x so that bit k moves to bit 2k (the others become 0).
-constexpr uint64_t Spread(uint64_t x) {
-  x &= 0xffffffffu;
-  x = (x | (x << 16)) & 0x0000ffff0000ffffu;
-  x = (x | (x << 8)) & 0x00ff00ff00ff00ffu;
-  x = (x | (x << 4)) & 0x0f0f0f0f0f0f0f0fu;
-  x = (x | (x << 2)) & 0x3333333333333333u;
-  x = (x | (x << 1)) & 0x5555555555555555u;
-  return x;
-}
-
-// The inverse of Spread: gathers the even bits of x.
-constexpr uint64_t Gather(uint64_t x) {
-  x &= 0x5555555555555555u;
-  x = (x | (x >> 1)) & 0x3333333333333333u;
-  x = (x | (x >> 2)) & 0x0f0f0f0f0f0f0f0fu;
-  x = (x | (x >> 4)) & 0x00ff00ff00ff00ffu;
-  x = (x | (x >> 8)) & 0x0000ffff0000ffffu;
-  x = (x | (x >> 16)) & 0x00000000ffffffffu;
-  return x;
-}
+using internal::Gather;
+using internal::Spread;
 
 // A cell as two indexes: which of the 2^lng_bits longitude slices and 2^lat_bits latitude
 // slices. With `bits` bits in all, longitude gets the extra one when bits is odd.

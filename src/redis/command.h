@@ -108,6 +108,7 @@ struct CommandSpec {
 std::span<const CommandSpec> KeyCommands();
 std::span<const CommandSpec> StringCommands();
 std::span<const CommandSpec> ServerCommands();
+std::span<const CommandSpec> GeoCommands();
 std::span<const CommandSpec> PubSubCommands();
 
 // Writes the messages waiting for `client`; false if a subscription was dropped for falling

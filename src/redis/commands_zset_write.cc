@@ -23,11 +23,6 @@ using zset::AddOptions;
 using zset::AddResult;
 using zset::SortedSet;
 
-// Redis's compact encoding (a listpack) holds at most this many members of at most this many
-// bytes (zset-max-listpack-entries, zset-max-listpack-value).
-constexpr size_t kCompactMaxMembers = 128;
-constexpr size_t kCompactMaxMemberBytes = 64;
-
 // Before `member` may be added: a compact set that would pass the limits leaves the compact
 // encoding for good, as Redis converts a listpack to a skip list.
 void Admit(Value& value, std::string_view member) {

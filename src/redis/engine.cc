@@ -29,9 +29,10 @@ Engine::Impl::Impl(const EngineOptions& o)
       {.max_subscriptions = size_t{1} << 30, .max_channel_bytes = options.max_string_bytes});
   start_monotonic_ns = monotonic_clock.NowNanos();
   db.set_on_expired([this](std::string_view key) { LogExpired(key); });
-  for (auto family : {internal::KeyCommands(), internal::StringCommands(),
-                      internal::SortedSetReadCommands(), internal::SortedSetWriteCommands(),
-                      internal::PubSubCommands(), internal::ServerCommands()}) {
+  for (auto family :
+       {internal::KeyCommands(), internal::StringCommands(), internal::SortedSetReadCommands(),
+        internal::SortedSetWriteCommands(), internal::GeoCommands(), internal::PubSubCommands(),
+        internal::ServerCommands()}) {
     for (const CommandSpec& spec : family) {
       Register(spec, std::string(spec.name));
       for (const CommandSpec& sub : spec.subcommands) {
@@ -163,12 +164,13 @@ uint64_t Engine::Impl::Run(ClientState& client, net::RespWriter& reply, Args arg
   impl.db.set_now_ms(impl.NowMillis());
   command_token = 0;
   CommandContext ctx(impl, client, reply);
-  const int64_t start_ns = impl.monotonic_clock.NowNanos();
+  const uint64_t start = impl.cycle_timer.Now();
   spec->handler(ctx, args);
-  const int64_t elapsed_ns = impl.monotonic_clock.NowNanos() - start_ns;
+  const uint64_t elapsed = impl.cycle_timer.Now() - start;
   if (!loading) {
     ++counts.calls;
-    counts.usec += static_cast<uint64_t>(elapsed_ns / 1000);
+    counts.cycles += elapsed;
+    counts.usec = impl.cycle_timer.Micros(counts.cycles);
     if (ctx.failed()) ++counts.failed_calls;
   }
   impl.dirty += ctx.dirty();

@@ -22,6 +22,7 @@
 #include "keel/pubsub/broker.h"
 #include "keel/redis/database.h"
 #include "keel/redis/engine.h"
+#include "cycle_timer.h"
 
 namespace keel::redis {
 namespace internal {
@@ -52,6 +53,7 @@ struct Engine::Impl {
   const base::Clock* clock;
   base::SystemClock system_clock;
   base::MonotonicClock monotonic_clock;
+  internal::CycleTimer cycle_timer;  // commands' durations
   base::Random rng;  // ZRANDMEMBER's picks
 
   // What PUBLISH sends: the channel it went to, for pattern subscribers, and the payload.

@@ -13,6 +13,12 @@
 
 namespace keel::redis::internal {
 
+// Redis's compact encoding of a sorted set (a listpack) holds at most this many members of at
+// most this many bytes (zset-max-listpack-entries, zset-max-listpack-value). A listpack stores a
+// score of -0 as 0; keel tracks which sets Redis would hold that way (Value::compact).
+inline constexpr size_t kCompactMaxMembers = 128;
+inline constexpr size_t kCompactMaxMemberBytes = 64;
+
 inline constexpr std::string_view kScoreRangeError = "min or max is not a float";
 inline constexpr std::string_view kLexRangeError = "min or max not valid string range item";
 

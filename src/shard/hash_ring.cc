@@ -16,9 +16,11 @@ absl::Status HashRing::AddNodes(std::span<const RingNode> nodes) {
       return absl::InvalidArgumentError(base::Cat("node ", node.id, " has ", node.vnodes,
                                                   " vnodes: want 1 to ", kMaxVnodesPerNode));
     }
-    if (nodes_.contains(node.id) ||
-        !added_nodes.emplace(node.id, NodeInfo{node.vnodes, node.zone}).second) {
+    if (nodes_.contains(node.id)) {
       return absl::AlreadyExistsError(base::Cat("node ", node.id, " is already on the ring"));
+    }
+    if (!added_nodes.emplace(node.id, NodeInfo{node.vnodes, node.zone}).second) {
+      return absl::AlreadyExistsError(base::Cat("node ", node.id, " is listed twice"));
     }
     total += node.vnodes;
     if (total > kMaxRingPoints) {

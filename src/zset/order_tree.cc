@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 namespace keel::zset::internal {
@@ -19,9 +20,9 @@ namespace keel::zset::internal {
 // ---------------------------------------------------------------------------------------------
 // Entries.
 // ---------------------------------------------------------------------------------------------
-Entry* Entry::Create(std::string_view member, double score) {
+Entry* Entry::Create(Arena& arena, std::string_view member, double score) {
   KEEL_ASSERT(member.size() <= kMaxMemberSize);
-  auto* bytes = static_cast<unsigned char*>(::operator new(AllocationSize(member.size())));
+  auto* bytes = static_cast<unsigned char*>(arena.Allocate(AllocationSize(member.size())));
   std::memcpy(bytes, &score, sizeof score);
   unsigned char* p = bytes + sizeof score;
   if (member.size() < kLongMarker) {
@@ -36,7 +37,9 @@ Entry* Entry::Create(std::string_view member, double score) {
   return reinterpret_cast<Entry*>(bytes);
 }
 
-void Entry::Destroy(Entry* entry) { ::operator delete(static_cast<void*>(entry)); }
+void Entry::Destroy(Arena& arena, Entry* entry) {
+  arena.Free(entry, AllocationSize(entry->member().size()));
+}
 
 // ---------------------------------------------------------------------------------------------
 // Nodes.
@@ -60,6 +63,8 @@ struct Inner : Node {
   uint64_t sizes[OrderTree::kInnerCapacity];
   Node* children[OrderTree::kInnerCapacity];
 };
+
+static_assert(std::is_trivially_destructible_v<Leaf> && std::is_trivially_destructible_v<Inner>);
 
 namespace {
 
@@ -156,6 +161,29 @@ void PrefetchEntries(const Leaf* leaf) {
   for (int i = 0; i < leaf->count; ++i) __builtin_prefetch(leaf->entries[i]);
 }
 
+// Starts loading the parts of a node a descent reads, all at once: an inner node's scores, counts
+// and children (12 of its 17 cache lines; the binary search would otherwise wait for each of its
+// lines in turn, then for the counts and the child), or a leaf's entry pointers. Below the top
+// levels the nodes are not in cache: at a million members the inner nodes take 2 MB and the leaves
+// 12 MB.
+void PrefetchLines(const void* begin, size_t bytes) {
+  const char* p = static_cast<const char*>(begin);
+  for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(p + offset);
+}
+
+void PrefetchNode(const Node* node) {
+  if (node->is_leaf) {
+    const Leaf* leaf = AsLeaf(node);
+    PrefetchLines(leaf->entries, sizeof(Entry*) * static_cast<size_t>(leaf->count));
+    return;
+  }
+  const Inner* inner = AsInner(node);
+  const size_t count = static_cast<size_t>(inner->count);
+  PrefetchLines(inner->scores, count * sizeof(double));
+  PrefetchLines(inner->sizes, count * sizeof(uint64_t));
+  PrefetchLines(inner->children, count * sizeof(Node*));
+}
+
 void MoveLeafSlots(Leaf* dst, int to, const Leaf* src, int from, int n) {
   std::memmove(&dst->entries[to], &src->entries[from], n * sizeof(Entry*));
 }
@@ -187,14 +215,14 @@ void OrderTree::Position::Prev() {
 // ---------------------------------------------------------------------------------------------
 // The tree.
 // ---------------------------------------------------------------------------------------------
-OrderTree::OrderTree() : root_(NewLeaf()) {}
+// In the body: NewLeaf counts into node_bytes_, which is initialized after root_.
+OrderTree::OrderTree() { root_ = NewLeaf(); }
 
-OrderTree::~OrderTree() {
-  if (root_ != nullptr) FreeSubtree(root_);
-}
+OrderTree::~OrderTree() = default;  // the arena frees the nodes
 
 OrderTree::OrderTree(OrderTree&& other) noexcept
-    : root_(std::exchange(other.root_, nullptr)),
+    : arena_(std::move(other.arena_)),
+      root_(std::exchange(other.root_, nullptr)),
       size_(std::exchange(other.size_, 0)),
       node_bytes_(std::exchange(other.node_bytes_, 0)) {
   other.root_ = other.NewLeaf();
@@ -202,8 +230,7 @@ OrderTree::OrderTree(OrderTree&& other) noexcept
 
 OrderTree& OrderTree::operator=(OrderTree&& other) noexcept {
   if (this != &other) {
-    FreeSubtree(root_);
-    node_bytes_ = 0;
+    arena_ = std::move(other.arena_);
     root_ = std::exchange(other.root_, nullptr);
     size_ = std::exchange(other.size_, 0);
     node_bytes_ = std::exchange(other.node_bytes_, 0);
@@ -214,36 +241,26 @@ OrderTree& OrderTree::operator=(OrderTree&& other) noexcept {
 
 Leaf* OrderTree::NewLeaf() {
   node_bytes_ += sizeof(Leaf);
-  return new Leaf;
+  return new (arena_.Allocate(sizeof(Leaf))) Leaf;
 }
 
 Inner* OrderTree::NewInner() {
   node_bytes_ += sizeof(Inner);
-  return new Inner;
+  return new (arena_.Allocate(sizeof(Inner))) Inner;
 }
 
+// Nodes are trivially destructible: freeing one gives its slot back to the arena.
 void OrderTree::FreeNode(Node* node) {
-  if (node->is_leaf) {
-    node_bytes_ -= sizeof(Leaf);
-    delete AsLeaf(node);
-  } else {
-    node_bytes_ -= sizeof(Inner);
-    delete AsInner(node);
-  }
-}
-
-void OrderTree::FreeSubtree(Node* node) {
-  if (!node->is_leaf) {
-    Inner* inner = AsInner(node);
-    for (int i = 0; i < inner->count; ++i) FreeSubtree(inner->children[i]);
-  }
-  FreeNode(node);
+  const size_t bytes = node->is_leaf ? sizeof(Leaf) : sizeof(Inner);
+  node_bytes_ -= bytes;
+  arena_.Free(node, bytes);
 }
 
 void OrderTree::Clear() {
-  FreeSubtree(root_);
-  root_ = NewLeaf();
+  arena_.Clear();
+  node_bytes_ = 0;
   size_ = 0;
+  root_ = NewLeaf();
 }
 
 // Splits the full child i of `parent` (which has room) into two halves.
@@ -293,6 +310,7 @@ void OrderTree::Insert(Entry* entry) {
   }
   Node* node = root_;
   while (!node->is_leaf) {
+    PrefetchNode(node);
     Inner* inner = AsInner(node);
     int i = ChildFor(inner, score, entry);
     if (inner->children[i]->count == Capacity(inner->children[i])) {
@@ -404,6 +422,7 @@ void OrderTree::Erase(const Entry* entry) {
   int depth = 0;
   Node* node = root_;
   while (!node->is_leaf) {
+    PrefetchNode(node);
     Inner* inner = AsInner(node);
     int i = ChildFor(inner, score, entry);
     if (inner->children[i]->count <= Minimum(inner->children[i])) {
@@ -443,11 +462,13 @@ size_t OrderTree::RankOf(const Entry* entry) const {
   const double score = entry->score();
   size_t rank = 0;
   const Node* node = root_;
+  PrefetchNode(node);
   while (!node->is_leaf) {
     const Inner* inner = AsInner(node);
     const int i = ChildFor(inner, score, entry);
-    for (int j = 0; j < i; ++j) rank += inner->sizes[j];
     node = inner->children[i];
+    PrefetchNode(node);
+    for (int j = 0; j < i; ++j) rank += inner->sizes[j];
   }
   const Leaf* leaf = AsLeaf(node);
   const int pos = static_cast<int>(std::find(leaf->entries, leaf->entries + leaf->count, entry) -

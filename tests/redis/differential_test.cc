@@ -11,18 +11,16 @@
 // "lex" only ever holds score 0), and anything that depends on the clock finer than a second.
 //
 // KEEL_REDIS_DIFF_ROUNDS sets how many streams run (each with its own printed seed).
+#include "redis/differential.h"
+
 #include <doctest/doctest.h>
 
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "keel/base/random.h"
 #include "keel/base/strings.h"
-#include "keel/net/resp_client.h"
-#include "keel/net/resp_writer.h"
 #include "keel/redis/engine.h"
 #include "net/redis_server.h"
 #include "redis/command_generator.h"
@@ -33,107 +31,24 @@ namespace {
 
 using testing::CommandGenerator;
 
-std::string Printable(std::string_view bytes) {
-  std::string out;
-  for (const char c : bytes) {
-    if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
-      out += base::Cat("\\x", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-void RunStream(net::RespClient& redis, Engine& engine, ClientState& client, uint64_t seed,
-               int commands) {
-  CommandGenerator generator(seed);
-  for (int i = 0; i < commands; ++i) {
-    const std::vector<std::string> command = generator.Next();
-    std::vector<std::string_view> args(command.begin(), command.end());
-    absl::StatusOr<net::RespReply> want = redis.Call(args);
-    REQUIRE_MESSAGE(want.ok(), want.status().ToString());
-    std::string got;
-    net::RespWriter writer(got);
-    engine.Execute(client, writer, args);
-    std::string shown;
-    for (const std::string& arg : command) shown += base::Cat("'", Printable(arg), "' ");
-    CAPTURE(i);
-    CAPTURE(shown);
-    REQUIRE(Printable(got) == Printable(want->raw));
-  }
-}
-
 TEST_CASE("Random command streams get the same replies from keel and redis-server") {
   KEEL_NET_REQUIRE_REDIS(redis_server);
-  auto redis = net::RespClient::Connect("127.0.0.1", redis_server->port());
-  REQUIRE(redis.ok());
-  auto opened = Engine::Open({});
-  REQUIRE(opened.ok());
-  auto engine = std::move(*opened);
-  ClientState client = engine->NewClient();
-  const uint64_t rounds = keel::testing::TestRounds("KEEL_REDIS_DIFF_ROUNDS", 6);
-  for (uint64_t round = 0; round < rounds; ++round) {
-    const uint64_t seed = keel::testing::TestSeed(500 + round);
-    CAPTURE(seed);
-    std::vector<std::string_view> flush = {"FLUSHALL"};
-    REQUIRE((*redis)->Call(flush).ok());
-    std::string ignored;
-    net::RespWriter writer(ignored);
-    engine->Execute(client, writer, flush);
-    RunStream(**redis, *engine, client, seed, 3000);
-  }
+  testing::Differential diff(redis_server->port());
+  diff.RunRounds<CommandGenerator>(500, keel::testing::TestRounds("KEEL_REDIS_DIFF_ROUNDS", 6),
+                                   3000);
 }
 
 TEST_CASE("The same streams in RESP3 get the same replies") {
   KEEL_NET_REQUIRE_REDIS(redis_server);
-  auto redis = net::RespClient::Connect("127.0.0.1", redis_server->port());
-  REQUIRE(redis.ok());
-  auto opened = Engine::Open({});
-  REQUIRE(opened.ok());
-  auto engine = std::move(*opened);
-  ClientState client = engine->NewClient();
-  std::vector<std::string_view> hello = {"HELLO", "3"};
-  REQUIRE((*redis)->Call(hello).ok());
-  std::string ignored;
-  net::RespWriter writer(ignored);
-  engine->Execute(client, writer, hello);
-  REQUIRE(client.protocol == net::Protocol::kResp3);
-  const uint64_t rounds = keel::testing::TestRounds("KEEL_REDIS_DIFF_ROUNDS", 6);
-  for (uint64_t round = 0; round < rounds / 2 + 1; ++round) {
-    const uint64_t seed = keel::testing::TestSeed(900 + round);
-    CAPTURE(seed);
-    RunStream(**redis, *engine, client, seed, 3000);
-  }
-}
-
-// Runs `commands` on both and requires the same bytes for each.
-void Compare(net::RespClient& redis, Engine& engine, ClientState& client,
-             const std::vector<std::vector<std::string>>& commands) {
-  for (const std::vector<std::string>& command : commands) {
-    std::vector<std::string_view> args(command.begin(), command.end());
-    absl::StatusOr<net::RespReply> want = redis.Call(args);
-    REQUIRE(want.ok());
-    std::string got;
-    net::RespWriter writer(got);
-    engine.Execute(client, writer, args);
-    CAPTURE(command[0]);
-    REQUIRE(Printable(got) == Printable(want->raw));
-  }
+  testing::Differential diff(redis_server->port());
+  diff.Resp3();
+  diff.RunRounds<CommandGenerator>(
+      900, keel::testing::TestRounds("KEEL_REDIS_DIFF_ROUNDS", 6) / 2 + 1, 3000, /*flush=*/false);
 }
 
 TEST_CASE("Negative zero is 0 in a small set and -0 in a large one, as in Redis's encodings") {
   KEEL_NET_REQUIRE_REDIS(redis_server);
-  auto redis = net::RespClient::Connect("127.0.0.1", redis_server->port());
-  REQUIRE(redis.ok());
-  auto opened = Engine::Open({});
-  REQUIRE(opened.ok());
-  auto engine = std::move(*opened);
-  ClientState client = engine->NewClient();
+  testing::Differential diff(redis_server->port());
   std::vector<std::vector<std::string>> commands = {{"ZADD", "small", "-0", "a"},
                                                     {"ZSCORE", "small", "a"},
                                                     {"ZINCRBY", "small", "-0", "b"},
@@ -147,7 +62,7 @@ TEST_CASE("Negative zero is 0 in a small set and -0 in a large one, as in Redis'
   commands.push_back({"ZSCORE", "u", "z"});
   commands.push_back({"ZUNIONSTORE", "u2", "1", "small", "WEIGHTS", "-1"});
   commands.push_back({"ZSCORE", "u2", "a"});
-  Compare(**redis, *engine, client, commands);
+  diff.CheckAll(commands);
 }
 
 }  // namespace

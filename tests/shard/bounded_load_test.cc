@@ -201,6 +201,10 @@ TEST_CASE("Bad bounded-load requests are refused with the bad value named") {
   testing::CheckRefused(ring.RemoveNode(1).status(), absl::StatusCode::kNotFound, "node 1");
   REQUIRE(ring.AddNode(1).ok());
   testing::CheckRefused(ring.AddNode(1).status(), absl::StatusCode::kAlreadyExists, "node 1");
+  const std::vector<NodeId> twice = {2, 2};
+  testing::CheckRefused(ring.AddNodes(twice).status(), absl::StatusCode::kAlreadyExists,
+                        "node 2 is listed twice");
+  CHECK(ring.node_count() == 1);
   REQUIRE(ring.AddKey("a").ok());
   testing::CheckRefused(ring.AddKey("a").status(), absl::StatusCode::kAlreadyExists, "\"a\"");
   testing::CheckRefused(ring.RemoveNode(1).status(), absl::StatusCode::kFailedPrecondition,

@@ -220,7 +220,7 @@ TEST_CASE("Bad ring requests are refused with the bad value named") {
   REQUIRE(ring.AddNode({.id = 3, .zone = 1}).ok());
   testing::CheckRefused(ring.AddNode({.id = 3}), absl::StatusCode::kAlreadyExists, "node 3");
   testing::CheckRefused(ring.AddNodes({{{.id = 4}, {.id = 4}}}), absl::StatusCode::kAlreadyExists,
-                        "node 4");
+                        "node 4 is listed twice");
   CHECK(!ring.Contains(4));  // nothing of a refused batch is added
   testing::CheckRefused(ring.RemoveNode(5), absl::StatusCode::kNotFound, "node 5");
   testing::CheckRefused(ring.Replicas("k", 0, {}, out), absl::StatusCode::kInvalidArgument,

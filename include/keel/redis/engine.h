@@ -98,6 +98,7 @@ struct CommandStats {
   uint64_t usec = 0;
   uint64_t rejected_calls = 0;  // refused before running (arity)
   uint64_t failed_calls = 0;    // ran and replied with an error
+  uint64_t cycles = 0;          // the time-stamp counter's ticks, from which usec is derived
 };
 
 struct EngineOptions {

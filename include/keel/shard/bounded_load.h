@@ -16,8 +16,10 @@
 // structure keeps the keys and their places:
 //   AddKey      the key walks from its position to the first node below capacity (capacity only
 //               grows as m grows, so nothing else moves).
-//   RemoveKey   frees its place; if the capacity drops, each node now above it passes one key on
-//               clockwise (so a removal moves at most n keys, and rarely any).
+//   RemoveKey   frees its place; if the capacity drops, each node now above it passes keys on
+//               clockwise until it is within (the capacity drops by at most
+//               ceil((1 + epsilon) / n), so with epsilon < n - 1 a removal moves at most one key
+//               per node, and rarely any).
 //   AddNode     the new node takes, up to its capacity, the keys whose walk passed one of its
 //               points (nearest first), then nodes above the new, lower capacity pass keys on
 //               (AddNodes does the same for several nodes in one pass).
@@ -81,6 +83,12 @@ class BoundedLoadRing {
   // kInvalidArgument for epsilon <= 0, NaN or above kBoundedLoadMaxEpsilon, or vnodes 0 or above
   // kMaxVnodesPerNode.
   [[nodiscard]] static absl::StatusOr<BoundedLoadRing> Create(const BoundedLoadOptions& options);
+
+  // Movable, not copyable: the member lists point into the key map's nodes.
+  BoundedLoadRing(BoundedLoadRing&&) = default;
+  BoundedLoadRing& operator=(BoundedLoadRing&&) = default;
+  BoundedLoadRing(const BoundedLoadRing&) = delete;
+  BoundedLoadRing& operator=(const BoundedLoadRing&) = delete;
 
   // kAlreadyExists for a node already there; kInvalidArgument when the ring is full.
   [[nodiscard]] absl::StatusOr<std::vector<KeyMove>> AddNode(NodeId id) {

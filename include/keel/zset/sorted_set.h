@@ -23,8 +23,9 @@
 // the same score; on a set with different scores their result is unspecified (but safe).
 //
 // Structure: a hash index from member to entry for O(1) scores, beside an order-statistic B+ tree
-// (keel/zset/internal/order_tree.h) for ranks and ranges. Each member lives in one allocation
-// holding its score and bytes, shared by both. See docs/zset.md for the measured memory per member
+// (keel/zset/internal/order_tree.h) for ranks and ranges. Each member lives in one object holding
+// its score and bytes, shared by both, in an arena of the set's own (keel/zset/internal/arena.h)
+// beside the tree's nodes. See docs/zset.md for the measured memory per member
 // against Redis's skip list.
 //
 // Example:
@@ -211,9 +212,16 @@ class SortedSet {
   // if it did. For emulating Redis's compact encoding, which cannot store -0.
   bool ClearNegativeZero(std::string_view member);
 
-  // Bytes allocated for this set: its entries, tree nodes and hash index (an estimate of what
-  // the allocator hands out: the sizes asked for, not the allocator's own rounding and headers).
-  [[nodiscard]] size_t AllocatedBytes() const;
+  // The memory of this set, in bytes. requested: what its objects take (entries and tree nodes in
+  // the arena's 8-byte steps, and the hash index's array); held: what it holds from malloc or the
+  // system (the arena's whole chunks, free space included, and the index); mapped: the part of
+  // held mapped with mmap directly, which malloc's statistics (mallinfo2) do not see.
+  struct MemoryUsage {
+    size_t requested_bytes;
+    size_t held_bytes;
+    size_t mapped_bytes;
+  };
+  [[nodiscard]] MemoryUsage Memory() const;
 
   // Checks the structure's invariants (order, counts, the index agreeing with the tree); O(n),
   // for tests.
@@ -244,7 +252,6 @@ class SortedSet {
 
   absl::flat_hash_set<internal::Entry*, MemberHash, MemberEq> members_;
   internal::OrderTree tree_;
-  size_t entry_bytes_ = 0;
 };
 
 }  // namespace keel::zset

@@ -18,8 +18,9 @@
 // Layout: leaves hold up to kLeafCapacity entry pointers in order and are linked both ways for
 // iteration. Inner nodes hold up to kInnerCapacity children and, for each child i, the number of
 // entries under it (sizes[i]) and its first entry and that entry's score (firsts[i], scores[i]).
-// Every node but the root holds at least half its capacity less one. The tree does not own the
-// entries: SortedSet allocates and frees them, and keeps the tree and its hash index in step.
+// Every node but the root holds at least half its capacity less one. The nodes live in the tree's
+// arena (keel/zset/internal/arena.h), and so do the entries, which SortedSet allocates and frees
+// there and keeps in step with the tree and its hash index; Clear frees both at once.
 //
 // Keys are (score, member), scores compared as doubles (never NaN, -0.0 equal to 0.0), then member
 // bytes by memcmp with the shorter first on a common prefix, which is Redis's order.
@@ -33,19 +34,21 @@
 
 #include "absl/functional/function_ref.h"
 #include "keel/base/assert.h"
+#include "keel/zset/internal/arena.h"
 
 namespace keel::zset::internal {
 
-// One member of a sorted set with its score, in a single allocation: the score (8 bytes), the
-// member's length (1 byte, or a 0xFF marker and 4 bytes when it is 255 or longer), then the bytes.
-// No padding and no terminator, so a 14-byte member costs a 23-byte allocation.
+// One member of a sorted set with its score, in a single object of the set's arena: the score (8
+// bytes), the member's length (1 byte, or a 0xFF marker and 4 bytes when it is 255 or longer), then
+// the bytes. No padding and no terminator, so a 14-byte member makes a 23-byte entry, which the
+// arena rounds to 24.
 class Entry {
  public:
   static constexpr size_t kMaxMemberSize = UINT32_MAX;
 
   // REQUIRES: member.size() <= kMaxMemberSize, score is not NaN.
-  [[nodiscard]] static Entry* Create(std::string_view member, double score);
-  static void Destroy(Entry* entry);
+  [[nodiscard]] static Entry* Create(Arena& arena, std::string_view member, double score);
+  static void Destroy(Arena& arena, Entry* entry);
 
   [[nodiscard]] double score() const {
     double score;
@@ -142,10 +145,14 @@ class OrderTree {
   // The number of entries for which `pred` holds: the length of its true prefix.
   [[nodiscard]] size_t PartitionPoint(Predicate pred) const;
 
-  // Removes every entry (without freeing them: the caller owns entries).
+  // Removes every entry and frees every object of the arena: the nodes and the entries.
   void Clear();
 
-  // Bytes held by the tree's nodes (not the entries).
+  // The arena of the nodes, where the caller keeps the entries too.
+  [[nodiscard]] Arena& arena() { return arena_; }
+  [[nodiscard]] const Arena& arena() const { return arena_; }
+
+  // Bytes of the tree's nodes (not the entries).
   [[nodiscard]] size_t NodeBytes() const { return node_bytes_; }
 
   // Checks every structural invariant (order, counts, firsts, fill, links); for tests. O(n).
@@ -156,12 +163,12 @@ class OrderTree {
   // Makes parent->children[i] hold more than the minimum, by borrowing from or merging with a
   // sibling; returns the index of the child that now covers what child i covered.
   int Reinforce(Inner* parent, int i);
-  void FreeSubtree(Node* node);
   Leaf* NewLeaf();
   Inner* NewInner();
   void FreeNode(Node* node);
 
-  Node* root_;
+  Arena arena_;  // first: the root lives in it
+  Node* root_ = nullptr;
   size_t size_ = 0;
   size_t node_bytes_ = 0;
 };
