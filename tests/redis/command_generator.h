@@ -261,23 +261,39 @@ class CommandGenerator {
           args.push_back("KEEPTTL");
           break;
         case 3:
-          args.insert(args.end(), {Pick({"EX", "PX"}), Pick({"1000", "0", "-1", "x"})});
+        {
+          const bool ms = rng_.Bernoulli(0.5);
+          args.insert(args.end(), {ms ? "PX" : "EX", rng_.Bernoulli(0.5) ? RelativeTime(ms)
+                                                                         : Pick({"0", "-1", "x"})});
+        }
           break;
         case 4:
           args.push_back(Pick({"EX", "EXAT", "bogus"}));
           break;
         default:
-          args.insert(args.end(), {"EX", "100000"});
+          args.insert(args.end(), {"EX", RelativeTime(false)});
           break;
       }
     }
     return args;
   }
 
+  // A time to live of a whole number of seconds from 1,000 to about 1,000,000, in seconds or in
+  // milliseconds. The two servers read their clocks a few milliseconds apart, so the times
+  // must neither expire during a stream nor come close to each other: two of them differ by a
+  // second or more (or are equal, rarely), which keeps GT and LT and TTL's rounding the same on
+  // both.
+  std::string RelativeTime(bool milliseconds) {
+    const uint64_t seconds = 1000 + rng_.Uniform(1'000'000);
+    return std::to_string(milliseconds ? seconds * 1000 : seconds);
+  }
+
   std::vector<std::string> Expire() {
+    const bool ms = rng_.Bernoulli(0.5);
     std::vector<std::string> args = {
-        Pick({"EXPIRE", "PEXPIRE"}), AnyKey(),
-        Pick({"100000", "200000", "-1", "0", "x", "9223372036854775807"})};
+        ms ? "PEXPIRE" : "EXPIRE", AnyKey(),
+        rng_.Bernoulli(0.4) ? RelativeTime(ms)
+                            : Pick({"-1", "0", "x", "9223372036854775807", RelativeTime(ms).c_str()})};
     if (rng_.Bernoulli(0.4)) args.push_back(Pick({"NX", "XX", "GT", "LT", "bogus"}));
     if (rng_.Bernoulli(0.1)) args.push_back(Pick({"XX", "LT"}));
     return args;
