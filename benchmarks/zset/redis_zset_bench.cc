@@ -36,7 +36,7 @@ namespace keel::zset {
 namespace {
 
 const size_t kCalls = kSmoke ? 1'000 : 100'000;  // of each command timed
-constexpr size_t kBatch = 5'000;    // commands per pipelined round trip
+constexpr size_t kBatch = 5'000;                 // commands per pipelined round trip
 
 // A RESP array of bulk strings, as a client sends it.
 void AppendCommand(std::string& out, std::initializer_list<std::string_view> args) {

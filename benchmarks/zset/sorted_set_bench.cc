@@ -295,7 +295,8 @@ void MeasureMemory(benchmark::State& state, Build build) {
       const SortedSet::MemoryUsage usage = built->Memory();
       state.counters["requested_bytes_per_member"] =
           static_cast<double>(usage.requested_bytes) / static_cast<double>(kPlayers);
-      state.counters["held_bytes_per_member"] = static_cast<double>(usage.held_bytes) / static_cast<double>(kPlayers);
+      state.counters["held_bytes_per_member"] =
+          static_cast<double>(usage.held_bytes) / static_cast<double>(kPlayers);
     }
   }
 }

@@ -16,13 +16,13 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "cycle_timer.h"
 #include "keel/base/clock.h"
 #include "keel/base/random.h"
 #include "keel/net/resp_writer.h"
 #include "keel/pubsub/broker.h"
 #include "keel/redis/database.h"
 #include "keel/redis/engine.h"
-#include "cycle_timer.h"
 
 namespace keel::redis {
 namespace internal {
@@ -54,7 +54,7 @@ struct Engine::Impl {
   base::SystemClock system_clock;
   base::MonotonicClock monotonic_clock;
   internal::CycleTimer cycle_timer;  // commands' durations
-  base::Random rng;  // ZRANDMEMBER's picks
+  base::Random rng;                  // ZRANDMEMBER's picks
 
   // What PUBLISH sends: the channel it went to, for pattern subscribers, and the payload.
   struct Message {

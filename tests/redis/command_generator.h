@@ -260,13 +260,11 @@ class CommandGenerator {
         case 2:
           args.push_back("KEEPTTL");
           break;
-        case 3:
-        {
+        case 3: {
           const bool ms = rng_.Bernoulli(0.5);
           args.insert(args.end(), {ms ? "PX" : "EX", rng_.Bernoulli(0.5) ? RelativeTime(ms)
                                                                          : Pick({"0", "-1", "x"})});
-        }
-          break;
+        } break;
         case 4:
           args.push_back(Pick({"EX", "EXAT", "bogus"}));
           break;
@@ -292,8 +290,9 @@ class CommandGenerator {
     const bool ms = rng_.Bernoulli(0.5);
     std::vector<std::string> args = {
         ms ? "PEXPIRE" : "EXPIRE", AnyKey(),
-        rng_.Bernoulli(0.4) ? RelativeTime(ms)
-                            : Pick({"-1", "0", "x", "9223372036854775807", RelativeTime(ms).c_str()})};
+        rng_.Bernoulli(0.4)
+            ? RelativeTime(ms)
+            : Pick({"-1", "0", "x", "9223372036854775807", RelativeTime(ms).c_str()})};
     if (rng_.Bernoulli(0.4)) args.push_back(Pick({"NX", "XX", "GT", "LT", "bogus"}));
     if (rng_.Bernoulli(0.1)) args.push_back(Pick({"XX", "LT"}));
     return args;
