@@ -105,6 +105,8 @@ class ConnectionImpl final : public Connection,
   void CloseNow() {
     if (closed_) return;
     closed_ = true;
+    // Released when this returns: it may be the last reference.
+    const std::shared_ptr<ConnectionImpl> held = std::move(held_self_);
     open_.store(false);
     boost::system::error_code ignored;
     socket_.close(ignored);
@@ -175,9 +177,28 @@ class ConnectionImpl final : public Connection,
       return CloseNow();
     }
     parser_.ShrinkIfIdle(kIdleBufferBytes);
+    session_->OnBatchEnd(*this);
+    if (closed_) return;  // the session aborted
+    Flush();
+    if (!close_after_reply_ && !output_held_) Read();
+  }
+
+  void HoldOutput() override {
+    if (closed_) return;
+    output_held_ = true;
+    // With no read or write pending, nothing else would keep the connection alive.
+    held_self_ = shared_from_this();
+  }
+
+  void ReleaseOutput() override {
+    if (!output_held_ || closed_) return;
+    output_held_ = false;
+    const std::shared_ptr<ConnectionImpl> self = std::move(held_self_);
     Flush();
     if (!close_after_reply_) Read();
   }
+
+  void Abort() override { CloseNow(); }
 
   // After a posted task wrote (or not).
   void AfterOutput() {
@@ -194,7 +215,7 @@ class ConnectionImpl final : public Connection,
   }
 
   void Flush() {
-    if (closed_ || writing_) return;
+    if (closed_ || writing_ || output_held_) return;
     if (output_.empty()) {
       if (close_after_reply_ && !lingering_) Linger();
       return;
@@ -240,7 +261,8 @@ class ConnectionImpl final : public Connection,
   RespParser parser_;
   std::string sending_;  // the bytes of the write in flight
   std::unique_ptr<Session> session_;
-  std::atomic<bool> open_{true};  // read by Dispatch on other threads
+  std::shared_ptr<ConnectionImpl> held_self_;  // while the output is held
+  std::atomic<bool> open_{true};               // read by Dispatch on other threads
   bool reading_ = false;
   bool writing_ = false;
   bool lingering_ = false;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "keel/base/strings.h"
@@ -291,6 +292,87 @@ TEST_CASE("Other threads push messages to a connection in its protocol") {
   // A closed connection takes no more.
   resp2.reset();
   CHECK(Eventually([&] { return !targets[1].Post([](Connection&) {}); }));
+}
+
+// Holds the replies of every batch with an ECHO in it and hands the connection to the test,
+// which releases them (or aborts the connection) from its own thread, as keel-server's
+// durability waiter does for batches with writes.
+class HoldingSession : public EchoSession {
+ public:
+  HoldingSession(std::mutex& mutex, std::vector<ConnectionRef>& held)
+      : mutex_(mutex), held_(held) {}
+  void OnCommand(Connection& connection, std::span<const std::string_view> args) override {
+    hold_ = hold_ || args[0] == "ECHO";
+    EchoSession::OnCommand(connection, args);
+  }
+  void OnBatchEnd(Connection& connection) override {
+    if (!std::exchange(hold_, false)) return;
+    connection.HoldOutput();
+    std::lock_guard lock(mutex_);
+    held_.push_back(connection.ref());
+  }
+
+ private:
+  std::mutex& mutex_;
+  std::vector<ConnectionRef>& held_;
+  bool hold_ = false;
+};
+
+TEST_CASE("Held replies leave only when released, and an aborted connection sends none") {
+  std::mutex mutex;
+  std::vector<ConnectionRef> held;
+  std::unique_ptr<Server> server = MustStart(
+      {.threads = 2}, [&](Connection&) { return std::make_unique<HoldingSession>(mutex, held); });
+  const auto take_held = [&] {
+    std::vector<ConnectionRef> refs;
+    Eventually([&] {
+      std::lock_guard lock(mutex);
+      return !held.empty();
+    });
+    std::lock_guard lock(mutex);
+    refs.swap(held);
+    return refs;
+  };
+  std::unique_ptr<RespClient> client = MustConnect(server->port());
+  for (int round = 0; round < 20; ++round) {
+    // A pipelined batch (one write, so one read): nothing is sent while it is held.
+    const uint64_t sent_before = server->stats().total_net_output_bytes;
+    REQUIRE(client->SendRaw("*2\r\n$4\r\nECHO\r\n$1\r\na\r\n*2\r\n$4\r\nECHO\r\n$1\r\nb\r\n").ok());
+    std::vector<ConnectionRef> refs = take_held();
+    REQUIRE(refs.size() == 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    CHECK(server->stats().total_net_output_bytes == sent_before);
+    std::unique_ptr<RespClient> other = MustConnect(server->port());
+    CHECK(other->Call({"PING"}).ok());  // the server goes on serving others meanwhile
+    // Released from another thread, as by a durability waiter.
+    std::thread releaser([&] {
+      CHECK(refs[0].Post([](Connection& c) {
+        CHECK(c.output_held());
+        c.ReleaseOutput();
+      }));
+    });
+    releaser.join();
+    for (const char* expected : {"$1\r\na\r\n", "$1\r\nb\r\n"}) {
+      absl::StatusOr<RespReply> reply = client->Read();
+      REQUIRE(reply.ok());
+      CHECK(reply->raw == expected);
+    }
+  }
+  // Abort: the connection closes without the held reply, and the server goes on.
+  REQUIRE(client->Send({"ECHO", "never"}).ok());
+  for (const ConnectionRef& ref : take_held()) {
+    CHECK(ref.Post([](Connection& c) { c.Abort(); }));
+  }
+  absl::StatusOr<std::string> rest = client->ReadUntilClosed();
+  REQUIRE(rest.ok());
+  CHECK(rest->empty());
+  CHECK(Eventually([&] { return server->stats().connected_clients == 0; }));
+  // Stop closes a connection whose output is held.
+  std::unique_ptr<RespClient> last = MustConnect(server->port());
+  REQUIRE(last->Send({"ECHO", "held"}).ok());
+  CHECK(!take_held().empty());
+  server->Stop();
+  CHECK(server->stats().connected_clients == 0);
 }
 
 TEST_CASE("Start reports a taken port and a bad address") {

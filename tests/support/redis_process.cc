@@ -1,6 +1,7 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 #include "redis_process.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -12,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -62,27 +64,14 @@ absl::StatusOr<std::unique_ptr<RedisProcess>> RedisProcess::Start(
     const RedisProcessOptions& options) {
   const std::string binary = FindOnPath("redis-server");
   if (binary.empty()) return absl::NotFoundError("redis-server is not on PATH");
-  absl::Status last;
-  // A port found free can be taken before redis-server binds it: then try another.
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    std::string dir = (std::filesystem::temp_directory_path() / "keel-redis-XXXXXX").string();
-    if (::mkdtemp(dir.data()) == nullptr) return absl::InternalError("mkdtemp failed");
-    const uint16_t port = FreeLoopbackPort();
-    std::vector<std::string> args = {binary,
-                                     "--bind",
-                                     "127.0.0.1",
-                                     "--port",
-                                     base::Cat(port),
-                                     "--save",
-                                     "",
-                                     "--appendonly",
-                                     "no",
-                                     "--databases",
-                                     "1",
-                                     "--dir",
-                                     dir,
-                                     "--logfile",
-                                     dir + "/redis.log"};
+  return Launch(binary, [&](uint16_t port, const std::string& dir) {
+    std::vector<std::string> args = {"--bind",       "127.0.0.1",
+                                     "--port",       base::Cat(port),
+                                     "--save",       "",
+                                     "--appendonly", "no",
+                                     "--databases",  "1",
+                                     "--dir",        dir,
+                                     "--logfile",    dir + "/redis.log"};
     if (options.cluster) {
       uint16_t bus = FreeLoopbackPort();
       while (bus == port) bus = FreeLoopbackPort();
@@ -90,6 +79,32 @@ absl::StatusOr<std::unique_ptr<RedisProcess>> RedisProcess::Start(
                                "--cluster-port", base::Cat(bus)});
     }
     args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
+    return args;
+  });
+}
+
+absl::StatusOr<std::unique_ptr<RedisProcess>> RedisProcess::StartKeelServer(
+    const std::string& binary, const std::vector<std::string>& extra_args) {
+  return Launch(binary, [&](uint16_t port, const std::string&) {
+    std::vector<std::string> args = {"--bind", "127.0.0.1", "--port", base::Cat(port)};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    return args;
+  });
+}
+
+absl::StatusOr<std::unique_ptr<RedisProcess>> RedisProcess::Launch(
+    const std::string& binary,
+    const std::function<std::vector<std::string>(uint16_t port, const std::string& dir)>&
+        args_for) {
+  absl::Status last;
+  // A port found free can be taken before the server binds it: then try another.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::string dir = (std::filesystem::temp_directory_path() / "keel-redis-XXXXXX").string();
+    if (::mkdtemp(dir.data()) == nullptr) return absl::InternalError("mkdtemp failed");
+    const uint16_t port = FreeLoopbackPort();
+    std::vector<std::string> args = args_for(port, dir);
+    args.insert(args.begin(), binary);
+    const std::string log = dir + "/redis.log";
     std::vector<char*> argv;
     for (std::string& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
@@ -97,6 +112,12 @@ absl::StatusOr<std::unique_ptr<RedisProcess>> RedisProcess::Start(
     if (pid < 0) return absl::InternalError("fork failed");
     if (pid == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      // What the server prints goes to the log (redis-server writes its own there instead).
+      const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (out >= 0) {
+        ::dup2(out, STDOUT_FILENO);
+        ::dup2(out, STDERR_FILENO);
+      }
       ::execv(binary.c_str(), argv.data());
       ::_exit(127);
     }
@@ -112,17 +133,21 @@ absl::StatusOr<std::unique_ptr<RedisProcess>> RedisProcess::Start(
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     last = absl::UnavailableError(
-        base::Cat("redis-server did not answer on port ", port, "; its log: ", server->Log()));
+        base::Cat(binary, " did not answer on port ", port, "; its log: ", server->Log()));
   }
   return last;
 }
 
+void RedisProcess::Kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
 RedisProcess::~RedisProcess() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
+  Kill();
   std::error_code ignored;
   std::filesystem::remove_all(dir_, ignored);
 }

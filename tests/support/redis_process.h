@@ -9,6 +9,7 @@
 //   FindOnPath("redis-server")       the executable's path, or empty when it is not installed
 //   FreeLoopbackPort()               a loopback port nothing listens on right now
 //   RedisProcess::Start(options)     kNotFound when redis-server is not installed (callers skip)
+//   RedisProcess::StartKeelServer(binary, args)   keel-server the same way (its output: Log())
 //
 // Example:
 //
@@ -21,6 +22,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,11 +50,24 @@ class RedisProcess {
   RedisProcess(const RedisProcess&) = delete;
   RedisProcess& operator=(const RedisProcess&) = delete;
 
+  // keel-server, the program at `binary`, with `extra_args` after --bind and --port.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<RedisProcess>> StartKeelServer(
+      const std::string& binary, const std::vector<std::string>& extra_args = {});
+
   [[nodiscard]] uint16_t port() const { return port_; }
   // What the server has written to its log.
   [[nodiscard]] std::string Log() const;
+  // SIGKILL, and waits for the process to end. Idempotent.
+  void Kill();
 
  private:
+  // Starts `binary` with args_for(port, scratch dir) on a free port, trying another port if the
+  // server exits at once (the port was taken meanwhile).
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<RedisProcess>> Launch(
+      const std::string& binary,
+      const std::function<std::vector<std::string>(uint16_t port, const std::string& dir)>&
+          args_for);
+
   RedisProcess(std::string dir, pid_t pid, uint16_t port)
       : dir_(std::move(dir)), pid_(pid), port_(port) {}
   std::string dir_;

@@ -35,6 +35,12 @@
 // drains the client's input for up to close_linger_ms, so that the client's kernel receives the
 // last reply instead of a reset.
 //
+// Held replies (durability). A session whose replies must not leave before something else has
+// happened (their writes are on the disk) calls HoldOutput in OnBatchEnd: the connection then
+// sends nothing and reads nothing more until the session, from a task posted to it, calls
+// ReleaseOutput (send them) or Abort (close without sending them). The thread is not blocked
+// meanwhile: other connections go on, and their waits can share one fsync.
+//
 // Messages from other threads (pub/sub delivery). ConnectionRef::Post and Server::Post run a
 // task on the connection's thread, where it writes through the connection's writer exactly as a
 // session does (so the message is encoded in the connection's protocol); the output is then
@@ -155,6 +161,16 @@ class Connection {
   void CloseAfterReply() { close_after_reply_ = true; }
   [[nodiscard]] bool closing() const { return close_after_reply_; }
 
+  // Keeps everything written so far, and after, from being sent, and stops reading, until
+  // ReleaseOutput (see "Held replies" above). The output buffer limit still applies.
+  virtual void HoldOutput() = 0;
+  [[nodiscard]] bool output_held() const { return output_held_; }
+  // Sends what was held and reads on.
+  virtual void ReleaseOutput() = 0;
+  // Closes now without sending anything still unsent; the session's OnClose runs before it
+  // returns, and the connection must not be used after.
+  virtual void Abort() = 0;
+
   [[nodiscard]] size_t output_buffer_limit() const { return output_buffer_limit_; }
   void set_output_buffer_limit(size_t bytes) { output_buffer_limit_ = bytes; }
   // Replies written and not yet taken by the socket.
@@ -178,6 +194,7 @@ class Connection {
   RespWriter writer_{output_};
   size_t sending_bytes_ = 0;
   bool close_after_reply_ = false;
+  bool output_held_ = false;
 
  private:
   friend class ConnectionRef;
@@ -195,6 +212,9 @@ class Session {
   // One command (args is never empty; args[0] is its name as the client sent it). Write its
   // reply, or replies, through connection.writer(). The views are valid only during the call.
   virtual void OnCommand(Connection& connection, std::span<const std::string_view> args) = 0;
+  // The commands of one read have all run; their replies are sent after this returns, unless
+  // it holds them (Connection::HoldOutput).
+  virtual void OnBatchEnd(Connection& connection) { static_cast<void>(connection); }
   // The connection has closed, for whatever reason; nothing written now is sent.
   virtual void OnClose(Connection& connection) { static_cast<void>(connection); }
 };
