@@ -57,35 +57,19 @@ void ZMScore(CommandContext& ctx, Args args) {
   }
 }
 
-void ZCount(CommandContext& ctx, Args args) {
-  const std::optional<zset::ScoreBound> min = ParseScoreBound(args[2]);
-  const std::optional<zset::ScoreBound> max = ParseScoreBound(args[3]);
-  if (!min || !max) {
-    ctx.Error(kScoreRangeError);
-    return;
-  }
+// ZCOUNT and ZLEXCOUNT.
+void CountInRange(CommandContext& ctx, Args args, RangeKind kind) {
+  const std::optional<RangeBounds> bounds = ParseRangeBounds(ctx, kind, args[2], args[3]);
+  if (!bounds) return;
   bool wrong_type;
   const Value* value = LookupTyped(ctx, args[1], ValueType::kZset, &wrong_type);
   if (wrong_type) return;
-  const size_t count =
-      value == nullptr ? 0 : value->zset().RanksOf(zset::ScoreRange{*min, *max}).size();
+  const size_t count = value == nullptr ? 0 : RanksOf(*bounds, value->zset()).size();
   ctx.reply().Integer(static_cast<int64_t>(count));
 }
 
-void ZLexCount(CommandContext& ctx, Args args) {
-  std::optional<zset::LexBound> min = ParseLexBound(args[2]);
-  std::optional<zset::LexBound> max = ParseLexBound(args[3]);
-  if (!min || !max) {
-    ctx.Error(kLexRangeError);
-    return;
-  }
-  bool wrong_type;
-  const Value* value = LookupTyped(ctx, args[1], ValueType::kZset, &wrong_type);
-  if (wrong_type) return;
-  const size_t count =
-      value == nullptr ? 0 : value->zset().RanksOf(zset::LexRange{*min, *max}).size();
-  ctx.reply().Integer(static_cast<int64_t>(count));
-}
+void ZCount(CommandContext& ctx, Args args) { CountInRange(ctx, args, RangeKind::kScore); }
+void ZLexCount(CommandContext& ctx, Args args) { CountInRange(ctx, args, RangeKind::kLex); }
 
 void RankGeneric(CommandContext& ctx, Args args, bool reverse) {
   bool wrong_type;
@@ -329,40 +313,12 @@ void ZRangeGeneric(CommandContext& ctx, Args args, size_t key_index, RangeType t
   const bool reverse = direction == Direction::kReverse;
   if (reverse && type != RangeType::kRank) std::swap(min_index, max_index);
 
-  int64_t start = 0;
-  int64_t end = 0;
-  std::optional<zset::ScoreBound> score_min, score_max;
-  std::optional<zset::LexBound> lex_min, lex_max;
-  switch (type) {
-    case RangeType::kAuto:
-    case RangeType::kRank: {
-      const std::optional<int64_t> s = ParseInteger(args[min_index]);
-      const std::optional<int64_t> e = s ? ParseInteger(args[max_index]) : std::nullopt;
-      if (!s || !e) {
-        ctx.Error(kNotInteger);
-        return;
-      }
-      start = *s;
-      end = *e;
-      break;
-    }
-    case RangeType::kScore:
-      score_min = ParseScoreBound(args[min_index]);
-      score_max = ParseScoreBound(args[max_index]);
-      if (!score_min || !score_max) {
-        ctx.Error(kScoreRangeError);
-        return;
-      }
-      break;
-    case RangeType::kLex:
-      lex_min = ParseLexBound(args[min_index]);
-      lex_max = ParseLexBound(args[max_index]);
-      if (!lex_min || !lex_max) {
-        ctx.Error(kLexRangeError);
-        return;
-      }
-      break;
-  }
+  const RangeKind kind = type == RangeType::kScore ? RangeKind::kScore
+                         : type == RangeType::kLex ? RangeKind::kLex
+                                                   : RangeKind::kRank;
+  const std::optional<RangeBounds> bounds =
+      ParseRangeBounds(ctx, kind, args[min_index], args[max_index]);
+  if (!bounds) return;
 
   bool wrong_type;
   const Value* value = LookupTyped(ctx, args[key_index], ValueType::kZset, &wrong_type);
@@ -372,31 +328,73 @@ void ZRangeGeneric(CommandContext& ctx, Args args, size_t key_index, RangeType t
     return;
   }
   const SortedSet& set = value->zset();
-  switch (type) {
-    case RangeType::kAuto:
-    case RangeType::kRank: {
-      const RankSpan span = ResolveRankRange(start, end, set.size());
-      if (span.empty()) {
-        ctx.reply().ArrayHeader(0);
-        return;
-      }
-      // Ranks count from the top when reversed: map them onto ascending ranks.
-      const size_t first = reverse ? set.size() - 1 - span.begin : span.begin;
-      ReplyElements(ctx, set, first, span.size(), reverse, with_scores);
-      return;
-    }
-    case RangeType::kScore:
-      ReplySpan(ctx, set, set.RanksOf(zset::ScoreRange{*score_min, *score_max}), offset, limit,
-                reverse, with_scores);
-      return;
-    case RangeType::kLex:
-      ReplySpan(ctx, set, set.RanksOf(zset::LexRange{*lex_min, *lex_max}), offset, limit, reverse,
-                false);
-      return;
+  if (kind != RangeKind::kRank) {
+    ReplySpan(ctx, set, RanksOf(*bounds, set), offset, limit, reverse, with_scores);
+    return;
   }
+  const RankSpan span = RanksOf(*bounds, set);
+  if (span.empty()) {
+    ctx.reply().ArrayHeader(0);
+    return;
+  }
+  // Ranks count from the top when reversed: map them onto ascending ranks.
+  const size_t first = reverse ? set.size() - 1 - span.begin : span.begin;
+  ReplyElements(ctx, set, first, span.size(), reverse, with_scores);
 }
 
 }  // namespace
+
+std::optional<RangeBounds> ParseRangeBounds(CommandContext& ctx, RangeKind kind,
+                                            std::string_view min, std::string_view max) {
+  RangeBounds bounds;
+  bounds.kind = kind;
+  switch (kind) {
+    case RangeKind::kRank: {
+      const std::optional<int64_t> start = ParseInteger(min);
+      const std::optional<int64_t> end = start ? ParseInteger(max) : std::nullopt;
+      if (!start || !end) {
+        ctx.Error(kNotInteger);
+        return std::nullopt;
+      }
+      bounds.start = *start;
+      bounds.end = *end;
+      return bounds;
+    }
+    case RangeKind::kScore: {
+      const std::optional<zset::ScoreBound> low = ParseScoreBound(min);
+      const std::optional<zset::ScoreBound> high = ParseScoreBound(max);
+      if (!low || !high) {
+        ctx.Error(kScoreRangeError);
+        return std::nullopt;
+      }
+      bounds.scores = {*low, *high};
+      return bounds;
+    }
+    case RangeKind::kLex: {
+      std::optional<zset::LexBound> low = ParseLexBound(min);
+      std::optional<zset::LexBound> high = ParseLexBound(max);
+      if (!low || !high) {
+        ctx.Error(kLexRangeError);
+        return std::nullopt;
+      }
+      bounds.lex = {*std::move(low), *std::move(high)};
+      return bounds;
+    }
+  }
+  return std::nullopt;
+}
+
+zset::RankSpan RanksOf(const RangeBounds& bounds, const SortedSet& set) {
+  switch (bounds.kind) {
+    case RangeKind::kRank:
+      return ResolveRankRange(bounds.start, bounds.end, set.size());
+    case RangeKind::kScore:
+      return set.RanksOf(bounds.scores);
+    case RangeKind::kLex:
+      return set.RanksOf(bounds.lex);
+  }
+  return {0, 0};
+}
 
 zset::RankSpan ResolveRankRange(int64_t start, int64_t end, size_t size) {
   const auto length = static_cast<int64_t>(size);

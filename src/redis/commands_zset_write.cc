@@ -156,41 +156,9 @@ void ZRem(CommandContext& ctx, Args args) {
   ctx.reply().Integer(deleted);
 }
 
-enum class RemoveBy { kRank, kScore, kLex };
-
-void ZRemRangeGeneric(CommandContext& ctx, Args args, RemoveBy by) {
-  int64_t start = 0, end = 0;
-  std::optional<zset::ScoreBound> score_min, score_max;
-  std::optional<zset::LexBound> lex_min, lex_max;
-  switch (by) {
-    case RemoveBy::kRank: {
-      const std::optional<int64_t> s = ParseInteger(args[2]);
-      const std::optional<int64_t> e = s ? ParseInteger(args[3]) : std::nullopt;
-      if (!s || !e) {
-        ctx.Error(kNotInteger);
-        return;
-      }
-      start = *s;
-      end = *e;
-      break;
-    }
-    case RemoveBy::kScore:
-      score_min = ParseScoreBound(args[2]);
-      score_max = ParseScoreBound(args[3]);
-      if (!score_min || !score_max) {
-        ctx.Error(kScoreRangeError);
-        return;
-      }
-      break;
-    case RemoveBy::kLex:
-      lex_min = ParseLexBound(args[2]);
-      lex_max = ParseLexBound(args[3]);
-      if (!lex_min || !lex_max) {
-        ctx.Error(kLexRangeError);
-        return;
-      }
-      break;
-  }
+void ZRemRangeGeneric(CommandContext& ctx, Args args, RangeKind kind) {
+  const std::optional<RangeBounds> bounds = ParseRangeBounds(ctx, kind, args[2], args[3]);
+  if (!bounds) return;
   bool wrong_type;
   Value* value = LookupTyped(ctx, args[1], ValueType::kZset, &wrong_type);
   if (wrong_type) return;
@@ -199,31 +167,21 @@ void ZRemRangeGeneric(CommandContext& ctx, Args args, RemoveBy by) {
     return;
   }
   SortedSet& set = value->zset();
-  zset::RankSpan span;
-  switch (by) {
-    case RemoveBy::kRank:
-      span = ResolveRankRange(start, end, set.size());
-      break;
-    case RemoveBy::kScore:
-      span = set.RanksOf(zset::ScoreRange{*score_min, *score_max});
-      break;
-    case RemoveBy::kLex:
-      span = set.RanksOf(zset::LexRange{*lex_min, *lex_max});
-      break;
-  }
-  const size_t deleted = set.RemoveRanks(span);
+  const size_t deleted = set.RemoveRanks(RanksOf(*bounds, set));
   DeleteIfEmpty(ctx, args[1], set);
   ctx.Dirty(deleted);
   ctx.reply().Integer(static_cast<int64_t>(deleted));
 }
 
 void ZRemRangeByRank(CommandContext& ctx, Args args) {
-  ZRemRangeGeneric(ctx, args, RemoveBy::kRank);
+  ZRemRangeGeneric(ctx, args, RangeKind::kRank);
 }
 void ZRemRangeByScore(CommandContext& ctx, Args args) {
-  ZRemRangeGeneric(ctx, args, RemoveBy::kScore);
+  ZRemRangeGeneric(ctx, args, RangeKind::kScore);
 }
-void ZRemRangeByLex(CommandContext& ctx, Args args) { ZRemRangeGeneric(ctx, args, RemoveBy::kLex); }
+void ZRemRangeByLex(CommandContext& ctx, Args args) {
+  ZRemRangeGeneric(ctx, args, RangeKind::kLex);
+}
 
 // ZPOPMIN / ZPOPMAX key [count]
 void ZPop(CommandContext& ctx, Args args, bool max) {
