@@ -5,20 +5,23 @@
 // ZREVRANK, ZRANGE 0 9 WITHSCORES, GEOADD and GEOSEARCH; and the memory each server uses for a
 // sorted set of 1M members (INFO memory's used_memory before and after loading it).
 //
-// keel's server runs in this process (keel::redis::Server, one I/O thread, as Redis runs one
-// thread); redis-server is Debian's 7.0.15, started on a free loopback port with no
-// persistence. Each benchmark is one redis-benchmark run; its requests per second become the
-// benchmark's rate (manual time: requests / rps), so Google Benchmark's table reads as throughput.
-// Sorted-set reads run against a board of 100k members loaded first; the member names are
-// redis-benchmark's "__rand_int__" placeholders over 100k values (-r 100000).
+// keel's server runs in this process (keel::redis::Server, one I/O thread as Redis runs one
+// thread, or KEEL_SERVER_BENCH_THREADS); redis-server is Debian's 7.0.15, started on a free
+// loopback port with no persistence. Each benchmark is one redis-benchmark run; its requests per
+// second become the benchmark's rate (manual time: requests / rps), so Google Benchmark's table
+// reads as throughput. Sorted-set reads run against a board of 100k members loaded first; the
+// member names are redis-benchmark's "__rand_int__" placeholders over 100k values (-r 100000).
 //
 // KEEL_SERVER_BENCH_REQUESTS sets the requests per run (default 20,000, enough for the smoke
 // test; the figures in docs/benchmarks.md used 1,000,000). Everything is skipped with a message
 // when redis-server or redis-benchmark is not installed.
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iterator>
 #include <memory>
 #include <string>
@@ -26,6 +29,7 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "keel/base/strings.h"
 #include "keel/net/resp_client.h"
 #include "keel/redis/server.h"
@@ -33,6 +37,14 @@
 
 namespace keel::redis {
 namespace {
+
+// keel-server's I/O threads: KEEL_SERVER_BENCH_THREADS, default 1.
+size_t Threads() {
+  const char* env = std::getenv("KEEL_SERVER_BENCH_THREADS");
+  size_t n = 1;
+  if (env == nullptr || !absl::SimpleAtoi(env, &n) || n == 0) n = 1;
+  return n;
+}
 
 struct Servers {
   std::unique_ptr<Server> keel;
@@ -55,6 +67,7 @@ struct Servers {
       s->redis = *std::move(redis);
       ServerOptions options;
       options.network.port = 0;
+      options.network.threads = Threads();
       auto keel = Server::Start(options);
       if (!keel.ok()) {
         s->why = keel.status().ToString();
@@ -75,6 +88,30 @@ int64_t Requests() {
   int64_t n = 20'000;
   if (env != nullptr && !absl::SimpleAtoi(env, &n)) n = 20'000;
   return n;
+}
+
+// CPU time (user + system) the server has used so far: keel's is this process's (the harness
+// itself only waits for redis-benchmark meanwhile), redis-server's is read from /proc.
+double ServerCpuSeconds(const Servers& s, bool keel_side) {
+  if (keel_side) {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    const auto seconds = [](const timeval& t) {
+      return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
+    };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+  }
+  std::ifstream in(base::Cat("/proc/", s.redis->pid(), "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which is in parentheses and may hold spaces): utime and
+  // stime are the 12th and 13th.
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::vector<std::string> fields = absl::StrSplit(stat.substr(close + 2), ' ');
+  if (fields.size() < 13) return 0;
+  double utime = 0, stime = 0;
+  if (!absl::SimpleAtod(fields[11], &utime) || !absl::SimpleAtod(fields[12], &stime)) return 0;
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // Runs a command line and returns its standard output.
@@ -170,6 +207,7 @@ void BM_Server(benchmark::State& state, bool keel_side, int workload, int pipeli
   }
   const int64_t requests = Requests();
   double rps = 0;
+  const double cpu_before = ServerCpuSeconds(s, keel_side);
   for (auto _ : state) {
     const std::string csv =
         Run(base::Cat("redis-benchmark -h 127.0.0.1 -p ", s.port(keel_side), " -c 50 -n ", requests,
@@ -185,6 +223,10 @@ void BM_Server(benchmark::State& state, bool keel_side, int workload, int pipeli
     }
     state.SetIterationTime(static_cast<double>(requests) / rps);
   }
+  // The server's CPU time per request: on a shared machine a steadier measure of its cost than
+  // throughput, which at pipeline 1 is mostly redis-benchmark's own limit.
+  state.counters["server_cpu_us_per_request"] =
+      (ServerCpuSeconds(s, keel_side) - cpu_before) * 1e6 / static_cast<double>(requests);
   state.counters["requests_per_second"] = rps;
   state.SetItemsProcessed(state.iterations() * requests);
 }

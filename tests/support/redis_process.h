@@ -55,6 +55,7 @@ class RedisProcess {
       const std::string& binary, const std::vector<std::string>& extra_args = {});
 
   [[nodiscard]] uint16_t port() const { return port_; }
+  [[nodiscard]] pid_t pid() const { return pid_; }
   // What the server has written to its log.
   [[nodiscard]] std::string Log() const;
   // SIGKILL, and waits for the process to end. Idempotent.
