@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <new>
 #include <utility>
@@ -76,7 +77,12 @@ char* MapHugeChunk() {
   return reinterpret_cast<char*>(aligned);
 }
 
+// Every arena's mapped bytes together (Arena::ProcessMappedBytes).
+std::atomic<size_t> process_mapped_bytes{0};
+
 }  // namespace
+
+size_t Arena::ProcessMappedBytes() { return process_mapped_bytes.load(std::memory_order_relaxed); }
 
 Arena::~Arena() { ReleaseAll(); }
 
@@ -148,6 +154,7 @@ void Arena::NewChunk(size_t at_least) {
   if (chunk.begin != nullptr) {
     chunk.mapped = true;
     mapped_bytes_ += bytes;
+    process_mapped_bytes.fetch_add(bytes, std::memory_order_relaxed);
   } else {
     chunk.begin = static_cast<char*>(::operator new(bytes));
   }
@@ -206,6 +213,7 @@ void Arena::ReleaseAll() {
     Unpoison(chunk.begin, chunk.bytes);
     if (chunk.mapped) {
       ::munmap(chunk.begin, chunk.bytes);
+      process_mapped_bytes.fetch_sub(chunk.bytes, std::memory_order_relaxed);
     } else {
       ::operator delete(static_cast<void*>(chunk.begin));
     }

@@ -79,6 +79,9 @@ class Arena {
   [[nodiscard]] size_t live_bytes() const { return live_bytes_; }
   [[nodiscard]] size_t held_bytes() const { return held_bytes_; }
   [[nodiscard]] size_t mapped_bytes() const { return mapped_bytes_; }
+  // mapped_bytes() summed over every arena in the process: what a server adds to malloc's
+  // statistics to report its memory (INFO's used_memory). Thread-safe.
+  [[nodiscard]] static size_t ProcessMappedBytes();
 
   // Checks that every free slot lies inside a chunk's carved part, on a granule and in no other
   // list, and that live and free slots add up to the carved bytes. O(free slots + chunks); tests.
