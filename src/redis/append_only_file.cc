@@ -297,6 +297,14 @@ uint64_t AppendOnlyFile::next_offset() const {
   return next_offset_;
 }
 
+uint64_t AppendOnlyFile::PendingToken() const {
+  // After a failed write nothing more will be written: reads go on (as Redis serves reads after
+  // an AOF write error), while writes are refused with MISCONF.
+  if (write_failed_.load()) return 0;
+  std::lock_guard lock(queue_mu_);
+  return next_offset_ > written_token_.load() ? next_offset_ : 0;
+}
+
 absl::Status AppendOnlyFile::WriteQueued(bool gather) {
   uint64_t end;
   {

@@ -78,6 +78,10 @@ class AppendOnlyFile {
   // The offset the next queued record gets: a rewrite taken now (under the engine's lock)
   // covers the log below it.
   [[nodiscard]] uint64_t next_offset() const;
+  // The token of the last record queued if it is not yet written (under kAlways, synced), else
+  // 0: a reply that reads the keyspace now must wait for it, as it may show that record's write.
+  // 0 as well once a write has failed (nothing will be written again; reads go on).
+  [[nodiscard]] uint64_t PendingToken() const;
 
   // Writes every queued record.
   [[nodiscard]] absl::Status Flush();

@@ -184,6 +184,11 @@ uint64_t Engine::Impl::Run(ClientState& client, net::RespWriter& reply, Args arg
         command_token = aof->Queue(logged);
       }
     }
+  } else if (aof != nullptr && !loading) {
+    // A reply that changed nothing may still show another client's write that is not logged
+    // yet (a GET of a key just SET): it waits for that write, as Redis sends no reply before
+    // the log's write (and, under always, its fsync) of the same event-loop turn.
+    command_token = aof->PendingToken();
   }
   return command_token;
 }

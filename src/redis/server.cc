@@ -29,21 +29,27 @@ namespace {
 class DurabilityWaiter {
  public:
   explicit DurabilityWaiter(Engine& engine) : engine_(engine), thread_([this] { Run(); }) {}
-  ~DurabilityWaiter() {
+  ~DurabilityWaiter() { Shutdown(); }
+
+  // Stops the thread: before the network stops, so that nothing posts to a connection while
+  // the network is closing them (a connection still held is closed by that stop). Idempotent.
+  void Shutdown() {
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
     }
     wake_.notify_one();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
   }
   DurabilityWaiter(const DurabilityWaiter&) = delete;
   DurabilityWaiter& operator=(const DurabilityWaiter&) = delete;
 
-  // On the connection's thread, which has held its output.
+  // On the connection's thread, which has held its output. After Shutdown the connection stays
+  // held until the network's stop closes it.
   void Await(uint64_t token, net::ConnectionRef connection) {
     {
       std::lock_guard lock(mu_);
+      if (stopping_) return;
       waiting_.push_back({token, std::move(connection)});
     }
     wake_.notify_one();
@@ -218,8 +224,8 @@ void Server::Stop() {
   }
   impl_->wake.notify_all();
   if (impl_->expirer.joinable()) impl_->expirer.join();
+  if (impl_->waiter != nullptr) impl_->waiter->Shutdown();
   impl_->network->Stop();
-  impl_->waiter.reset();
 }
 
 }  // namespace keel::redis

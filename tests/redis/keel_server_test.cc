@@ -4,12 +4,16 @@
 // restart on the same --dir, and the promise of --appendfsync always: a write whose reply a
 // client received survives the server being killed with SIGKILL at any moment.
 #include <doctest/doctest.h>
+#include <sys/wait.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "keel/base/random.h"
@@ -22,6 +26,17 @@ namespace keel::redis {
 namespace {
 
 using keel::testing::RedisProcess;
+
+// Waits (at most 30 s) for `condition`.
+template <typename Condition>
+bool Eventually(Condition condition) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return condition();
+}
 
 std::unique_ptr<RedisProcess> StartKeelServer(const std::vector<std::string>& args) {
   auto server = RedisProcess::StartKeelServer(KEEL_SERVER_BINARY, args);
@@ -44,7 +59,8 @@ std::string Call(net::RespClient& client, std::initializer_list<std::string_view
 // Runs keel-server with `args` to its end (a bad flag ends it at once) and returns its exit
 // code and output.
 std::pair<int, std::string> RunToExit(const std::string& args) {
-  const std::string command = base::Cat(KEEL_SERVER_BINARY, " ", args, " 2>&1");
+  // Under `timeout`: a server that wrongly starts fails the test instead of hanging it.
+  const std::string command = base::Cat("timeout 30 ", KEEL_SERVER_BINARY, " ", args, " 2>&1");
   FILE* pipe = popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string out;
@@ -89,7 +105,9 @@ TEST_CASE("keel-server with --dir restores the keyspace after a restart, expirie
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));  // "gone" is past its time
     std::unique_ptr<RedisProcess> server = StartKeelServer({"--dir", db, "--appendfsync", fsync});
-    CHECK(server->Log().find(base::Cat("appendfsync ", fsync)) != std::string::npos);
+    // The server answers before it prints its "ready" line.
+    CHECK(Eventually(
+        [&] { return server->Log().find(base::Cat("appendfsync ", fsync)) != std::string::npos; }));
     std::unique_ptr<net::RespClient> client = Connect(*server);
     CHECK(Call(*client, {"ZRANGE", "board", "0", "-1", "WITHSCORES"}) ==
           "*4\r\n$3\r\nann\r\n$2\r\n10\r\n$3\r\nbob\r\n$2\r\n20\r\n");
@@ -148,7 +166,14 @@ TEST_CASE("keel-server under appendfsync always loses no acknowledged write to S
         }
       });
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(100'000 + rng.Uniform(300'000)));
+    // The kill comes at a random moment after the first acknowledgement (an fsync may be slow).
+    CHECK(Eventually([&] {
+      for (const std::atomic<int64_t>& a : acknowledged) {
+        if (a.load() >= 0) return true;
+      }
+      return false;
+    }));
+    std::this_thread::sleep_for(std::chrono::microseconds(rng.Uniform(300'000)));
     server->Kill();
     for (std::thread& t : clients) t.join();
 

@@ -294,6 +294,37 @@ TEST_CASE("The log is rewritten on its own when it doubles and on BGREWRITEAOF")
         "*2\r\n$11\r\nappendfsync\r\n$8\r\neverysec\r\n");
 }
 
+TEST_CASE("A reply that reads another client's unlogged write waits for that write") {
+  for (const FsyncPolicy policy : {FsyncPolicy::kAlways, FsyncPolicy::kEverySec}) {
+    CAPTURE(static_cast<int>(policy));
+    wal::MemoryFileSystem fs;
+    base::ManualClock clock(kStartNs);
+    EngineOptions options = Options(&fs, &clock, policy);
+    options.background_interval_ms = 3'600'000;  // nothing written behind the test's back
+    auto engine = MustOpen(options);
+    ClientState writer_client = engine->NewClient();
+    ClientState reader_client = engine->NewClient();
+    const auto execute = [&](ClientState& client, std::vector<std::string_view> args) {
+      std::string reply;
+      net::RespWriter writer(reply);
+      return std::pair(engine->Execute(client, writer, args), reply);
+    };
+    // Nothing pending: a read needs no wait.
+    CHECK(execute(reader_client, {"GET", "x"}).first == 0);
+    const uint64_t set = execute(writer_client, {"SET", "x", "1"}).first;
+    REQUIRE(set > 0);
+    // The reader sees the value before the SET is logged, so its reply waits for the SET.
+    const auto [get, reply] = execute(reader_client, {"GET", "x"});
+    CHECK(reply == "$1\r\n1\r\n");
+    CHECK(get >= set);
+    // So does a write that changes nothing, and an error reply about the key's type.
+    CHECK(execute(reader_client, {"SET", "x", "2", "NX"}).first >= set);
+    CHECK(execute(reader_client, {"ZSCORE", "x", "m"}).first >= set);
+    REQUIRE(engine->WaitDurable(get).ok());
+    CHECK(execute(reader_client, {"GET", "x"}).first == 0);
+  }
+}
+
 TEST_CASE("Concurrent clients share writes and every acknowledged one survives a restart") {
   for (const FsyncPolicy policy : {FsyncPolicy::kAlways, FsyncPolicy::kEverySec}) {
     wal::MemoryFileSystem fs;

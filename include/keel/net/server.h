@@ -167,8 +167,9 @@ class Connection {
   [[nodiscard]] bool output_held() const { return output_held_; }
   // Sends what was held and reads on.
   virtual void ReleaseOutput() = 0;
-  // Closes now without sending anything still unsent; the session's OnClose runs before it
-  // returns, and the connection must not be used after.
+  // Closes now without sending anything still unsent; the session's OnClose runs and the
+  // session is destroyed before it returns, so call it from a posted task (ConnectionRef::Post),
+  // never from the session's own OnCommand or OnBatchEnd. The connection must not be used after.
   virtual void Abort() = 0;
 
   [[nodiscard]] size_t output_buffer_limit() const { return output_buffer_limit_; }
