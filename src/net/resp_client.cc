@@ -79,6 +79,9 @@ struct RespClient::Impl {
 
   // Reads what is available into the reader: false at end of input.
   absl::StatusOr<bool> ReadSome(Clock::time_point deadline) {
+    // The end of input (or a reset) is reported once by the socket (edge-triggered): a read
+    // after it would wait out its deadline.
+    if (input_ended) return false;
     std::span<char> space = reader.PrepareAppend(16 * 1024);
     size_t got = 0;
     const auto error = Wait(
@@ -87,8 +90,12 @@ struct RespClient::Impl {
         },
         deadline, &got);
     if (!error.has_value()) return Timeout("reading from");
-    if (*error == asio::error::eof) return false;
+    if (*error == asio::error::eof) {
+      input_ended = true;
+      return false;
+    }
     if (*error) {
+      input_ended = true;  // a reset: nothing more will come either
       return absl::UnavailableError(base::Cat("reading from ", peer, ": ", error->message()));
     }
     reader.CommitAppend(got);
@@ -101,6 +108,7 @@ struct RespClient::Impl {
   RespReader reader;
   std::string peer;  // "host:port", for messages
   std::string scratch;
+  bool input_ended = false;  // the peer closed its side, or reset the connection
 };
 
 absl::StatusOr<std::unique_ptr<RespClient>> RespClient::Connect(std::string_view host,

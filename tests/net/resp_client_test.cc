@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -73,6 +74,27 @@ TEST_CASE("The client reports a server that closes inside a reply") {
   absl::StatusOr<RespReply> reply = (*client)->Call({"GET", "x"});
   CHECK(reply.status().code() == absl::StatusCode::kUnavailable);
   CHECK(reply.status().ToString().find("inside a reply") != std::string_view::npos);
+}
+
+TEST_CASE("After the server closes, every further read fails at once, not at its deadline") {
+  std::unique_ptr<Server> server =
+      MustStart([](Connection&) { return std::make_unique<testing::EchoSession>(); });
+  absl::StatusOr<std::unique_ptr<RespClient>> client =
+      RespClient::Connect("127.0.0.1", server->port(), {.timeout_ms = 5000});
+  REQUIRE(client.ok());
+  // Two commands pipelined; QUIT closes the connection after its reply.
+  REQUIRE((*client)->Send({"QUIT"}).ok());
+  REQUIRE((*client)->Send({"PING"}).ok());
+  absl::StatusOr<RespReply> quit = (*client)->Read();
+  REQUIRE(quit.ok());
+  CHECK(quit->raw == "+OK\r\n");
+  // The end of input is seen once by the socket; the reads after it must not wait for more.
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<RespReply> after = (*client)->Read();
+    CHECK(after.status().code() == absl::StatusCode::kUnavailable);
+  }
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
 }
 
 }  // namespace
