@@ -15,10 +15,12 @@
 #include "keel/base/strings.h"
 #include "keel/net/resp_client.h"
 #include "redis_server.h"
+#include "testing/testing.h"
 
 namespace keel::net {
 namespace {
 
+using keel::testing::Eventually;
 using testing::EchoSession;
 
 std::unique_ptr<Server> MustStart(const ServerOptions& options, SessionFactory factory = nullptr) {
@@ -34,17 +36,6 @@ std::unique_ptr<RespClient> MustConnect(uint16_t port) {
   absl::StatusOr<std::unique_ptr<RespClient>> client = RespClient::Connect("127.0.0.1", port);
   REQUIRE_MESSAGE(client.ok(), client.status().ToString());
   return *std::move(client);
-}
-
-// Waits (at most 10 s) for `condition`.
-template <typename Condition>
-bool Eventually(Condition condition) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return condition();
 }
 
 TEST_CASE("Many clients on many threads are served at once") {
@@ -325,10 +316,10 @@ TEST_CASE("Held replies leave only when released, and an aborted connection send
       {.threads = 2}, [&](Connection&) { return std::make_unique<HoldingSession>(mutex, held); });
   const auto take_held = [&] {
     std::vector<ConnectionRef> refs;
-    Eventually([&] {
+    CHECK(Eventually([&] {
       std::lock_guard lock(mutex);
       return !held.empty();
-    });
+    }));
     std::lock_guard lock(mutex);
     refs.swap(held);
     return refs;

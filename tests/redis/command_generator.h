@@ -21,11 +21,31 @@ namespace keel::redis::testing {
 inline constexpr const char* kGeneratedKeys[] = {"z1", "z2",  "z3",      "lex",          "s",
                                                  "s2", "dst", "missing", "never-written"};
 
+// What every random command generator needs: its seeded source and two ways of building
+// arguments from it.
+class RandomCommands {
+ protected:
+  explicit RandomCommands(uint64_t seed) : rng_(seed) {}
+
+  // One of `choices`, uniformly.
+  std::string Pick(std::initializer_list<const char*> choices) {
+    return *(choices.begin() + rng_.Uniform(choices.size()));
+  }
+  // `head` followed by n results of fn().
+  template <typename Fn>
+  std::vector<std::string> Many(std::vector<std::string> head, uint64_t n, Fn fn) {
+    for (uint64_t i = 0; i < n; ++i) head.push_back(fn());
+    return head;
+  }
+
+  base::Random rng_;
+};
+
 // Picks from fixed vocabularies: a handful of keys and members so that commands meet each
 // other's data, and numbers chosen to hit Redis's parsing edge cases.
-class CommandGenerator {
+class CommandGenerator : public RandomCommands {
  public:
-  explicit CommandGenerator(uint64_t seed) : rng_(seed) {}
+  explicit CommandGenerator(uint64_t seed) : RandomCommands(seed) {}
 
   std::vector<std::string> Next() {
     switch (rng_.Uniform(41)) {
@@ -108,15 +128,6 @@ class CommandGenerator {
   }
 
  private:
-  std::string Pick(std::initializer_list<const char*> choices) {
-    return *(choices.begin() + rng_.Uniform(choices.size()));
-  }
-  template <typename Fn>
-  std::vector<std::string> Many(std::vector<std::string> head, uint64_t n, Fn fn) {
-    for (uint64_t i = 0; i < n; ++i) head.push_back(fn());
-    return head;
-  }
-
   // Keys: "z1".."z3" hold scores, "lex" holds only score 0 (for lex ranges), "s" strings.
   std::string ScoreKey() { return Pick({"z1", "z2", "z3", "missing"}); }
   std::string LexKey() { return Pick({"lex", "lex", "lex", "never-written", "s"}); }
@@ -326,8 +337,6 @@ class CommandGenerator {
         return {"PING", "hello", "extra"};
     }
   }
-
-  base::Random rng_;
 };
 
 }  // namespace keel::redis::testing

@@ -28,13 +28,12 @@
 #include "keel/base/random.h"
 #include "keel/base/strings.h"
 #include "net/redis_server.h"
+#include "redis/command_generator.h"
 #include "redis/differential.h"
 #include "testing/testing.h"
 
 namespace keel::redis {
 namespace {
-
-using base::Random;
 
 struct Cluster {
   double lng;
@@ -57,9 +56,9 @@ constexpr Cluster kClusters[] = {
     {-60, -20, 3},
 };
 
-class GeoCommandGenerator {
+class GeoCommandGenerator : public testing::RandomCommands {
  public:
-  explicit GeoCommandGenerator(uint64_t seed) : rng_(seed) {}
+  explicit GeoCommandGenerator(uint64_t seed) : RandomCommands(seed) {}
 
   std::vector<std::string> Next() {
     // Each stream starts by filling the sets, so that searches find many members.
@@ -115,14 +114,6 @@ class GeoCommandGenerator {
   }
 
  private:
-  std::string Pick(std::initializer_list<const char*> choices) {
-    return *(choices.begin() + rng_.Uniform(choices.size()));
-  }
-  template <typename Fn>
-  std::vector<std::string> Many(std::vector<std::string> head, uint64_t n, Fn fn) {
-    for (uint64_t i = 0; i < n; ++i) head.push_back(fn());
-    return head;
-  }
   // The number with 6 decimals, or with 17 significant digits (round trip), or 9.
   enum class Digits { kSix, kAll, kNine, kThree };
   static std::string Text(double v, Digits digits = Digits::kSix) {
@@ -365,7 +356,6 @@ class GeoCommandGenerator {
     }
   }
 
-  Random rng_;
   double spread_m_ = 100'000;
   int commands_ = 0;
 };

@@ -25,18 +25,8 @@
 namespace keel::redis {
 namespace {
 
+using keel::testing::Eventually;
 using keel::testing::RedisProcess;
-
-// Waits (at most 30 s) for `condition`.
-template <typename Condition>
-bool Eventually(Condition condition) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return condition();
-}
 
 std::unique_ptr<RedisProcess> StartKeelServer(const std::vector<std::string>& args) {
   auto server = RedisProcess::StartKeelServer(KEEL_SERVER_BINARY, args);
@@ -107,7 +97,8 @@ TEST_CASE("keel-server with --dir restores the keyspace after a restart, expirie
     std::unique_ptr<RedisProcess> server = StartKeelServer({"--dir", db, "--appendfsync", fsync});
     // The server answers before it prints its "ready" line.
     CHECK(Eventually(
-        [&] { return server->Log().find(base::Cat("appendfsync ", fsync)) != std::string::npos; }));
+        [&] { return server->Log().find(base::Cat("appendfsync ", fsync)) != std::string::npos; },
+        std::chrono::seconds(30)));
     std::unique_ptr<net::RespClient> client = Connect(*server);
     CHECK(Call(*client, {"ZRANGE", "board", "0", "-1", "WITHSCORES"}) ==
           "*4\r\n$3\r\nann\r\n$2\r\n10\r\n$3\r\nbob\r\n$2\r\n20\r\n");
@@ -167,12 +158,14 @@ TEST_CASE("keel-server under appendfsync always loses no acknowledged write to S
       });
     }
     // The kill comes at a random moment after the first acknowledgement (an fsync may be slow).
-    CHECK(Eventually([&] {
-      for (const std::atomic<int64_t>& a : acknowledged) {
-        if (a.load() >= 0) return true;
-      }
-      return false;
-    }));
+    CHECK(Eventually(
+        [&] {
+          for (const std::atomic<int64_t>& a : acknowledged) {
+            if (a.load() >= 0) return true;
+          }
+          return false;
+        },
+        std::chrono::seconds(30)));
     std::this_thread::sleep_for(std::chrono::microseconds(rng.Uniform(300'000)));
     server->Kill();
     for (std::thread& t : clients) t.join();

@@ -18,12 +18,17 @@
 //                       tests, where the child reports what it had acknowledged before it died.
 //   TempDir             a fresh directory under $TMPDIR (or /tmp), removed with everything in
 //                       it when the object goes.
+//   Eventually(condition, timeout)
+//                       polls condition() every few milliseconds until it holds (true) or the
+//                       timeout passes (false): for state another thread or process changes.
 #ifndef KEEL_TESTS_TESTING_TESTING_H_
 #define KEEL_TESTS_TESTING_TESTING_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <thread>
 
 namespace keel::testing {
 
@@ -59,6 +64,17 @@ class TempDir {
  private:
   std::string path_;
 };
+
+template <typename Condition>
+[[nodiscard]] bool Eventually(Condition condition,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return condition();
+}
 
 }  // namespace keel::testing
 
