@@ -61,8 +61,17 @@ bool IsResponse(MessageType type) {
 
 InitialState InitialState::Bootstrap(std::vector<NodeId> voters) {
   std::sort(voters.begin(), voters.end());
+  // The first configuration is a snapshot at index 1 of term 1, identical on every founding
+  // member. A node that joins later starts from nothing (index 0) and so cannot match the
+  // leader at index 1: the leader sends it a snapshot, which carries the configuration it must
+  // build on. (Were the configuration at index 0, a joining node would accept entries after it
+  // and replay membership changes against an empty configuration.)
   InitialState initial;
+  initial.snapshot.metadata.index = 1;
+  initial.snapshot.metadata.term = 1;
   initial.snapshot.metadata.conf.voters = std::move(voters);
+  initial.hard_state.term = 1;
+  initial.hard_state.commit = 1;
   return initial;
 }
 

@@ -75,12 +75,17 @@ Simulator::Simulator(SimOptions options)
   if (!options_.application) {
     options_.application = [](int) { return std::make_unique<CommandLog>(); };
   }
-  std::vector<NodeId> voters;
-  for (int i = 0; i < options_.nodes; ++i) voters.push_back(static_cast<NodeId>(i));
+  std::vector<NodeId> voters = options_.voters;
+  if (voters.empty()) {
+    for (int i = 0; i < options_.nodes; ++i) voters.push_back(static_cast<NodeId>(i));
+  }
   const InitialState bootstrap = InitialState::Bootstrap(voters);
   for (int i = 0; i < options_.nodes; ++i) {
     auto sim = std::make_unique<SimNode>();
-    sim->durable.snapshot = bootstrap.snapshot;
+    if (std::find(voters.begin(), voters.end(), static_cast<NodeId>(i)) != voters.end()) {
+      sim->durable.snapshot = bootstrap.snapshot;
+      sim->durable.hard = bootstrap.hard_state;
+    }
     sim->written = sim->durable;
     const double drift = options_.max_clock_drift;
     sim->drift =
@@ -154,7 +159,7 @@ void Simulator::StartNode(int i) {
   sim.app = options_.application(i);
   const auto [commands, state] = UnwrapSnapshot(sim.durable.snapshot.bytes());
   sim.applied_commands = sim.snapshot_commands = commands;
-  if (sim.durable.snapshot.data) {
+  if (!sim.durable.snapshot.bytes().empty()) {
     if (absl::Status status = sim.app->Restore(state); !status.ok()) {
       Violation(base::Cat("node ", i, " could not restore its snapshot: ", status.message()));
     }
@@ -276,7 +281,11 @@ void Simulator::CheckNewLeader(int i) {
 
 void Simulator::ApplyEntries(int i, const Ready& ready) {
   SimNode& sim = *nodes_[i];
-  if (ready.snapshot) {
+  if (ready.snapshot && ready.snapshot->bytes().empty()) {
+    // The bootstrap snapshot (a node joining the cluster): an empty state.
+    sim.app = options_.application(i);
+    sim.applied_commands = sim.snapshot_commands = 0;
+  } else if (ready.snapshot) {
     const auto [commands, state] = UnwrapSnapshot(ready.snapshot->bytes());
     sim.applied_commands = sim.snapshot_commands = commands;
     if (absl::Status status = sim.app->Restore(state); !status.ok()) {
@@ -413,6 +422,43 @@ uint64_t Simulator::CommandsThrough(int i, uint64_t raft_index) const {
     if (index <= raft_index && is_command) ++commands;
   }
   return commands;
+}
+
+absl::Status Simulator::ReadIndex(int i, std::string context) {
+  SimNode& sim = *nodes_[i];
+  if (!sim.node) return absl::UnavailableError(base::Cat("node ", i, " is down"));
+  absl::Status status = sim.node->ReadIndex(std::move(context));
+  ProcessSoon(i);
+  return status;
+}
+
+absl::StatusOr<uint64_t> Simulator::ProposeConfChange(int i, const ConfChange& change) {
+  SimNode& sim = *nodes_[i];
+  if (!sim.node) return absl::UnavailableError(base::Cat("node ", i, " is down"));
+  absl::StatusOr<uint64_t> index = sim.node->ProposeConfChange(change);
+  if (index.ok()) {
+    sim.proposed.emplace_back(*index, false);
+    ProcessSoon(i);
+  }
+  return index;
+}
+
+std::optional<int> Simulator::Leader() const {
+  std::optional<int> leader;
+  uint64_t best_term = 0;
+  for (int i = 0; i < options_.nodes; ++i) {
+    const auto [term, is_leader] = GetState(i);
+    if (is_leader && (!leader || term > best_term)) {
+      leader = i;
+      best_term = term;
+    }
+  }
+  return leader;
+}
+
+std::optional<int> Simulator::WaitForLeader(int64_t timeout_ns) {
+  RunUntil([this] { return Leader().has_value(); }, timeout_ns);
+  return Leader();
 }
 
 std::pair<uint64_t, bool> Simulator::GetState(int i) const {

@@ -115,9 +115,9 @@ struct NodeOptions {
 // What a node starts from: nothing (a new cluster), or what it persisted before a restart.
 struct InitialState {
   HardState hard_state;
-  // The latest snapshot; for a new cluster, an empty one at index 0 holding the initial
-  // configuration. A node started with no voters in its configuration (one that will be added to
-  // a running cluster) waits to hear from a leader.
+  // The latest snapshot; for a new cluster, an empty one at index 1 holding the initial
+  // configuration (Bootstrap). A node started from nothing (one that will be added to a running
+  // cluster) has no configuration and waits to hear from a leader.
   Snapshot snapshot;
   // The log after the snapshot, in order, without gaps.
   std::vector<Entry> entries;
