@@ -58,31 +58,37 @@ namespace {
 using internal::asio::ip::tcp;
 namespace asio = internal::asio;
 
+// What one read may ask for: the read buffer is at least this big.
+constexpr size_t kMaxReadBytes = size_t{64} << 20;
+
 absl::Status CheckOptions(const TransportOptions& options) {
   const auto bad = [](std::string_view field, auto value, std::string_view want) {
     return absl::InvalidArgumentError(
         base::Cat("TransportOptions.", field, " is ", value, "; it must be ", want));
+  };
+  // Durations in milliseconds from 1 to a day: a timer's deadline (now plus the duration, in
+  // nanoseconds) must not overflow.
+  const auto check_ms = [&](std::string_view field, int64_t value, int64_t at_least) {
+    if (value >= at_least && value <= Transport::kMaxPeriodNs / 1'000'000) {
+      return absl::OkStatus();
+    }
+    return bad(field, value,
+               base::Cat("from ", at_least, " to ", Transport::kMaxPeriodNs / 1'000'000));
   };
   if (options.id == kNoNode) return absl::InvalidArgumentError("TransportOptions.id is kNoNode");
   if (options.max_pending_bytes_per_peer == 0) {
     return bad("max_pending_bytes_per_peer", 0, "at least 1");
   }
   if (options.max_frame_bytes == 0) return bad("max_frame_bytes", 0, "at least 1");
-  if (options.reconnect_delay_ms < 1) {
-    return bad("reconnect_delay_ms", options.reconnect_delay_ms, "at least 1");
-  }
-  if (options.max_reconnect_delay_ms < options.reconnect_delay_ms) {
-    return bad("max_reconnect_delay_ms", options.max_reconnect_delay_ms,
-               "at least reconnect_delay_ms");
-  }
-  if (options.connect_timeout_ms < 1) {
-    return bad("connect_timeout_ms", options.connect_timeout_ms, "at least 1");
-  }
-  if (options.handshake_timeout_ms < 1) {
-    return bad("handshake_timeout_ms", options.handshake_timeout_ms, "at least 1");
-  }
+  KEEL_RETURN_IF_ERROR(check_ms("reconnect_delay_ms", options.reconnect_delay_ms, 1));
+  KEEL_RETURN_IF_ERROR(check_ms("max_reconnect_delay_ms", options.max_reconnect_delay_ms,
+                                options.reconnect_delay_ms));
+  KEEL_RETURN_IF_ERROR(check_ms("connect_timeout_ms", options.connect_timeout_ms, 1));
+  KEEL_RETURN_IF_ERROR(check_ms("handshake_timeout_ms", options.handshake_timeout_ms, 1));
   if (options.max_inbound_connections == 0) return bad("max_inbound_connections", 0, "at least 1");
-  if (options.read_bytes == 0) return bad("read_bytes", 0, "at least 1");
+  if (options.read_bytes == 0 || options.read_bytes > kMaxReadBytes) {
+    return bad("read_bytes", options.read_bytes, base::Cat("from 1 to ", kMaxReadBytes));
+  }
   return absl::OkStatus();
 }
 
@@ -324,8 +330,9 @@ bool Transport::Post(std::function<void()> task) {
 }
 
 absl::Status Transport::Every(int64_t period_ns, std::function<void()> tick) {
-  if (period_ns <= 0) {
-    return absl::InvalidArgumentError(base::Cat("Every: period_ns is ", period_ns));
+  if (period_ns <= 0 || period_ns > kMaxPeriodNs) {
+    return absl::InvalidArgumentError(
+        base::Cat("Every: period_ns is ", period_ns, "; it must be from 1 to ", kMaxPeriodNs));
   }
   if (tick == nullptr) return absl::InvalidArgumentError("Every: no tick function");
   Impl* impl = impl_.get();

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -844,7 +845,19 @@ TEST_CASE("Bad options addresses and frames are rejected with errors naming them
     options = Options(0);
     options.max_reconnect_delay_ms = 1;
     CHECK(start_error(options).message() ==
-          "TransportOptions.max_reconnect_delay_ms is 1; it must be at least reconnect_delay_ms");
+          "TransportOptions.max_reconnect_delay_ms is 1; it must be from 5 to 86400000");
+    options = Options(0);
+    options.connect_timeout_ms = std::numeric_limits<int64_t>::max();
+    CHECK(start_error(options).message() ==
+          "TransportOptions.connect_timeout_ms is 9223372036854775807; it must be from 1 to "
+          "86400000");
+    options = Options(0);
+    options.handshake_timeout_ms = 0;
+    CHECK(start_error(options).code() == absl::StatusCode::kInvalidArgument);
+    options = Options(0);
+    options.read_bytes = size_t{1} << 40;
+    CHECK(start_error(options).message() ==
+          "TransportOptions.read_bytes is 1099511627776; it must be from 1 to 67108864");
   }
   SUBCASE("listen addresses") {
     options.listen_address = "localhost:0";
@@ -884,6 +897,8 @@ TEST_CASE("Bad options addresses and frames are rejected with errors naming them
     CHECK(transport->SetPeer(1, "127.0.0.1:x").code() == absl::StatusCode::kInvalidArgument);
     CHECK(transport->SetPeer(1, "[::1]:7000").ok());
     CHECK(transport->Every(0, [] {}).code() == absl::StatusCode::kInvalidArgument);
+    CHECK(transport->Every(Transport::kMaxPeriodNs + 1, [] {}).message() ==
+          "Every: period_ns is 86400000000001; it must be from 1 to 86400000000000");
     CHECK(transport->Every(1, nullptr).code() == absl::StatusCode::kInvalidArgument);
     Drain(*transport);
     CHECK(transport->stats().frames_dropped == 0);

@@ -80,7 +80,7 @@ struct TransportOptions {
   uint32_t max_frame_bytes = uint32_t{64} << 20;
   // After a connection to a peer fails, frames for it are dropped for reconnect_delay_ms, then
   // it is dialled again on the next Send; each failure to connect in a row doubles the delay,
-  // up to max_reconnect_delay_ms.
+  // up to max_reconnect_delay_ms. Every duration here is from 1 ms to a day (kMaxPeriodNs).
   int64_t reconnect_delay_ms = 50;
   int64_t max_reconnect_delay_ms = 500;
   // A connection attempt that has not completed by then fails.
@@ -90,7 +90,7 @@ struct TransportOptions {
   // Accepted connections open at once; more are closed as they come. One per peer suffices (a
   // peer's new connection replaces its old one), plus those still in their handshake.
   size_t max_inbound_connections = 256;
-  // What one read asks the socket for.
+  // What one read asks the socket for; at most 64 MiB.
   size_t read_bytes = 64 * 1024;
 };
 
@@ -153,10 +153,14 @@ class Transport {
   // before Stop returns; false: Stop has begun, and the task is destroyed unrun.
   bool Post(std::function<void()> task);
 
+  // The longest period Every takes, and the longest duration in TransportOptions: a day.
+  static constexpr int64_t kMaxPeriodNs = int64_t{86'400} * 1'000'000'000;
+
   // Calls `tick` on the transport thread every period_ns (first after one period), until Stop.
   // A tick that falls behind by more than a period skips the ticks it missed, instead of
   // catching up in a burst (a burst of Raft ticks would start elections). Errors:
-  // kInvalidArgument for period_ns <= 0 or an empty tick, kFailedPrecondition after Stop.
+  // kInvalidArgument for period_ns outside [1, kMaxPeriodNs] or an empty tick,
+  // kFailedPrecondition after Stop.
   [[nodiscard]] absl::Status Every(int64_t period_ns, std::function<void()> tick);
 
   [[nodiscard]] TransportStats stats() const;
