@@ -70,6 +70,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "keel/base/assert.h"
 
 namespace keel::testing {
 
@@ -334,6 +335,7 @@ class ModelAdapter final : public ErasedModel {
     const uint64_t hash = model_.HashState(state);
     const auto found = ids_.find(std::pair<const State*, uint64_t>(&state, hash));
     if (found != ids_.end()) return *found;
+    KEEL_ASSERT(states_.size() < kRejected, "more than 2^32 - 1 distinct model states");
     const auto id = static_cast<uint32_t>(states_.size());
     states_.push_back(std::move(state));
     hashes_.push_back(hash);
