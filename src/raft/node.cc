@@ -209,11 +209,17 @@ void NodeImpl::BecomeCandidate() {
 
 void NodeImpl::BecomeLeader() {
   KEEL_ASSERT(role_ == Role::kCandidate, "only a candidate becomes leader");
+  const std::map<NodeId, bool> votes = votes_;
   ResetTerm(term_);
   role_ = Role::kLeader;
   leader_ = options_.id;
   for (auto& [id, progress] : progress_) {
     progress.next = log_.last_index() + 1;
+    // A vote just granted is contact with that node in this term: check-quorum's first round
+    // counts it, so that a leader on a slow network is not deposed before the first responses
+    // to its heartbeats can arrive.
+    const auto vote = votes.find(id);
+    progress.recent_active = vote != votes.end() && vote->second;
   }
   // No membership change until this leader's first entry is applied: a change proposed by an
   // earlier leader may still be in the log, uncommitted.

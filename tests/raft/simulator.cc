@@ -2,6 +2,8 @@
 #include "raft/simulator.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <utility>
 
 #include "keel/base/assert.h"
@@ -96,7 +98,8 @@ Simulator::Simulator(SimOptions options)
       connected_(options_.nodes, true),
       link_up_(options_.nodes, std::vector<bool>(options_.nodes, true)),
       link_last_arrival_(options_.nodes, std::vector<int64_t>(options_.nodes, 0)),
-      rpc_count_(options_.nodes, 0) {
+      rpc_count_(options_.nodes, 0),
+      trace_(std::getenv("KEEL_RAFT_TRACE") != nullptr) {
   if (!options_.application) {
     options_.application = [](int) { return std::make_unique<CommandLog>(); };
   }
@@ -242,6 +245,15 @@ void Simulator::Process(int i) {
     }
     Persist(sim, ready);
     if (ready.soft_state && ready.soft_state->role == Role::kLeader) CheckNewLeader(i);
+    if (trace_ && (ready.soft_state || ready.hard_state)) {
+      std::fprintf(stderr, "t=%lld node %d: %s term %llu vote %lld commit %llu last %llu\n",
+                   static_cast<long long>(now_ / 1000), i,
+                   std::string(RoleName(sim.node->role())).c_str(),
+                   static_cast<unsigned long long>(sim.node->term()),
+                   static_cast<long long>(sim.node->status().vote),
+                   static_cast<unsigned long long>(sim.node->commit_index()),
+                   static_cast<unsigned long long>(sim.node->last_index()));
+    }
     for (Message& message : ready.messages) Send(i, std::move(message));
     ApplyEntries(i, ready);
     if (!sim.node || sim.incarnation != incarnation) return;

@@ -211,6 +211,8 @@ class Simulator {
   std::map<uint64_t, int> leader_of_term_;
   std::map<uint64_t, std::pair<uint64_t, std::string>> applied_entries_;
   std::vector<std::string> violations_;
+  // KEEL_RAFT_TRACE set: print every change of role, term, vote and commit to stderr.
+  bool trace_ = false;
 };
 
 // The 6.5840 application: the commands applied, by command index.
