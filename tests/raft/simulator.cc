@@ -388,6 +388,7 @@ void Simulator::Send(int from, Message message) {
   KEEL_ASSERT(to >= 0 && to < options_.nodes, "node ", from, " sent to unknown node ", message.to);
   bytes_total_ += EncodedMessageSize(message);
   if (!connected_[from] || !connected_[to] || !link_up_[from][to]) return;
+  if (filter_ && !filter_(message)) return;
   const bool response = IsResponse(message.type);
   if (!reliable_ && random_.Uniform(1000) < 100) return;  // lost
   const int copies = duplicate_rate_ > 0 && random_.Uniform(1'000'000) <
