@@ -175,6 +175,10 @@ std::string KvStore::Snapshot() const {
 }
 
 absl::Status KvStore::Restore(std::string_view snapshot) {
+  if (snapshot.empty()) {  // the initial state
+    map_.clear();
+    return absl::OkStatus();
+  }
   base::Reader reader(snapshot);
   KEEL_ASSIGN_OR_RETURN(const uint64_t count, reader.ReadVarint64());
   if (count > reader.remaining()) {

@@ -66,8 +66,8 @@ class KvStore {
   [[nodiscard]] const std::string* Find(std::string_view key) const;
 
   [[nodiscard]] std::string Snapshot() const;
-  // Replaces the state. Errors: kDataLoss for bytes Snapshot did not write (the store is
-  // unchanged).
+  // Replaces the state (empty bytes: the initial, empty state). Errors: kDataLoss for bytes
+  // Snapshot did not write (the store is unchanged).
   [[nodiscard]] absl::Status Restore(std::string_view snapshot);
 
  private:
