@@ -168,15 +168,24 @@ absl::StatusOr<ConfState> NodeImpl::ApplyConfChange(const ConfChange& change) {
       BecomeFollower(term_, kNoNode);
     } else {
       if (MaybeCommit()) broadcast_pending_ = true;
-      if (conf_.auto_leave && conf_.joint() && pending_conf_index_ <= log_.applying()) {
-        // Leave the joint configuration at once (section 4.3).
-        absl::StatusOr<uint64_t> leave = ProposeConfChange(ConfChange{});
-        KEEL_ASSERT(leave.ok() || absl::IsResourceExhausted(leave.status()),
-                    "leaving the joint configuration failed: ", leave.status().message());
-      }
+      MaybeAutoLeave();
     }
   }
   return next;
+}
+
+void NodeImpl::MaybeAutoLeave() {
+  if (role_ != Role::kLeader || !conf_.auto_leave || !conf_.joint() ||
+      pending_conf_index_ > log_.applying()) {
+    return;
+  }
+  // Leave the joint configuration at once (section 4.3). A leader that cannot propose now (it is
+  // handing leadership over, or holds max_uncommitted_bytes) tries again at its next Advance, and
+  // so does a leader elected after the joint entry was applied, as in etcd/raft.
+  const absl::StatusOr<uint64_t> leave = ProposeConfChange(ConfChange{});
+  KEEL_ASSERT(leave.ok() || absl::IsFailedPrecondition(leave.status()) ||
+                  absl::IsResourceExhausted(leave.status()),
+              "leaving the joint configuration failed: ", leave.status().message());
 }
 
 Progress NodeImpl::NewProgress() const {

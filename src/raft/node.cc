@@ -360,6 +360,7 @@ void NodeImpl::Advance(const Ready& ready) {
   if (!ready.committed_entries.empty()) {
     log_.AppliedTo(ready.committed_entries.back().index);
   }
+  MaybeAutoLeave();
 }
 
 absl::StatusOr<Snapshot> NodeImpl::Compact(uint64_t index, std::string data) {

@@ -431,5 +431,60 @@ TEST_CASE("ProposeConfChange refuses what ApplyConfChange would and one change a
   CHECK(leader.ProposeConfChange(single(ConfChangeType::kAddLearner, 3)).ok());
 }
 
+TEST_CASE("A joint configuration is left automatically even when leadership moves meanwhile") {
+  Cluster cluster({1, 2, 3});
+  REQUIRE(cluster.node(1).Campaign().ok());
+  cluster.Settle();
+  REQUIRE(cluster.node(1).role() == Role::kLeader);
+  // Enter a joint configuration (that adds a learner, so no other node needs to exist) and, while
+  // its entry is being replicated, hand leadership to node 2. The entry is applied by node 1 while
+  // the transfer is under way (node 1 may not propose then), and by node 2 as a follower.
+  REQUIRE(cluster.node(1)
+              .ProposeConfChange(ConfChange{.transition = ConfChangeTransition::kJointImplicit,
+                                            .changes = {{ConfChangeType::kAddLearner, 4}},
+                                            .context = ""})
+              .ok());
+  REQUIRE(cluster.node(1).TransferLeadership(2).ok());
+  cluster.Settle();
+  CHECK(cluster.node(2).role() == Role::kLeader);
+  // The new leader leaves the joint configuration once it has committed an entry of its term.
+  cluster.Tick(3);
+  for (NodeId id : {1, 2, 3}) {
+    CAPTURE(id);
+    const ConfState& conf = cluster.node(id).conf_state();
+    CHECK(!conf.joint());
+    CHECK(conf.voters == std::vector<NodeId>{1, 2, 3});
+    CHECK(conf.learners == std::vector<NodeId>{4});
+  }
+}
+
+TEST_CASE("A leader that could not leave a joint configuration at once leaves it later") {
+  Cluster cluster({1, 2, 3});
+  REQUIRE(cluster.node(1).Campaign().ok());
+  cluster.Settle();
+  REQUIRE(cluster.node(1).role() == Role::kLeader);
+  // Node 1 applies the joint entry while handing leadership to node 3, which is cut off: it cannot
+  // propose leaving then. The transfer is abandoned after an election timeout, and node 1, still
+  // the leader, must then leave the joint configuration by itself.
+  cluster.Isolate(3);
+  REQUIRE(cluster.node(1)
+              .ProposeConfChange(ConfChange{.transition = ConfChangeTransition::kJointImplicit,
+                                            .changes = {{ConfChangeType::kAddLearner, 4}},
+                                            .context = ""})
+              .ok());
+  REQUIRE(cluster.node(1).TransferLeadership(3).ok());
+  cluster.Settle();
+  REQUIRE(cluster.node(1).conf_state().joint());
+  CHECK(cluster.node(1).status().transferee == 3);
+  cluster.Tick(12);
+  CHECK(cluster.node(1).role() == Role::kLeader);
+  CHECK(cluster.node(1).status().transferee == kNoNode);
+  for (NodeId id : {1, 2}) {
+    CAPTURE(id);
+    CHECK(!cluster.node(id).conf_state().joint());
+    CHECK(cluster.node(id).conf_state().learners == std::vector<NodeId>{4});
+  }
+}
+
 }  // namespace
 }  // namespace keel::raft
