@@ -87,7 +87,8 @@ enum class ReadOnlyMode : uint8_t {
 struct NodeOptions {
   NodeId id = kNoNode;
   // A follower that hears nothing from a leader for a random number of ticks in
-  // [election_ticks, 2 * election_ticks) starts an election. Must be > heartbeat_ticks.
+  // [election_ticks, 2 * election_ticks) starts an election. Must be > heartbeat_ticks, and at
+  // most 2^30.
   int election_ticks = 10;
   // A leader sends heartbeats every heartbeat_ticks. At least 1.
   int heartbeat_ticks = 1;
@@ -95,12 +96,13 @@ struct NodeOptions {
   bool check_quorum = true;
   // Entry bytes per append message (at least one entry is always sent). At least 1.
   uint64_t max_bytes_per_append = 1 << 20;
-  // Append messages in flight to one follower before an acknowledgement. At least 1.
+  // Append messages in flight to one follower before an acknowledgement (a window of this many
+  // slots is allocated per follower). At least 1, at most 65536.
   uint32_t max_inflight_appends = 256;
   // Bytes of entries the leader holds that are not yet committed; a proposal past it fails with
   // kResourceExhausted (the client should back off). 0 for no limit.
   uint64_t max_uncommitted_bytes = 0;
-  // Snapshot bytes per kSnapshot message. At least 1.
+  // Snapshot bytes per kSnapshot message. At least 1, at most 2^30.
   uint64_t snapshot_chunk_bytes = 1 << 20;
   // Bytes of committed entries handed out in one Ready (at least one entry). At least 1.
   uint64_t max_committed_bytes_per_ready = 64 << 20;
