@@ -185,9 +185,11 @@ class Node {
   void Tick();
 
   // Handles a message from another node. Errors: kInvalidArgument for a message not addressed to
-  // this node, from an unknown message type, or malformed (entries out of order, a snapshot
-  // chunk past its announced end); the node is unchanged. Messages from an older term, or ones
-  // that no longer apply, are dropped silently: that is normal on a real network.
+  // this node, from an unknown message type, or malformed (entries out of order or of a later
+  // term than the message, a snapshot chunk whose end overflows, a snapshot of a later term than
+  // the message, an acknowledgement of entries or snapshot bytes this leader does not have); the
+  // node is unchanged. Messages from an older term, or ones that no longer apply, are dropped
+  // silently: that is normal on a real network.
   [[nodiscard]] absl::Status Step(const Message& message);
 
   // Appends a command to the leader's log and returns its index; it is committed when it shows
