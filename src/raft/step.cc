@@ -61,6 +61,13 @@ absl::Status NodeImpl::Validate(const Message& message) const {
     return absl::InvalidArgumentError(
         base::Cat("Snapshot chunk at offset ", message.snapshot_offset, " overflows"));
   }
+  if (message.type == MessageType::kSnapshot && message.snapshot.term > message.term) {
+    // No leader holds an entry of a later term than its own (and a node that took the snapshot
+    // would persist a log whose term is past its hard state's, which Node::Create refuses).
+    return absl::InvalidArgumentError(base::Cat("Snapshot from ", message.from,
+                                                " holds a snapshot of term ", message.snapshot.term,
+                                                " in a message of term ", message.term));
+  }
   return absl::OkStatus();
 }
 
