@@ -116,15 +116,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A loopback TCP port nobody listens on and this script has not handed out yet.
+# free_port: sets $port to a loopback TCP port nobody listens on and this script has not handed
+# out yet (not printed: a $(...) subshell would forget what it handed out).
 taken=" "
+port=""
 free_port() {
-  local port
   while true; do
     port=$((20000 + RANDOM % 40000))
     if [[ "$taken" != *" $port "* && -z "$(ss -Htln "sport = :$port")" ]]; then
       taken+="$port "
-      echo "$port"
       return
     fi
   done
@@ -147,16 +147,16 @@ wait_for() {
 etcd_endpoints=""
 start_etcd() {
   local dir="$scratch/etcd" i cluster="" peer client
-  local -a peers clients
+  local -a peer_ports client_ports
   for i in 0 1 2; do
-    peers[i]=$(free_port)
-    clients[i]=$(free_port)
-    cluster+="${cluster:+,}m$i=http://127.0.0.1:${peers[i]}"
+    free_port; peer_ports[i]=$port
+    free_port; client_ports[i]=$port
+    cluster+="${cluster:+,}m$i=http://127.0.0.1:${peer_ports[i]}"
   done
   etcd_endpoints=""
   for i in 0 1 2; do
-    peer="http://127.0.0.1:${peers[i]}"
-    client="http://127.0.0.1:${clients[i]}"
+    peer="http://127.0.0.1:${peer_ports[i]}"
+    client="http://127.0.0.1:${client_ports[i]}"
     etcd --name "m$i" --data-dir "$dir/m$i" \
       --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
       --listen-client-urls "$client" --advertise-client-urls "$client" \
@@ -164,7 +164,7 @@ start_etcd() {
       --initial-cluster-state new --logger zap --log-level warn \
       >"$scratch/etcd-m$i.log" 2>&1 &
     pids+=($!)
-    etcd_endpoints+="${etcd_endpoints:+,}127.0.0.1:${clients[i]}"
+    etcd_endpoints+="${etcd_endpoints:+,}127.0.0.1:${client_ports[i]}"
   done
   wait_for "etcd" etcdctl --endpoints "$etcd_endpoints" endpoint health
 }
@@ -193,12 +193,12 @@ run_etcd() {
 raft_kv_ports=()
 start_raft_kv() {
   local dir="$scratch/raft_kv" i cluster=""
-  local -a peers
+  local -a peer_ports
   raft_kv_ports=()
   for i in 0 1 2; do
-    peers[i]=$(free_port)
-    raft_kv_ports[i]=$(free_port)
-    cluster+="${cluster:+,}127.0.0.1:${peers[i]}"
+    free_port; peer_ports[i]=$port
+    free_port; raft_kv_ports[i]=$port
+    cluster+="${cluster:+,}127.0.0.1:${peer_ports[i]}"
   done
   for i in 0 1 2; do
     mkdir -p "$dir/n$i"
