@@ -253,29 +253,48 @@ csv_fields() {
 }
 
 # --- the runs ----------------------------------------------------------------------------------
+# CPU time (user + system, in clock ticks) the cluster's three processes have used so far, from
+# /proc/<pid>/stat (utime and stime are fields 14 and 15; the command name before them may hold
+# spaces, so the line is cut after its closing parenthesis).
+cluster_cpu_ticks() {
+  local pid total=0 ticks
+  for pid in "${pids[@]}"; do
+    ticks=$(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }')
+    total=$((total + ticks))
+  done
+  echo "$total"
+}
+clock_ticks=$(getconf CLK_TCK)
+
 results="$scratch/results.csv"
-echo "system,clients,pipeline,rep,rps,p50_ms,p99_ms,client_cpu_us_per_request" >"$results"
+echo "system,clients,pipeline,rep,rps,p50_ms,p99_ms,client_cpu_us_per_request,servers_cpu_us_per_request" \
+  >"$results"
 systems=(etcd)
 if [[ -n "$raft_kv" ]]; then systems+=(raft_kv); fi
 
 echo "raft_bench: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //');" \
-  "$(etcd --version | head -1); systems: ${systems[*]}; $reps repetition(s)"
+  "$(etcd --version | head -1); systems: ${systems[*]}; $reps repetition(s); load average" \
+  "$(cut -d' ' -f1-3 /proc/loadavg)"
 for rep in $(seq "$reps"); do
   for system in "${systems[@]}"; do
     "start_$system"
     for config in "${configs[@]}"; do
       read -r clients pipeline <<<"$config"
       requests=$(requests_for "$clients" "$pipeline")
+      ticks_before=$(cluster_cpu_ticks)
       # In the background, so that a signal stops the script at once (bash runs a trap only after
       # the foreground command ends); a failed run stops it too (set -e).
       "run_$system" "$clients" "$pipeline" "$requests" >"$scratch/fields" &
       runner=$!
       wait "$runner"
       runner=""
-      read -r rps p50 p99 cpu <"$scratch/fields"
-      printf '  rep %d  %-8s %2d clients  pipeline %2d  %7d requests  %10.1f req/s  p50 %7.3f ms  p99 %7.3f ms  client CPU %6.1f us/req\n' \
-        "$rep" "$system" "$clients" "$pipeline" "$requests" "$rps" "$p50" "$p99" "$cpu"
-      echo "$system,$clients,$pipeline,$rep,$rps,$p50,$p99,$cpu" >>"$results"
+      servers_cpu=$(awk -v t=$(($(cluster_cpu_ticks) - ticks_before)) -v hz="$clock_ticks" \
+        -v n="$requests" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+      read -r rps p50 p99 client_cpu <"$scratch/fields"
+      printf '  rep %d  %-8s %2d clients  pipeline %2d  %6d requests  %8.1f req/s  p50 %7.3f ms  p99 %7.3f ms  CPU us/req: servers %5.1f, client %5.1f\n' \
+        "$rep" "$system" "$clients" "$pipeline" "$requests" "$rps" "$p50" "$p99" "$servers_cpu" \
+        "$client_cpu"
+      echo "$system,$clients,$pipeline,$rep,$rps,$p50,$p99,$client_cpu,$servers_cpu" >>"$results"
     done
     stop_all
     rm -rf "${scratch:?}/$system"
@@ -287,28 +306,33 @@ if [[ -n "$raw" ]]; then cp "$results" "$raw"; fi
 median() {  # the median of the numbers on stdin
   sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-field() {  # field <system> <clients> <pipeline> <column>
-  awk -F, -v s="$1" -v c="$2" -v p="$3" -v k="$4" 'NR > 1 && $1 == s && $2 == c && $3 == p { print $k }' \
-    "$results" | median
+field() {  # field <system> <clients> <pipeline> <column name>
+  awk -F, -v s="$1" -v c="$2" -v p="$3" -v name="$4" '
+    NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) k = i; next }
+    $1 == s && $2 == c && $3 == p { print $k }' "$results" | median
 }
 echo
-echo "Medians of $reps run(s); latency in ms; ratio = raft_kv / etcd (throughput) and etcd / raft_kv (p99)."
-header="clients  pipeline |    etcd req/s   p50     p99"
-if [[ -n "$raft_kv" ]]; then header+=" | raft_kv req/s   p50     p99 | throughput x  p99 x"; fi
+echo "Medians of $reps run(s). Latency in ms; CPU: the three servers' CPU time per request, in us."
+header="clients  pipeline |    etcd req/s     p50      p99    CPU"
+if [[ -n "$raft_kv" ]]; then
+  header+=" | raft_kv req/s     p50      p99    CPU | raft_kv/etcd req/s  etcd/raft_kv p99"
+fi
 echo "$header"
 for config in "${configs[@]}"; do
   read -r clients pipeline <<<"$config"
-  e_rps=$(field etcd "$clients" "$pipeline" 5)
-  e_p50=$(field etcd "$clients" "$pipeline" 6)
-  e_p99=$(field etcd "$clients" "$pipeline" 7)
-  line=$(printf '%7d  %8d | %13.1f %7.3f %7.3f' "$clients" "$pipeline" "$e_rps" "$e_p50" "$e_p99")
+  line=$(printf '%7d  %8d' "$clients" "$pipeline")
+  for system in "${systems[@]}"; do
+    line+=$(printf ' | %13.1f %7.3f %8.3f %6.1f' "$(field "$system" "$clients" "$pipeline" rps)" \
+      "$(field "$system" "$clients" "$pipeline" p50_ms)" \
+      "$(field "$system" "$clients" "$pipeline" p99_ms)" \
+      "$(field "$system" "$clients" "$pipeline" servers_cpu_us_per_request)")
+  done
   if [[ -n "$raft_kv" ]]; then
-    r_rps=$(field raft_kv "$clients" "$pipeline" 5)
-    r_p50=$(field raft_kv "$clients" "$pipeline" 6)
-    r_p99=$(field raft_kv "$clients" "$pipeline" 7)
-    line+=$(printf ' | %13.1f %7.3f %7.3f | %12.2f %6.2f' "$r_rps" "$r_p50" "$r_p99" \
-      "$(awk -v a="$r_rps" -v b="$e_rps" 'BEGIN { print a / b }')" \
-      "$(awk -v a="$e_p99" -v b="$r_p99" 'BEGIN { print (b > 0 ? a / b : 0) }')")
+    line+=$(awk -v er="$(field etcd "$clients" "$pipeline" rps)" \
+      -v rr="$(field raft_kv "$clients" "$pipeline" rps)" \
+      -v ep="$(field etcd "$clients" "$pipeline" p99_ms)" \
+      -v rp="$(field raft_kv "$clients" "$pipeline" p99_ms)" \
+      'BEGIN { printf " | %18.2f  %16.2f", rr / er, (rp > 0 ? ep / rp : 0) }')
   fi
   echo "$line"
 done
