@@ -375,8 +375,8 @@ std::optional<Options> ParseOptions(int argc, char** argv, int* exit_code) {
 
 void PrintHuman(const Options& o, double rps, double seconds, const Summary& batch,
                 const Summary& own, double cpu_us_per_put) {
-  std::printf("etcd_put_bench: %s, %d clients on %d connections, pipeline %d%s, %lld puts\n",
-              o.endpoint.c_str(), o.clients, o.conns, o.pipeline,
+  std::printf("etcd_put_bench: %s, %d clients on %d connection%s, pipeline %d%s, %lld puts\n",
+              o.endpoint.c_str(), o.clients, o.conns, o.conns == 1 ? "" : "s", o.pipeline,
               o.pipeline == 1 ? "" : (o.window ? " (window)" : " (batches, as redis-benchmark -P)"),
               static_cast<long long>(o.requests));
   std::printf("  keys key:<12 digits> below %lld, values %lld bytes, seed %llu\n",
