@@ -196,32 +196,40 @@ absl::Status StorageImpl::Recover(std::vector<NodeId> bootstrap_voters, StorageR
 }
 
 absl::Status StorageImpl::Create(std::vector<NodeId> bootstrap_voters, StorageRecovery& report) {
-  // No hard state: a new directory, or one whose creation a crash interrupted (the hard state
-  // is written last). Not a directory that lost it: that one has entries or a later snapshot.
-  if (log_->next_offset() > 1) {
+  InitialState initial = bootstrap_voters.empty()
+                             ? InitialState{}
+                             : InitialState::Bootstrap(std::move(bootstrap_voters));
+  const uint64_t next = initial.snapshot.metadata.index + 1;
+  // No hard state: a new directory, or one whose creation a crash interrupted (the hard state is
+  // written last), which holds at most this creation's snapshot and an empty log. Anything else
+  // is a directory that lost its hard state, and the term and vote with it.
+  const uint64_t log_first = log_->first_offset();
+  const uint64_t log_next = log_->next_offset();
+  if (log_first != log_next) {
     return absl::DataLossError(base::Cat(PathOf(kHardStateFile), " is missing, but ",
-                                         PathOf(kLogDir), " holds entries up to index ",
-                                         log_->next_offset() - 1));
+                                         PathOf(kLogDir), " holds entries ", log_first, " to ",
+                                         log_next - 1));
+  }
+  if (log_next != 0 && log_next != next) {
+    return absl::DataLossError(base::Cat(PathOf(kHardStateFile), " is missing, but ",
+                                         PathOf(kLogDir), " starts at index ", log_next,
+                                         ", not where a new directory's starts (", next, ")"));
   }
   absl::StatusOr<Snapshot> existing = ReadSnapshotFile(fs_, PathOf(kSnapshotFile));
-  if (existing.ok() && existing->metadata.index > 0) {
-    return absl::DataLossError(base::Cat(PathOf(kHardStateFile), " is missing, but ",
-                                         PathOf(kSnapshotFile), " ends at index ",
-                                         existing->metadata.index));
+  if (existing.ok() &&
+      !(existing->metadata == initial.snapshot.metadata && existing->bytes().empty())) {
+    return absl::DataLossError(
+        base::Cat(PathOf(kHardStateFile), " is missing, but ", PathOf(kSnapshotFile),
+                  " holds a snapshot at index ", existing->metadata.index,
+                  " that is not the one a new directory with these voters starts from"));
   }
   if (!existing.ok() && existing.status().code() != absl::StatusCode::kNotFound) {
     return existing.status();
   }
-  InitialState initial = bootstrap_voters.empty()
-                             ? InitialState{}
-                             : InitialState::Bootstrap(std::move(bootstrap_voters));
   KEEL_RETURN_IF_ERROR(WriteSnapshot(initial.snapshot));
-  if (log_->first_offset() != 1 || log_->next_offset() != 1) {
-    KEEL_RETURN_IF_ERROR(log_->Reset(1));
-  }
+  if (log_first != next || log_next != next) KEEL_RETURN_IF_ERROR(log_->Reset(next));
   KEEL_RETURN_IF_ERROR(WriteHardState(initial.hard_state));
-  snapshot_ = initial.snapshot.metadata;
-  snapshot_bytes_ = 0;
+  commit_ = initial.hard_state.commit;
   report.created = true;
   report.events.push_back(base::Cat("created ", dir_, " with ",
                                     initial.snapshot.metadata.conf.voters.size(), " voters"));

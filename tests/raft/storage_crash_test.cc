@@ -175,16 +175,18 @@ void CrashAtEveryStep(const std::vector<Op>& setup, const Op& op, uint64_t seed,
 }
 
 TEST_CASE("A crash while a new term replaces uncommitted entries never commits the old ones") {
-  // Entries 1 to 10 of term 2, 1 to 5 committed. A leader of term 3 sends 8 to 10 of its own and
+  // Entries 2 to 10 of term 2 (after the configuration at 1), up to 5 committed. A leader of term 3 sends 8 to 10 of its own and
   // commit index 10: the hard state (a new term) is written before the entries, and a crash
   // between them must not leave commit index 10 over the old 8 to 10.
-  const std::vector<Op> setup = {SaveOp(HardState{2, 1, 5}, Entries(1, 10, 2))};
+  const std::vector<Op> setup = {SaveOp(HardState{2, 1, 5}, Entries(2, 10, 2))};
   const Op op = SaveOp(HardState{3, 2, 10}, Entries(8, 10, 3));
   bool saw_new_term_over_old_entries = false;
   CrashAtEveryStep(
       setup, op, keel::testing::TestSeed(822),
       [&](const InitialState& got, const StorageRecovery&) {
-        if (got.hard_state.term == 3 && got.entries.size() >= 8 && got.entries[7].term == 2) {
+        const uint64_t first = got.snapshot.metadata.index + 1;
+        if (got.hard_state.term == 3 && got.entries.size() > 8 - first &&
+            got.entries[8 - first].term == 2) {
           saw_new_term_over_old_entries = true;
           CHECK(got.hard_state.commit <= 7);
         }
@@ -194,7 +196,7 @@ TEST_CASE("A crash while a new term replaces uncommitted entries never commits t
 
 TEST_CASE("A crash during a snapshot install leaves the old snapshot and log or the new") {
   const Snapshot snapshot = MakeSnapshot(20, 4, std::string(6000, 's'), {0, 1});
-  const std::vector<Op> setup = {SaveOp(HardState{2, 1, 3}, Entries(1, 12, 2)),
+  const std::vector<Op> setup = {SaveOp(HardState{2, 1, 3}, Entries(2, 12, 2)),
                                  SaveOp(HardState{3, 0, 3}, Entries(13, 22, 3))};
   // Entry 20 has term 3; the snapshot says 4 (the log disagrees there, so the node installs it).
   const Op op = SaveOp(HardState{4, kNoNode, 20}, Entries(21, 23, 4), snapshot);
@@ -208,7 +210,7 @@ TEST_CASE("A crash during a snapshot install leaves the old snapshot and log or 
 }
 
 TEST_CASE("A crash during a local snapshot and compaction leaves either snapshot and every entry") {
-  std::vector<Entry> entries = Entries(1, 40, 2);
+  std::vector<Entry> entries = Entries(2, 40, 2);
   for (Entry& entry : entries) entry.data.append(200, 'x');  // several segments
   CrashAtEveryStep({SaveOp(HardState{2, 1, 35}, entries)},
                    SnapshotOp(MakeSnapshot(30, 2, "state at 30")), keel::testing::TestSeed(824),
@@ -221,8 +223,8 @@ TEST_CASE("A crash during a local snapshot and compaction leaves either snapshot
 // with its index), and its model.
 Model MakeDamageable(wal::FileSystem& fs) {
   Model model = Bootstrapped({0, 1, 2});
-  std::vector<Entry> first = Entries(1, 24, 2);
-  for (Entry& entry : first) entry.data.append(120, 'x');
+  std::vector<Entry> first = Entries(2, 24, 2);
+  for (Entry& entry : first) entry.data.append(250, 'x');
   const std::vector<Op> ops = {SaveOp(HardState{2, 1, 20}, first),
                                SnapshotOp(MakeSnapshot(10, 2, std::string(200, 'z'))),
                                SaveOp(HardState{3, kNoNode, 20}, Entries(25, 28, 3))};

@@ -62,9 +62,9 @@ TEST_CASE("A new directory starts from the bootstrap configuration and reopens t
     CHECK(report.created);
     const InitialState initial = (*storage)->TakeInitialState();
     CHECK(initial.snapshot.metadata.conf.voters == std::vector<NodeId>{0, 1, 2});
-    CHECK(initial.hard_state == HardState{});
+    CHECK(initial.hard_state == InitialState::Bootstrap({0, 1, 2}).hard_state);
     CHECK(initial.entries.empty());
-    CHECK((*storage)->stats().last_index == 0);
+    CHECK((*storage)->stats().last_index == 1);  // the configuration is a snapshot at 1
   }
   // The directory keeps its own configuration: other voters are ignored.
   auto storage = Storage::Open(kDir, TestOptions(&fs), {7}, &report);
@@ -89,7 +89,7 @@ TEST_CASE("Entries a term and a vote survive a reopen and a conflicting suffix i
   const Snapshot bootstrap = InitialState::Bootstrap({0, 1, 2}).snapshot;
   {
     auto storage = *Storage::Open(kDir, TestOptions(&fs), {0, 1, 2});
-    REQUIRE(storage->Save(EntriesReady(Entries(1, 10, 2), HardState{2, 1, 0})).ok());
+    REQUIRE(storage->Save(EntriesReady(Entries(2, 10, 2), HardState{2, 1, 1})).ok());
     // Commit 6; then a leader of term 3 replaces 8 to 10 and adds 11.
     Ready commit;
     commit.hard_state = HardState{2, 1, 6};
@@ -97,7 +97,7 @@ TEST_CASE("Entries a term and a vote survive a reopen and a conflicting suffix i
     REQUIRE(storage->Save(EntriesReady(Entries(8, 11, 3), HardState{3, 2, 6})).ok());
     CHECK(storage->stats().last_index == 11);
   }
-  std::vector<Entry> want = Entries(1, 7, 2);
+  std::vector<Entry> want = Entries(2, 7, 2);
   for (const Entry& entry : Entries(8, 11, 3)) want.push_back(entry);
   // The commit index was written with term 3, when entries up to 7 were durable and kept.
   ExpectRecovered(fs, HardState{3, 2, 6}, bootstrap, want);
@@ -108,7 +108,7 @@ TEST_CASE("A received snapshot replaces the log and entries after it follow") {
   const Snapshot snapshot = MakeSnapshot(20, 4, "state at 20", {0, 1});
   {
     auto storage = *Storage::Open(kDir, TestOptions(&fs), {0, 1, 2});
-    REQUIRE(storage->Save(EntriesReady(Entries(1, 12, 2), HardState{2, 1, 3})).ok());
+    REQUIRE(storage->Save(EntriesReady(Entries(2, 12, 2), HardState{2, 1, 3})).ok());
     Ready install;
     install.hard_state = HardState{4, kNoNode, 20};
     install.snapshot = snapshot;
@@ -128,7 +128,7 @@ TEST_CASE("A local snapshot compacts the log and reopen skips the entries it cov
   wal::MemoryFileSystem fs;
   const std::string big(300, 'x');
   std::vector<Entry> all;
-  for (uint64_t index = 1; index <= 60; ++index) all.push_back(MakeEntry(index, 1, big));
+  for (uint64_t index = 2; index <= 61; ++index) all.push_back(MakeEntry(index, 1, big));
   {
     auto storage = *Storage::Open(kDir, TestOptions(&fs), {0});
     REQUIRE(storage->Save(EntriesReady(all, HardState{1, 0, 50})).ok());
@@ -144,25 +144,26 @@ TEST_CASE("A local snapshot compacts the log and reopen skips the entries it cov
   CHECK(report.covered_entries > 0);  // whole segments only: some of 1 to 45 are still there
   const InitialState got = (*storage)->TakeInitialState();
   CHECK(got.snapshot.metadata.index == 45);
-  CHECK(got.entries == std::vector<Entry>(all.begin() + 45, all.end()));
-  // The commit index was written before the entries (with term 1): nothing was durable then.
+  CHECK(got.entries == std::vector<Entry>(all.begin() + 44, all.end()));  // 46 on
+  // The commit index was written before the entries (with a vote): only the configuration at
+  // index 1 was durable then.
   CHECK(got.hard_state.commit == 45);
 }
 
 TEST_CASE("A Ready that only moves the commit index costs no fsync") {
   wal::MemoryFileSystem fs;
   auto storage = *Storage::Open(kDir, TestOptions(&fs), {0});
-  REQUIRE(storage->Save(EntriesReady(Entries(1, 3, 1), HardState{1, 0, 0})).ok());
+  REQUIRE(storage->Save(EntriesReady(Entries(2, 4, 1), HardState{1, 0, 1})).ok());
   const StorageStats before = storage->stats();
   Ready commit;
-  commit.hard_state = HardState{1, 0, 3};
+  commit.hard_state = HardState{1, 0, 4};
   REQUIRE(storage->Save(commit).ok());
   CHECK(storage->stats().syncs == before.syncs);
   CHECK(storage->stats().hard_state_writes == before.hard_state_writes);
   // Entries cost one fsync of the log; a new term two more (the file and its directory).
-  REQUIRE(storage->Save(EntriesReady(Entries(4, 4, 1))).ok());
+  REQUIRE(storage->Save(EntriesReady(Entries(5, 5, 1))).ok());
   CHECK(storage->stats().syncs == before.syncs + 1);
-  REQUIRE(storage->Save(EntriesReady(Entries(5, 5, 2), HardState{2, 0, 3})).ok());
+  REQUIRE(storage->Save(EntriesReady(Entries(6, 6, 2), HardState{2, 0, 4})).ok());
   CHECK(storage->stats().syncs == before.syncs + 4);
   CHECK(storage->stats().entries_written == 5);
 }
@@ -170,15 +171,15 @@ TEST_CASE("A Ready that only moves the commit index costs no fsync") {
 TEST_CASE("A Ready larger than a segment is appended in batches that fit") {
   wal::MemoryFileSystem fs;
   std::vector<Entry> entries;
-  for (uint64_t index = 1; index <= 40; ++index) {
+  for (uint64_t index = 2; index <= 41; ++index) {
     entries.push_back(MakeEntry(index, 1, std::string(1000 + index, 'a')));
   }
   {
     auto storage = *Storage::Open(kDir, TestOptions(&fs), {0});
-    REQUIRE(storage->Save(EntriesReady(entries, HardState{1, 0, 0})).ok());
+    REQUIRE(storage->Save(EntriesReady(entries, HardState{1, 0, 1})).ok());
     CHECK(storage->stats().log_segments >= 10);
   }
-  ExpectRecovered(fs, HardState{1, 0, 0}, InitialState::Bootstrap({0}).snapshot, entries);
+  ExpectRecovered(fs, HardState{1, 0, 1}, InitialState::Bootstrap({0}).snapshot, entries);
 }
 
 TEST_CASE("A second Storage on the same directory is refused while the first is open") {
@@ -207,7 +208,7 @@ TEST_CASE("Storage refuses bad options naming the field") {
 TEST_CASE("Storage refuses Readys and snapshots that contradict what it holds and stays usable") {
   wal::MemoryFileSystem fs;
   auto storage = *Storage::Open(kDir, TestOptions(&fs), {0, 1, 2});
-  REQUIRE(storage->Save(EntriesReady(Entries(1, 10, 3), HardState{3, 1, 5})).ok());
+  REQUIRE(storage->Save(EntriesReady(Entries(2, 10, 3), HardState{3, 1, 5})).ok());
   auto refused = [&](const Ready& ready, const char* says) {
     const absl::Status status = storage->Save(ready);
     CHECK(status.code() == absl::StatusCode::kInvalidArgument);
@@ -218,7 +219,7 @@ TEST_CASE("Storage refuses Readys and snapshots that contradict what it holds an
   refused(ready, "term 2 is below the stored term 3");
   ready.hard_state = HardState{3, 2, 5};
   refused(ready, "changes the vote of term 3 from 1 to 2");
-  refused(EntriesReady(Entries(12, 12, 3)), "start at index 12, outside [1, 11]");
+  refused(EntriesReady(Entries(12, 12, 3)), "start at index 12, outside [2, 11]");
   refused(EntriesReady(Entries(5, 6, 3)), "from index 5 would replace committed entries up to 5");
   refused(EntriesReady(Entries(11, 11, 4)), "entry 11 has term 4, outside [3, 3]");
   refused(EntriesReady(Entries(8, 9, 2)), "entry 8 has term 2, outside [3, 3]");
@@ -258,11 +259,11 @@ TEST_CASE("Storage refuses every write after an I/O error until it is reopened")
   wal::FaultInjectingFileSystem fs(memory);
   {
     auto storage = *Storage::Open(kDir, TestOptions(&fs), {0});
-    REQUIRE(storage->Save(EntriesReady(Entries(1, 3, 1), HardState{1, 0, 0})).ok());
+    REQUIRE(storage->Save(EntriesReady(Entries(2, 4, 1), HardState{1, 0, 1})).ok());
     fs.FailSyncs(true);
-    CHECK_FALSE(storage->Save(EntriesReady(Entries(4, 4, 1))).ok());
+    CHECK_FALSE(storage->Save(EntriesReady(Entries(5, 5, 1))).ok());
     fs.FailSyncs(false);
-    const absl::Status refused = storage->Save(EntriesReady(Entries(4, 4, 1)));
+    const absl::Status refused = storage->Save(EntriesReady(Entries(5, 5, 1)));
     CHECK(refused.code() == absl::StatusCode::kFailedPrecondition);
     CHECK(storage->SaveSnapshot(MakeSnapshot(1, 1, "")).code() ==
           absl::StatusCode::kFailedPrecondition);
@@ -270,9 +271,9 @@ TEST_CASE("Storage refuses every write after an I/O error until it is reopened")
   REQUIRE(fs.PowerCut().ok());
   auto storage = *Storage::Open(kDir, TestOptions(&fs), {0});
   const InitialState got = storage->TakeInitialState();
-  // Entry 4 was written but not synced: the power cut took it.
-  CHECK(got.entries == Entries(1, 3, 1));
-  REQUIRE(storage->Save(EntriesReady(Entries(4, 4, 1))).ok());
+  // Entry 5 was written but not synced: the power cut took it.
+  CHECK(got.entries == Entries(2, 4, 1));
+  REQUIRE(storage->Save(EntriesReady(Entries(5, 5, 1))).ok());
 }
 
 TEST_CASE("Storage matches the in-memory model through random saves snapshots and reopens") {
@@ -482,7 +483,7 @@ TEST_CASE("Nodes restarted from their storage keep every acknowledged command") 
   CHECK(cluster.installs() > 0);
   // Every index was applied somewhere, once, and the commands committed are the ones proposed.
   size_t commands = 0;
-  for (uint64_t index = 1; index <= last; ++index) {
+  for (uint64_t index = 2; index <= last; ++index) {  // 1 is the first configuration
     CAPTURE(index);
     REQUIRE(cluster.applied().contains(index));
     const Entry& entry = cluster.applied().at(index);

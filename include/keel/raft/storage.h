@@ -57,11 +57,12 @@
 // records are checksummed, but damage to its very last record cannot be told from a torn write
 // and drops that record (keel/wal/log.h, "What is promised").
 //
-// Creation. A directory with no hardstate file is new: Open writes the first snapshot (index 0,
-// the bootstrap configuration), restarts the log at index 1, and writes the hard state last, so
-// that a crash part-way leaves a directory that the next Open creates again. A directory without
-// a hardstate file but with a snapshot past index 0 or entries in its log is damaged (kDataLoss),
-// not new.
+// Creation. A directory with no hardstate file is new: Open writes the first snapshot (the
+// bootstrap configuration, InitialState::Bootstrap's snapshot at index 1; an empty one at index 0
+// for a node that will join), restarts the log after it, and writes the hard state last, so that
+// a crash part-way leaves a directory that the next Open creates again. A directory without a
+// hardstate file but with entries in its log, or with a snapshot other than the one this creation
+// writes, is damaged (kDataLoss): it lost its term and vote.
 //
 // Example:
 //
