@@ -352,6 +352,36 @@ TEST_CASE("A leader refuses acknowledgements of entries or snapshot bytes it nev
   CHECK(leader->Step(bogus).ok());
 }
 
+TEST_CASE("A follower that already holds a snapshot's last entry acknowledges only the snapshot") {
+  // Entries 1..12 of term 1 from the leader of term 1 (node 2), 1..5 of them committed.
+  std::unique_ptr<Node> node = Create();
+  Message append = To1(MessageType::kAppend, 2, 1);
+  for (uint64_t index = 1; index <= 12; ++index) append.entries.push_back(MakeEntry(index, 1));
+  append.commit = 5;
+  REQUIRE(node->Step(append).ok());
+  Drain(*node);
+  // The leader of term 2 (node 3) kept 1..8 and wrote entries of its own after them; it sends its
+  // snapshot at 8 (a lost acknowledgement made it think this node lacks it). This node keeps its
+  // log, which has entry 8, but entries 9..12 are not the leader's: acknowledging them would let
+  // the leader count this node towards its own 9..12.
+  Message chunk = To1(MessageType::kSnapshot, 3, 2);
+  chunk.snapshot.index = 8;
+  chunk.snapshot.term = 1;
+  chunk.snapshot.conf.voters = {1, 2, 3};
+  chunk.snapshot_chunk = "state";
+  chunk.snapshot_done = true;
+  REQUIRE(node->Step(chunk).ok());
+  const Ready ready = node->GetReady();
+  const auto ack = std::find_if(ready.messages.begin(), ready.messages.end(), [](const Message& m) {
+    return m.to == 3 && m.type == MessageType::kAppendResponse;
+  });
+  REQUIRE(ack != ready.messages.end());
+  CHECK(!ack->reject);
+  CHECK(ack->index == 8);
+  CHECK(node->commit_index() == 8);
+  node->Advance(ready);
+}
+
 // A random message to node 1 whose fields are near the node's own positions, or anywhere.
 Message RandomMessage(base::Random& rng, const Node& node) {
   const uint64_t term = node.term();
