@@ -62,8 +62,17 @@ bool IsResponse(MessageType type) {
 
 InitialState InitialState::Bootstrap(std::vector<NodeId> voters) {
   std::sort(voters.begin(), voters.end());
+  // The first configuration is a snapshot at index 1 of term 1, identical on every founding
+  // member. A node that joins later starts from nothing (index 0) and so cannot match the
+  // leader at index 1: the leader sends it a snapshot, which carries the configuration it must
+  // build on. (Were the configuration at index 0, a joining node would accept entries after it
+  // and replay membership changes against an empty configuration.)
   InitialState initial;
+  initial.snapshot.metadata.index = 1;
+  initial.snapshot.metadata.term = 1;
   initial.snapshot.metadata.conf.voters = std::move(voters);
+  initial.hard_state.term = 1;
+  initial.hard_state.commit = 1;
   return initial;
 }
 
@@ -225,11 +234,17 @@ void NodeImpl::BecomeCandidate() {
 
 void NodeImpl::BecomeLeader() {
   KEEL_ASSERT(role_ == Role::kCandidate, "only a candidate becomes leader");
+  const std::map<NodeId, bool> votes = votes_;
   ResetTerm(term_);
   role_ = Role::kLeader;
   leader_ = options_.id;
   for (auto& [id, progress] : progress_) {
     progress.next = log_.last_index() + 1;
+    // A vote just granted is contact with that node in this term: check-quorum's first round
+    // counts it, so that a leader on a slow network is not deposed before the first responses
+    // to its heartbeats can arrive.
+    const auto vote = votes.find(id);
+    progress.recent_active = vote != votes.end() && vote->second;
   }
   // No membership change until this leader's first entry is applied: a change proposed by an
   // earlier leader may still be in the log, uncommitted.

@@ -212,7 +212,6 @@ void NodeImpl::StepFollower(const Message& message) {
         forward.to = leader_;
         forward.term = 0;
         Send(std::move(forward));
-        outbox_.back().from = message.from;
       }
       return;
     default:

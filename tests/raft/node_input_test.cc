@@ -57,9 +57,12 @@ NodeOptions Options() {
   return options;
 }
 
+// Starts from a configuration at index 0 of term 0 (where InitialState::Bootstrap puts it at 1),
+// so that the logs below count from 1.
 std::unique_ptr<Node> Create(const NodeOptions& options = Options()) {
-  absl::StatusOr<std::unique_ptr<Node>> node =
-      Node::Create(options, InitialState::Bootstrap({1, 2, 3}));
+  InitialState initial;
+  initial.snapshot.metadata.conf.voters = {1, 2, 3};
+  absl::StatusOr<std::unique_ptr<Node>> node = Node::Create(options, std::move(initial));
   REQUIRE(node.ok());
   return std::move(*node);
 }

@@ -74,6 +74,9 @@ struct SimOptions {
   // Snapshot (and compact) after every this many commands applied; 0 for never.
   uint64_t snapshot_every_commands = 0;
   double max_clock_drift = 0;
+  // The first configuration's voters; every node when empty. The other nodes start with no
+  // configuration, to be added to the cluster later.
+  std::vector<NodeId> voters;
   ApplicationFactory application;
 };
 
@@ -111,6 +114,9 @@ class Simulator {
   [[nodiscard]] bool IsConnected(int i) const { return connected_[i]; }
   // Cuts or restores the one-way link from -> to.
   void SetLink(int from, int to, bool up);
+  // Runs every message sent through `filter`, which may change it, or drop it by returning false
+  // (for scripting exact scenarios). An empty function lets everything through.
+  void SetFilter(std::function<bool(Message&)> filter) { filter_ = std::move(filter); }
 
   // --- Nodes.
   [[nodiscard]] int size() const { return options_.nodes; }
@@ -133,6 +139,15 @@ class Simulator {
   // --- 6.5840's view.
   // Proposes `command` at node i: 6.5840's Start(). A non-leader says so.
   StartResult Start(int i, std::string command);
+  // Asks node i for a read index; the application's ReadReady(context) runs once it is applied.
+  absl::Status ReadIndex(int i, std::string context);
+  // Proposes a membership change at node i; its index, or the error.
+  absl::StatusOr<uint64_t> ProposeConfChange(int i, const ConfChange& change);
+  // The live node that leads the highest term, if any.
+  [[nodiscard]] std::optional<int> Leader() const;
+  // Runs until a leader is elected among live nodes; returns it (nullopt on timeout).
+  std::optional<int> WaitForLeader(int64_t timeout_ns = 10 * kSeconds);
+
   // (term, is_leader) of a live node; (0, false) for a crashed one.
   [[nodiscard]] std::pair<uint64_t, bool> GetState(int i) const;
   // What node i applied as its command_index-th command, if it has.
@@ -186,6 +201,7 @@ class Simulator {
   std::vector<std::vector<bool>> link_up_;
   // Reliable links are FIFO: the time the last message on each link arrives.
   std::vector<std::vector<int64_t>> link_last_arrival_;
+  std::function<bool(Message&)> filter_;
   bool reliable_ = true;
   bool long_reordering_ = false;
   double duplicate_rate_ = 0;
@@ -199,6 +215,8 @@ class Simulator {
   std::map<uint64_t, int> leader_of_term_;
   std::map<uint64_t, std::pair<uint64_t, std::string>> applied_entries_;
   std::vector<std::string> violations_;
+  // KEEL_RAFT_TRACE set: print every change of role, term, vote and commit to stderr.
+  bool trace_ = false;
 };
 
 // The 6.5840 application: the commands applied, by command index.
@@ -207,8 +225,13 @@ class CommandLog : public Application {
   void Apply(uint64_t command_index, uint64_t raft_index, std::string_view command) override;
   [[nodiscard]] std::string Snapshot() const override;
   [[nodiscard]] absl::Status Restore(std::string_view snapshot) override;
+  void ReadReady(std::string_view context) override { reads_.emplace_back(context, last_); }
 
   [[nodiscard]] const std::map<uint64_t, std::string>& commands() const { return commands_; }
+  // Reads served: their context, and the last command applied when they were.
+  [[nodiscard]] const std::vector<std::pair<std::string, uint64_t>>& reads() const {
+    return reads_;
+  }
   [[nodiscard]] uint64_t last() const { return last_; }
   // "apply out of order" and the like: what 6.5840's applier reports.
   [[nodiscard]] const std::string& error() const { return error_; }
@@ -217,6 +240,7 @@ class CommandLog : public Application {
   std::map<uint64_t, std::string> commands_;
   uint64_t last_ = 0;
   std::string error_;
+  std::vector<std::pair<std::string, uint64_t>> reads_;
 };
 
 }  // namespace keel::raft::testing

@@ -82,6 +82,9 @@ Tester::Tester(int servers, bool reliable, bool snapshot, uint64_t seed) : serve
   sim_->SetReliable(reliable);
 }
 
+Tester::Tester(const SimOptions& options)
+    : servers_(options.nodes), sim_(std::make_unique<Simulator>(options)) {}
+
 Tester::~Tester() = default;
 
 void Tester::CheckSafety() {

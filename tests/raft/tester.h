@@ -31,6 +31,8 @@ inline constexpr uint64_t kMaxLogSize = 2000;
 class Tester {
  public:
   Tester(int servers, bool reliable, bool snapshot, uint64_t seed);
+  // A tester over a simulation with other options (membership, leases, chunk sizes).
+  explicit Tester(const SimOptions& options);
   ~Tester();
 
   Simulator& sim() { return *sim_; }

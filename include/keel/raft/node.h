@@ -35,7 +35,10 @@
 //
 //   1. Persist ready.hard_state, ready.snapshot and ready.entries (the entries replace any
 //      entries the storage has from ready.entries.front().index on), durably.
-//   2. Send ready.messages.
+//   2. Send ready.messages. (A leader's kAppend, kHeartbeat and kSnapshot messages may go
+//      before step 1 finishes: a leader counts itself towards a quorum only once Advance says
+//      its entries are durable, so it may replicate while it writes (the dissertation, section
+//      10.2.1). Every other message, a follower's acknowledgement above all, waits for step 1.)
 //   3. Restore the application's state from ready.snapshot, if any; then apply
 //      ready.committed_entries in order (calling ApplyConfChange for kConfChange entries) and
 //      serve ready.read_states once their index is applied.
@@ -117,9 +120,9 @@ struct NodeOptions {
 // What a node starts from: nothing (a new cluster), or what it persisted before a restart.
 struct InitialState {
   HardState hard_state;
-  // The latest snapshot; for a new cluster, an empty one at index 0 holding the initial
-  // configuration. A node started with no voters in its configuration (one that will be added to
-  // a running cluster) waits to hear from a leader.
+  // The latest snapshot; for a new cluster, an empty one at index 1 holding the initial
+  // configuration (Bootstrap). A node started from nothing (one that will be added to a running
+  // cluster) has no configuration and waits to hear from a leader.
   Snapshot snapshot;
   // The log after the snapshot, in order, without gaps.
   std::vector<Entry> entries;
