@@ -294,10 +294,13 @@ void NodeImpl::HandleSnapshotChunk(const Message& message) {
       snapshot.data = std::make_shared<const std::string>(std::move(data));
       incoming_snapshot_.reset();
       RestoreSnapshot(std::move(snapshot));
+      // The log matches the leader up to the snapshot's index and no further known: entries
+      // this node kept after it (RestoreSnapshot keeps a log that has the snapshot's last entry)
+      // may be an older leader's.
       Message response;
       response.type = MessageType::kAppendResponse;
       response.to = message.from;
-      response.index = log_.last_index();
+      response.index = metadata.index;
       Send(std::move(response));
       return;
     }

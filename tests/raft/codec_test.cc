@@ -213,7 +213,7 @@ TEST_CASE("Messages of every type with every field set survive encoding and deco
   const uint64_t seed = keel::testing::TestSeed(301);
   CAPTURE(seed);
   base::Random rng(seed);
-  for (int i = 0; i < 3000; ++i) {
+  for (int i = 0; i < 1500; ++i) {
     const Message message = RandomMessage(rng);
     const std::string bytes = EncodeMessage(message);
     CHECK(EncodedMessageSize(message) == bytes.size());
@@ -288,7 +288,7 @@ TEST_CASE("A flipped bit is data loss or the exact encoding of another value") {
   base::Random rng(seed);
   for (const Format& format : Formats()) {
     CAPTURE(format.name);
-    for (int i = 0; i < 30; ++i) {
+    for (int i = 0; i < 20; ++i) {
       const std::string bytes = format.random_encoding(rng);
       // Every bit of short encodings; a sample of the bits of long ones.
       const size_t bits = bytes.size() * 8;

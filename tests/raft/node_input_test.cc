@@ -99,15 +99,21 @@ Entry MakeEntry(uint64_t index, uint64_t term, std::string data = "x") {
   return entry;
 }
 
+// Node 2, the leader of `term`, appends entries 1..last of its term to a new node and commits up to
+// `commit`; the node persists and applies them.
+void FollowLeader(Node& node, uint64_t term, uint64_t last, uint64_t commit) {
+  Message append = To1(MessageType::kAppend, 2, term);
+  for (uint64_t index = 1; index <= last; ++index) append.entries.push_back(MakeEntry(index, term));
+  append.commit = commit;
+  REQUIRE(node.Step(append).ok());
+  Drain(node);
+}
+
 // Node 1 as a follower of node 2 in term 2, with entries 1..6 (1..4 committed and applied) and a
 // snapshot at 2.
 std::unique_ptr<Node> Follower() {
   std::unique_ptr<Node> node = Create();
-  Message append = To1(MessageType::kAppend, 2, 2);
-  for (uint64_t index = 1; index <= 6; ++index) append.entries.push_back(MakeEntry(index, 2));
-  append.commit = 4;
-  REQUIRE(node->Step(append).ok());
-  Drain(*node);
+  FollowLeader(*node, /*term=*/2, /*last=*/6, /*commit=*/4);
   REQUIRE(node->Compact(2, "snapshot").ok());
   REQUIRE(node->role() == Role::kFollower);
   return node;
@@ -353,6 +359,32 @@ TEST_CASE("A leader refuses acknowledgements of entries or snapshot bytes it nev
   // The whole snapshot, acknowledged, is fine.
   bogus.snapshot_offset = size;
   CHECK(leader->Step(bogus).ok());
+}
+
+TEST_CASE("A follower that already holds a snapshot's last entry acknowledges only the snapshot") {
+  // Entries 1..12 of term 1 from the leader of term 1 (node 2), 1..5 of them committed.
+  std::unique_ptr<Node> node = Create();
+  FollowLeader(*node, /*term=*/1, /*last=*/12, /*commit=*/5);
+  // The leader of term 2 (node 3) kept 1..8 and wrote entries of its own after them; it sends its
+  // snapshot at 8 (a lost acknowledgement made it think this node lacks it). This node keeps its
+  // log, which has entry 8, but entries 9..12 are not the leader's: acknowledging them would let
+  // the leader count this node towards its own 9..12.
+  Message chunk = To1(MessageType::kSnapshot, 3, 2);
+  chunk.snapshot.index = 8;
+  chunk.snapshot.term = 1;
+  chunk.snapshot.conf.voters = {1, 2, 3};
+  chunk.snapshot_chunk = "state";
+  chunk.snapshot_done = true;
+  REQUIRE(node->Step(chunk).ok());
+  const Ready ready = node->GetReady();
+  const auto ack = std::find_if(ready.messages.begin(), ready.messages.end(), [](const Message& m) {
+    return m.to == 3 && m.type == MessageType::kAppendResponse;
+  });
+  REQUIRE(ack != ready.messages.end());
+  CHECK(!ack->reject);
+  CHECK(ack->index == 8);
+  CHECK(node->commit_index() == 8);
+  node->Advance(ready);
 }
 
 // A random message to node 1 whose fields are near the node's own positions, or anywhere.

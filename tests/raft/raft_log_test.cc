@@ -513,7 +513,7 @@ class Harness {
 
 TEST_CASE("RaftLog matches a model log through random appends snapshots and Readys") {
   const uint64_t seed = keel::testing::TestSeed(401);
-  const uint64_t runs = keel::testing::TestRounds("KEEL_RAFT_LOG_RUNS", 200);
+  const uint64_t runs = keel::testing::TestRounds("KEEL_RAFT_LOG_RUNS", 120);
   for (uint64_t run = 0; run < runs; ++run) {
     const uint64_t run_seed = seed + run;
     CAPTURE(run_seed);
