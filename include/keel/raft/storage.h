@@ -50,8 +50,8 @@
 //
 // Recovery. Open reads the hard state and the snapshot (kDataLoss, naming the file, if either
 // is damaged), opens the log (a torn tail from a crash is cut: it holds only entries that were
-// never acknowledged), and checks what it loaded: the log continues the snapshot without a gap,
-// its terms never decrease, and neither its last term nor the snapshot's is above the hard
+// never acknowledged), and checks what it loaded: the log exists and continues the snapshot without
+// a gap, its terms never decrease, and neither its last term nor the snapshot's is above the hard
 // state's term; anything else is kDataLoss with what is wrong. Damage to bytes that were durable
 // is not a crash's doing: the hard state and the snapshot are checksummed and refused; the log's
 // records are checksummed, but damage to its very last record cannot be told from a torn write
