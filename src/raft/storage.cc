@@ -186,8 +186,7 @@ absl::Status StorageImpl::Recover(std::vector<NodeId> bootstrap_voters, StorageR
   InitialState initial;
   initial.hard_state = *hard_state;
   // A stale commit index is safe (Raft recomputes it); the snapshot's entries are committed.
-  initial.hard_state.commit =
-      std::clamp(hard_state->commit, snapshot_.index, std::max(snapshot_.index, last_index()));
+  initial.hard_state.commit = std::clamp(hard_state->commit, snapshot_.index, last_index());
   commit_ = initial.hard_state.commit;
   initial.snapshot = *std::move(snapshot);
   initial.entries = std::move(entries);
@@ -248,6 +247,13 @@ absl::Status StorageImpl::LoadLog(const HardState& hard_state, std::vector<Entry
   const uint64_t index = snapshot_.index;
   const uint64_t first = log_->first_offset();
   const uint64_t next = log_->next_offset();
+  if (next == 0) {
+    // Creation restarts the log after the first snapshot before it writes the hard state, so a
+    // log that starts from nothing is a new one: the old one, directory or segments, is gone.
+    return absl::DataLossError(base::Cat(PathOf(kLogDir), " has no segments, but ",
+                                         PathOf(kHardStateFile),
+                                         " says the directory was made: the log is lost"));
+  }
   if (first <= index) report.covered_entries = std::min(next, index + 1) - first;
   if (first <= index && index < next) {
     // The log holds the snapshot's last entry. A local snapshot was taken of it, so it has the

@@ -175,22 +175,21 @@ void CrashAtEveryStep(const std::vector<Op>& setup, const Op& op, uint64_t seed,
 }
 
 TEST_CASE("A crash while a new term replaces uncommitted entries never commits the old ones") {
-  // Entries 2 to 10 of term 2 (after the configuration at 1), up to 5 committed. A leader of term 3 sends 8 to 10 of its own and
-  // commit index 10: the hard state (a new term) is written before the entries, and a crash
-  // between them must not leave commit index 10 over the old 8 to 10.
+  // Entries 2 to 10 of term 2 (after the configuration at 1), up to 5 committed. A leader of term 3
+  // sends 8 to 10 of its own and commit index 10: the hard state (a new term) is written before the
+  // entries, and a crash between them must not leave commit index 10 over the old 8 to 10.
   const std::vector<Op> setup = {SaveOp(HardState{2, 1, 5}, Entries(2, 10, 2))};
   const Op op = SaveOp(HardState{3, 2, 10}, Entries(8, 10, 3));
   bool saw_new_term_over_old_entries = false;
-  CrashAtEveryStep(
-      setup, op, keel::testing::TestSeed(822),
-      [&](const InitialState& got, const StorageRecovery&) {
-        const uint64_t first = got.snapshot.metadata.index + 1;
-        if (got.hard_state.term == 3 && got.entries.size() > 8 - first &&
-            got.entries[8 - first].term == 2) {
-          saw_new_term_over_old_entries = true;
-          CHECK(got.hard_state.commit <= 7);
-        }
-      });
+  CrashAtEveryStep(setup, op, keel::testing::TestSeed(822),
+                   [&](const InitialState& got, const StorageRecovery&) {
+                     const uint64_t first = got.snapshot.metadata.index + 1;
+                     if (got.hard_state.term == 3 && got.entries.size() > 8 - first &&
+                         got.entries[8 - first].term == 2) {
+                       saw_new_term_over_old_entries = true;
+                       CHECK(got.hard_state.commit <= 7);
+                     }
+                   });
   CHECK(saw_new_term_over_old_entries);
 }
 
@@ -223,11 +222,12 @@ TEST_CASE("A crash during a local snapshot and compaction leaves either snapshot
 // with its index), and its model.
 Model MakeDamageable(wal::FileSystem& fs) {
   Model model = Bootstrapped({0, 1, 2});
-  std::vector<Entry> first = Entries(2, 24, 2);
+  // As small as two segments allow: every byte of it is cut and flipped, in every build.
+  std::vector<Entry> first = Entries(2, 16, 2);
   for (Entry& entry : first) entry.data.append(250, 'x');
-  const std::vector<Op> ops = {SaveOp(HardState{2, 1, 20}, first),
-                               SnapshotOp(MakeSnapshot(10, 2, std::string(200, 'z'))),
-                               SaveOp(HardState{3, kNoNode, 20}, Entries(25, 28, 3))};
+  const std::vector<Op> ops = {SaveOp(HardState{2, 1, 12}, first),
+                               SnapshotOp(MakeSnapshot(8, 2, std::string(40, 'z'))),
+                               SaveOp(HardState{3, kNoNode, 14}, Entries(17, 19, 3))};
   auto storage = *Storage::Open(kDir, TestOptions(&fs), {0, 1, 2});
   for (const Op& op : ops) {
     REQUIRE(Run(storage, kDir, TestOptions(&fs), op).ok());
@@ -313,6 +313,16 @@ TEST_CASE("A lost file is refused as data loss or cuts the log short") {
     // lock are rebuilt).
     ExpectRefusedOrCut(golden, model, !IsLogFile(path),
                        [&](wal::FileSystem& fs) { REQUIRE(fs.Remove(path).ok()); });
+  }
+  // A lost log, segments or directory, is not taken for a new one.
+  for (const bool directory : {false, true}) {
+    CAPTURE(directory);
+    ExpectRefusedOrCut(golden, model, /*must_refuse=*/true, [&](wal::FileSystem& fs) {
+      for (const std::string& path : ListFiles(fs, base::Cat(kDir, "/log"))) {
+        if (directory || !absl::EndsWith(path, "LOCK")) REQUIRE(fs.Remove(path).ok());
+      }
+      if (directory) REQUIRE(fs.RemoveDir(base::Cat(kDir, "/log")).ok());
+    });
   }
   // Without its hard state, a directory with entries is damaged, not new.
   wal::MemoryFileSystem copy;

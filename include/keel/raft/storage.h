@@ -50,8 +50,8 @@
 //
 // Recovery. Open reads the hard state and the snapshot (kDataLoss, naming the file, if either
 // is damaged), opens the log (a torn tail from a crash is cut: it holds only entries that were
-// never acknowledged), and checks what it loaded: the log continues the snapshot without a gap,
-// its terms never decrease, and neither its last term nor the snapshot's is above the hard
+// never acknowledged), and checks what it loaded: the log exists and continues the snapshot without
+// a gap, its terms never decrease, and neither its last term nor the snapshot's is above the hard
 // state's term; anything else is kDataLoss with what is wrong. Damage to bytes that were durable
 // is not a crash's doing: the hard state and the snapshot are checksummed and refused; the log's
 // records are checksummed, but damage to its very last record cannot be told from a torn write
@@ -145,12 +145,12 @@ class StorageImpl;
 
 class Storage {
  public:
-  // Opens the node's state in `dir`, or creates it (and `dir`) when there is none: from
-  // InitialState::Bootstrap(bootstrap_voters) when `bootstrap_voters` is not empty, else from an
-  // empty InitialState (a node that will be added to a running cluster). An existing directory
-  // keeps its own state: `bootstrap_voters` is then ignored. Errors: kInvalidArgument for bad
-  // options (naming the field); kUnavailable while another Storage has the directory open;
-  // kDataLoss for damage, naming the file and what is wrong; I/O errors.
+  // Opens the node's state in `dir`, or creates it (and `dir`, whose parent must exist) when
+  // there is none: from InitialState::Bootstrap(bootstrap_voters) when `bootstrap_voters` is not
+  // empty, else from an empty InitialState (a node that will be added to a running cluster). An
+  // existing directory keeps its own state: `bootstrap_voters` is then ignored. Errors:
+  // kInvalidArgument for bad options (naming the field); kUnavailable while another Storage has
+  // the directory open; kDataLoss for damage, naming the file and what is wrong; I/O errors.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Storage>> Open(
       const std::string& dir, const StorageOptions& options, std::vector<NodeId> bootstrap_voters,
       StorageRecovery* report = nullptr);
@@ -168,9 +168,9 @@ class Storage {
   // kInvalidArgument for a Ready that contradicts what is stored, naming what (a term that goes
   // down, a vote changed within a term, entries that leave a gap, replace committed entries or
   // carry a term above the hard state's, an entry over max_entry_bytes, a snapshot not newer
-  // than the stored one); nothing is written then. I/O errors, after which the storage refuses
-  // every write (kFailedPrecondition) until reopened: what reached the disk is unknown, and the
-  // next Open recovers as from a crash.
+  // than the stored one or within the commit index); nothing is written then. I/O errors, after
+  // which the storage refuses every write (kFailedPrecondition) until reopened: what reached the
+  // disk is unknown, and the next Open recovers as from a crash.
   [[nodiscard]] absl::Status Save(const Ready& ready);
 
   // Persists a snapshot the application made (what Node::Compact returned), durably, and then
