@@ -75,6 +75,22 @@ absl::Status NodeImpl::StepLeader(const Message& message) {
   const auto it = progress_.find(message.from);
   if (it == progress_.end()) return absl::OkStatus();  // not a member (any more)
   Progress& progress = it->second;
+  // A follower acknowledges only what this leader sent it in this term: anything past that is
+  // a broken peer, and believing it would count the follower towards entries it lacks (or send
+  // snapshot bytes from past the end).
+  if (message.type == MessageType::kAppendResponse && !message.reject &&
+      message.index > log_.last_index()) {
+    return absl::InvalidArgumentError(base::Cat("AppendResponse from ", message.from,
+                                                " acknowledges index ", message.index,
+                                                " past the last entry ", log_.last_index()));
+  }
+  if (message.type == MessageType::kSnapshotResponse && !message.reject &&
+      message.snapshot.index == log_.snapshot_index() &&
+      message.snapshot_offset > log_.snapshot().bytes().size()) {
+    return absl::InvalidArgumentError(
+        base::Cat("SnapshotResponse from ", message.from, " acknowledges ", message.snapshot_offset,
+                  " bytes of a snapshot of ", log_.snapshot().bytes().size()));
+  }
   switch (message.type) {
     case MessageType::kAppendResponse:
       progress.recent_active = true;

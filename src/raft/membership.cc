@@ -16,7 +16,9 @@
 // to the end of its log, which does that.
 #include <algorithm>
 #include <set>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "keel/base/assert.h"
 #include "keel/base/status.h"
@@ -35,6 +37,13 @@ std::vector<NodeId> ToVector(const IdSet& ids) {
   return std::vector<NodeId>(ids.begin(), ids.end());
 }
 
+// "[1, 2, 3]", for errors that name a configuration.
+std::string IdList(const std::vector<NodeId>& ids) {
+  std::string out = "[";
+  for (size_t i = 0; i < ids.size(); ++i) out += base::Cat(i == 0 ? "" : ", ", ids[i]);
+  return out + "]";
+}
+
 size_t SymmetricDifference(const IdSet& a, const IdSet& b) {
   size_t count = 0;
   for (NodeId id : a) count += b.contains(id) ? 0 : 1;
@@ -45,11 +54,16 @@ size_t SymmetricDifference(const IdSet& a, const IdSet& b) {
 }  // namespace
 
 absl::StatusOr<ConfState> NextConfState(const ConfState& current, const ConfChange& change) {
+  if (change.transition > ConfChangeTransition::kJointExplicit) {
+    return absl::InvalidArgumentError(
+        base::Cat("unknown membership change transition ", static_cast<int>(change.transition)));
+  }
   if (change.leaves_joint()) {
     if (!current.joint()) {
       return absl::InvalidArgumentError(
-          "an empty membership change leaves a joint configuration, but the configuration is "
-          "not joint");
+          base::Cat("an empty membership change leaves a joint configuration, but the "
+                    "configuration (voters ",
+                    IdList(current.voters), ") is not joint"));
     }
     ConfState next = current;
     next.voters_outgoing.clear();
@@ -62,7 +76,9 @@ absl::StatusOr<ConfState> NextConfState(const ConfState& current, const ConfChan
   }
   if (current.joint()) {
     return absl::InvalidArgumentError(
-        "a membership change cannot start while the configuration is joint; leave it first");
+        base::Cat("a membership change cannot start while the configuration is joint (voters ",
+                  IdList(current.voters), ", outgoing ", IdList(current.voters_outgoing),
+                  "); leave it first"));
   }
   IdSet voters = ToSet(current.voters);
   IdSet learners = ToSet(current.learners);
@@ -92,7 +108,9 @@ absl::StatusOr<ConfState> NextConfState(const ConfState& current, const ConfChan
     }
   }
   if (voters.empty()) {
-    return absl::InvalidArgumentError("a membership change cannot remove every voter");
+    return absl::InvalidArgumentError(
+        base::Cat("a membership change cannot remove every voter: it removes or demotes all of ",
+                  IdList(current.voters)));
   }
   const IdSet old_voters = ToSet(current.voters);
   const bool joint = change.transition != ConfChangeTransition::kAuto ||
@@ -150,15 +168,24 @@ absl::StatusOr<ConfState> NodeImpl::ApplyConfChange(const ConfChange& change) {
       BecomeFollower(term_, kNoNode);
     } else {
       if (MaybeCommit()) broadcast_pending_ = true;
-      if (conf_.auto_leave && conf_.joint() && pending_conf_index_ <= log_.applying()) {
-        // Leave the joint configuration at once (section 4.3).
-        absl::StatusOr<uint64_t> leave = ProposeConfChange(ConfChange{});
-        KEEL_ASSERT(leave.ok() || absl::IsResourceExhausted(leave.status()),
-                    "leaving the joint configuration failed: ", leave.status().message());
-      }
+      MaybeAutoLeave();
     }
   }
   return next;
+}
+
+void NodeImpl::MaybeAutoLeave() {
+  if (role_ != Role::kLeader || !conf_.auto_leave || !conf_.joint() ||
+      pending_conf_index_ > log_.applying()) {
+    return;
+  }
+  // Leave the joint configuration at once (section 4.3). A leader that cannot propose now (it is
+  // handing leadership over, or holds max_uncommitted_bytes) tries again at its next Advance, and
+  // so does a leader elected after the joint entry was applied, as in etcd/raft.
+  const absl::StatusOr<uint64_t> leave = ProposeConfChange(ConfChange{});
+  KEEL_ASSERT(leave.ok() || absl::IsFailedPrecondition(leave.status()) ||
+                  absl::IsResourceExhausted(leave.status()),
+              "leaving the joint configuration failed: ", leave.status().message());
 }
 
 Progress NodeImpl::NewProgress() const {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "keel/base/assert.h"
+#include "keel/base/status.h"
 #include "keel/base/strings.h"
 #include "node_impl.h"
 
@@ -77,6 +78,19 @@ InitialState InitialState::Bootstrap(std::vector<NodeId> voters) {
 
 namespace {
 
+// Upper limits on options whose arithmetic or preallocation would otherwise overflow or exhaust
+// memory: randomized election timeouts reach 2 * election_ticks in an int; each follower's inflight
+// window is preallocated (8 bytes a slot); a snapshot's send window is snapshot_chunk_bytes *
+// max_inflight_appends bytes.
+constexpr int kMaxElectionTicks = 1 << 30;
+constexpr uint32_t kMaxInflightAppends = 1 << 16;
+constexpr uint64_t kMaxSnapshotChunkBytes = uint64_t{1} << 30;
+
+absl::Status AtLeastOne(std::string_view field, uint64_t value) {
+  if (value >= 1) return absl::OkStatus();
+  return absl::InvalidArgumentError(base::Cat("NodeOptions.", field, " ", value, " is below 1"));
+}
+
 absl::Status ValidateOptions(const NodeOptions& options, const InitialState& initial) {
   if (options.id == kNoNode) return absl::InvalidArgumentError("NodeOptions.id is not set");
   if (options.heartbeat_ticks < 1) {
@@ -88,14 +102,25 @@ absl::Status ValidateOptions(const NodeOptions& options, const InitialState& ini
         base::Cat("NodeOptions.election_ticks ", options.election_ticks,
                   " must exceed heartbeat_ticks ", options.heartbeat_ticks));
   }
-  if (options.max_bytes_per_append < 1 || options.snapshot_chunk_bytes < 1 ||
-      options.max_committed_bytes_per_ready < 1) {
-    return absl::InvalidArgumentError(
-        "NodeOptions.max_bytes_per_append, snapshot_chunk_bytes and "
-        "max_committed_bytes_per_ready must be at least 1");
+  if (options.election_ticks > kMaxElectionTicks) {
+    return absl::InvalidArgumentError(base::Cat("NodeOptions.election_ticks ",
+                                                options.election_ticks, " is above the limit ",
+                                                kMaxElectionTicks));
   }
-  if (options.max_inflight_appends < 1) {
-    return absl::InvalidArgumentError("NodeOptions.max_inflight_appends must be at least 1");
+  KEEL_RETURN_IF_ERROR(AtLeastOne("max_bytes_per_append", options.max_bytes_per_append));
+  KEEL_RETURN_IF_ERROR(AtLeastOne("snapshot_chunk_bytes", options.snapshot_chunk_bytes));
+  KEEL_RETURN_IF_ERROR(
+      AtLeastOne("max_committed_bytes_per_ready", options.max_committed_bytes_per_ready));
+  KEEL_RETURN_IF_ERROR(AtLeastOne("max_inflight_appends", options.max_inflight_appends));
+  if (options.snapshot_chunk_bytes > kMaxSnapshotChunkBytes) {
+    return absl::InvalidArgumentError(base::Cat("NodeOptions.snapshot_chunk_bytes ",
+                                                options.snapshot_chunk_bytes,
+                                                " is above the limit ", kMaxSnapshotChunkBytes));
+  }
+  if (options.max_inflight_appends > kMaxInflightAppends) {
+    return absl::InvalidArgumentError(base::Cat("NodeOptions.max_inflight_appends ",
+                                                options.max_inflight_appends,
+                                                " is above the limit ", kMaxInflightAppends));
   }
   if (options.read_only == ReadOnlyMode::kLeaseBased) {
     if (!options.check_quorum) {
@@ -209,11 +234,17 @@ void NodeImpl::BecomeCandidate() {
 
 void NodeImpl::BecomeLeader() {
   KEEL_ASSERT(role_ == Role::kCandidate, "only a candidate becomes leader");
+  const std::map<NodeId, bool> votes = votes_;
   ResetTerm(term_);
   role_ = Role::kLeader;
   leader_ = options_.id;
   for (auto& [id, progress] : progress_) {
     progress.next = log_.last_index() + 1;
+    // A vote just granted is contact with that node in this term: check-quorum's first round
+    // counts it, so that a leader on a slow network is not deposed before the first responses
+    // to its heartbeats can arrive.
+    const auto vote = votes.find(id);
+    progress.recent_active = vote != votes.end() && vote->second;
   }
   // No membership change until this leader's first entry is applied: a change proposed by an
   // earlier leader may still be in the log, uncommitted.
@@ -369,6 +400,7 @@ void NodeImpl::Advance(const Ready& ready) {
   if (!ready.committed_entries.empty()) {
     log_.AppliedTo(ready.committed_entries.back().index);
   }
+  MaybeAutoLeave();
 }
 
 absl::StatusOr<Snapshot> NodeImpl::Compact(uint64_t index, std::string data) {

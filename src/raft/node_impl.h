@@ -114,6 +114,9 @@ class NodeImpl {
 
   // --- membership.cc.
   void SwitchToConfig(const ConfState& conf);
+  // On a leader in a joint configuration with auto_leave and no change pending: proposes leaving
+  // it (after each ApplyConfChange and Advance, until it is proposed).
+  void MaybeAutoLeave();
   Progress NewProgress() const;
 
   NodeOptions options_;

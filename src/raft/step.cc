@@ -61,6 +61,13 @@ absl::Status NodeImpl::Validate(const Message& message) const {
     return absl::InvalidArgumentError(
         base::Cat("Snapshot chunk at offset ", message.snapshot_offset, " overflows"));
   }
+  if (message.type == MessageType::kSnapshot && message.snapshot.term > message.term) {
+    // No leader holds an entry of a later term than its own (and a node that took the snapshot
+    // would persist a log whose term is past its hard state's, which Node::Create refuses).
+    return absl::InvalidArgumentError(base::Cat("Snapshot from ", message.from,
+                                                " holds a snapshot of term ", message.snapshot.term,
+                                                " in a message of term ", message.term));
+  }
   return absl::OkStatus();
 }
 
@@ -205,7 +212,6 @@ void NodeImpl::StepFollower(const Message& message) {
         forward.to = leader_;
         forward.term = 0;
         Send(std::move(forward));
-        outbox_.back().from = message.from;
       }
       return;
     default:
@@ -288,10 +294,13 @@ void NodeImpl::HandleSnapshotChunk(const Message& message) {
       snapshot.data = std::make_shared<const std::string>(std::move(data));
       incoming_snapshot_.reset();
       RestoreSnapshot(std::move(snapshot));
+      // The log matches the leader up to the snapshot's index and no further known: entries
+      // this node kept after it (RestoreSnapshot keeps a log that has the snapshot's last entry)
+      // may be an older leader's.
       Message response;
       response.type = MessageType::kAppendResponse;
       response.to = message.from;
-      response.index = log_.last_index();
+      response.index = metadata.index;
       Send(std::move(response));
       return;
     }

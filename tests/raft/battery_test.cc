@@ -585,8 +585,10 @@ void Churn(bool reliable, uint64_t seed) {
       return;
     }
     // Maybe the leader commits the value, maybe not; do not wait forever.
+    // The scheduled retries own the poll; it holds itself only weakly, so that it is freed when
+    // the last retry has run (a strong self-reference leaked every poll).
     auto poll = std::make_shared<std::function<void(int)>>();
-    *poll = [&ts, &loop, client, x, index, poll](int step) {
+    *poll = [&ts, &loop, client, x, index, self = std::weak_ptr(poll)](int step) {
       static constexpr int64_t kWaits[] = {10, 20, 50, 100, 200};
       const auto [count, command] = ts.NCommitted(index);
       if (count > 0) {
@@ -598,7 +600,7 @@ void Churn(bool reliable, uint64_t seed) {
         loop(client);
         return;
       }
-      ts.sim().At(kWaits[step] * kMillis, [poll, step] { (*poll)(step + 1); });
+      ts.sim().At(kWaits[step] * kMillis, [poll = self.lock(), step] { (*poll)(step + 1); });
     };
     (*poll)(0);
   };

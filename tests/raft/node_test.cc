@@ -362,3 +362,104 @@ TEST_CASE("a node added late receives a snapshot in small chunks over an unrelia
 
 }  // namespace
 }  // namespace keel::raft::testing
+
+namespace keel::raft::testing {
+namespace {
+
+// Figure 8 of the paper, scripted: a leader must not count replicas of an entry from an earlier
+// term as committing it. S0 leads, appends X, reaches only S1 and crashes; S4 leads the next term
+// but reaches no one; S0 returns and leads again, and replicates X to S2 and S3 one entry per
+// message, so that a quorum holds X before it holds S0's own new entry. Were X committed then
+// (and S0 applies it), S4 could still be elected and replace X. Entries of the current term must
+// come first.
+TEST_CASE("a leader commits an entry of an earlier term only with one of its own (Figure 8)") {
+  const uint64_t seed = keel::testing::TestSeed(413);
+  CAPTURE(seed);
+  SimOptions options;
+  options.nodes = 5;
+  options.seed = seed;
+  options.node.election_ticks = 1000;  // elections happen only when the test calls them
+  options.node.pre_vote = false;
+  options.node.check_quorum = false;
+  options.node.max_bytes_per_append = 1;  // one entry per append
+  options.node.max_inflight_appends = 1;
+  Tester ts(options);
+  Simulator& sim = ts.sim();
+  const auto only = [&](std::vector<int> group) {
+    for (int i = 0; i < 5; ++i) {
+      for (int j = 0; j < 5; ++j) {
+        const bool in = std::find(group.begin(), group.end(), i) != group.end() &&
+                        std::find(group.begin(), group.end(), j) != group.end();
+        sim.SetLink(i, j, in);
+      }
+    }
+  };
+  // Campaigns until elected (a first try may ask for a term in which the others voted already).
+  const auto campaign = [&](int i) {
+    for (int attempt = 0; attempt < 3 && !sim.GetState(i).second; ++attempt) {
+      if (sim.node(i)->Campaign().ok()) sim.Process(i);
+      sim.RunUntil([&] { return sim.GetState(i).second; }, 200 * kMillis);
+    }
+    REQUIRE_MESSAGE(sim.GetState(i).second, ts.Describe());
+  };
+
+  only({0, 1, 2, 3, 4});
+  campaign(0);
+  ts.One("A", 5, false);
+
+  only({0, 1});
+  const StartResult x = sim.Start(0, "X");
+  REQUIRE(x.is_leader);
+  REQUIRE(sim.RunUntil([&] { return sim.node(1)->last_index() == x.raft_index; }, kSeconds));
+  sim.Crash(0);
+
+  only({2, 3, 4});
+  campaign(4);
+  only({});  // its no-op stays on S4
+  sim.RunFor(10 * kMillis);
+  sim.Crash(4);
+
+  sim.Restart(0);
+  only({0, 2, 3});
+  campaign(0);
+  // S2 and S3 get X, and nothing after it: S0's own entry (its no-op) goes nowhere.
+  sim.SetFilter([&](Message& message) {
+    if (message.from == 0) {
+      std::erase_if(message.entries,
+                    [&](const Entry& entry) { return entry.index > x.raft_index; });
+    }
+    return true;
+  });
+  REQUIRE(sim.RunUntil(
+      [&] {
+        return sim.node(2)->last_index() >= x.raft_index &&
+               sim.node(3)->last_index() >= x.raft_index;
+      },
+      kSeconds));
+  sim.RunFor(100 * kMillis);
+  // X is on a quorum (S0, S1, S2, S3) but S0's term has nothing there: X is not committed.
+  CHECK(sim.node(0)->commit_index() < x.raft_index);
+  sim.Crash(0);
+  sim.SetFilter(nullptr);
+
+  // S4 (whose last entry has a later term than X) can now be elected and replace X.
+  sim.Restart(4);
+  only({1, 2, 3, 4});
+  campaign(4);
+  sim.RunFor(kSeconds);
+  ts.CheckSafety();
+
+  // Heal and make progress.
+  only({0, 1, 2, 3, 4});
+  sim.Restart(0);
+  for (int i = 0; i < 5 && !sim.Leader(); ++i) {
+    (void)sim.node(i)->Campaign();
+    sim.Process(i);
+    sim.RunFor(500 * kMillis);
+  }
+  ts.One("Z", 5, true);
+  ts.CheckSafety();
+}
+
+}  // namespace
+}  // namespace keel::raft::testing

@@ -2,6 +2,8 @@
 #include "raft/simulator.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <utility>
 
 #include "keel/base/assert.h"
@@ -36,10 +38,36 @@ bool IsCommand(const Entry& entry) {
 
 }  // namespace
 
+// A node's disk. A Ready that must be synced is written whole or (when a crash is injected
+// between its write and its sync) not at all, so the log and the snapshot are kept once; only the
+// hard state has a written copy that may be newer than the durable one (a change of commit index
+// alone is not synced).
 struct Simulator::Disk {
-  HardState hard;
+  HardState hard;          // durable
+  HardState hard_written;  // written, maybe not synced
   Snapshot snapshot;
   std::vector<Entry> entries;
+  // commands[k]: the commands among entries[0..k], for numbering commands without a scan.
+  std::vector<uint64_t> commands;
+
+  uint64_t CommandsBefore(size_t count) const { return count == 0 ? 0 : commands[count - 1]; }
+  void PopBack() {
+    entries.pop_back();
+    commands.pop_back();
+  }
+  void PushBack(const Entry& entry) {
+    entries.push_back(entry);
+    commands.push_back(CommandsBefore(commands.size()) + (IsCommand(entry) ? 1 : 0));
+  }
+  void DropThrough(uint64_t index) {
+    size_t drop = 0;
+    while (drop < entries.size() && entries[drop].index <= index) ++drop;
+    if (drop == 0) return;
+    const uint64_t dropped_commands = commands[drop - 1];
+    entries.erase(entries.begin(), entries.begin() + static_cast<ptrdiff_t>(drop));
+    commands.erase(commands.begin(), commands.begin() + static_cast<ptrdiff_t>(drop));
+    for (uint64_t& count : commands) count -= dropped_commands;
+  }
 
   uint64_t LogBytes() const {
     uint64_t bytes = EncodeHardState(hard).size();
@@ -51,8 +79,7 @@ struct Simulator::Disk {
 struct Simulator::SimNode {
   std::unique_ptr<Node> node;
   std::unique_ptr<Application> app;
-  Disk durable;
-  Disk written;
+  Disk disk;
   uint64_t incarnation = 0;
   double drift = 0;
   // Commands applied so far (the command index of the last one), and at the last snapshot.
@@ -71,7 +98,8 @@ Simulator::Simulator(SimOptions options)
       connected_(options_.nodes, true),
       link_up_(options_.nodes, std::vector<bool>(options_.nodes, true)),
       link_last_arrival_(options_.nodes, std::vector<int64_t>(options_.nodes, 0)),
-      rpc_count_(options_.nodes, 0) {
+      rpc_count_(options_.nodes, 0),
+      trace_(std::getenv("KEEL_RAFT_TRACE") != nullptr) {
   if (!options_.application) {
     options_.application = [](int) { return std::make_unique<CommandLog>(); };
   }
@@ -83,10 +111,9 @@ Simulator::Simulator(SimOptions options)
   for (int i = 0; i < options_.nodes; ++i) {
     auto sim = std::make_unique<SimNode>();
     if (std::find(voters.begin(), voters.end(), static_cast<NodeId>(i)) != voters.end()) {
-      sim->durable.snapshot = bootstrap.snapshot;
-      sim->durable.hard = bootstrap.hard_state;
+      sim->disk.snapshot = bootstrap.snapshot;
+      sim->disk.hard = sim->disk.hard_written = bootstrap.hard_state;
     }
-    sim->written = sim->durable;
     const double drift = options_.max_clock_drift;
     sim->drift =
         drift > 0 ? (static_cast<double>(random_.Uniform(2'000'001)) / 1e6 - 1.0) * drift : 0;
@@ -143,23 +170,23 @@ void Simulator::Violation(std::string what) {
 void Simulator::StartNode(int i) {
   SimNode& sim = *nodes_[i];
   ++sim.incarnation;
-  sim.written = sim.durable;
+  sim.disk.hard_written = sim.disk.hard;
   sim.waiting_reads.clear();
   sim.proposed.clear();
   NodeOptions node_options = options_.node;
   node_options.id = static_cast<NodeId>(i);
   node_options.random_seed = options_.seed * 1'000'003 + sim.incarnation;
   InitialState initial;
-  initial.hard_state = sim.durable.hard;
-  initial.snapshot = sim.durable.snapshot;
-  initial.entries = sim.durable.entries;
+  initial.hard_state = sim.disk.hard;
+  initial.snapshot = sim.disk.snapshot;
+  initial.entries = sim.disk.entries;
   absl::StatusOr<std::unique_ptr<Node>> node = Node::Create(node_options, std::move(initial));
   KEEL_ASSERT(node.ok(), "node ", i, " did not start: ", node.status().message());
   sim.node = std::move(*node);
   sim.app = options_.application(i);
-  const auto [commands, state] = UnwrapSnapshot(sim.durable.snapshot.bytes());
+  const auto [commands, state] = UnwrapSnapshot(sim.disk.snapshot.bytes());
   sim.applied_commands = sim.snapshot_commands = commands;
-  if (!sim.durable.snapshot.bytes().empty()) {
+  if (!sim.disk.snapshot.bytes().empty()) {
     if (absl::Status status = sim.app->Restore(state); !status.ok()) {
       Violation(base::Cat("node ", i, " could not restore its snapshot: ", status.message()));
     }
@@ -187,7 +214,7 @@ void Simulator::Crash(int i) {
   sim.node.reset();
   sim.app.reset();
   ++sim.incarnation;
-  sim.written = sim.durable;  // what was not synced is gone
+  sim.disk.hard_written = sim.disk.hard;  // what was not synced is gone
   sim.proposed.clear();
   sim.process_scheduled = false;
 }
@@ -211,15 +238,34 @@ void Simulator::Process(int i) {
   while (sim.node && sim.node->HasReady()) {
     Ready ready = sim.node->GetReady();
     const uint64_t incarnation = sim.incarnation;
-    Persist(sim, ready);
+    // A leader's appends may leave before its own write (keel/raft/node.h, step 2), as
+    // raft_kv sends them; a crash during the write then finds them already on the network.
+    const auto early = [](const Message& message) {
+      return message.type == MessageType::kAppend || message.type == MessageType::kHeartbeat ||
+             message.type == MessageType::kSnapshot;
+    };
+    for (Message& message : ready.messages) {
+      if (early(message)) Send(i, std::move(message));
+    }
     if (ready.must_sync && crash_during_persist_ > 0 &&
         random_.Uniform(1'000'000) < static_cast<uint64_t>(crash_during_persist_ * 1e6)) {
       Crash(i);  // written, never synced: the write is lost with the node
       return;
     }
-    if (ready.must_sync) sim.durable = sim.written;
+    Persist(sim, ready);
     if (ready.soft_state && ready.soft_state->role == Role::kLeader) CheckNewLeader(i);
-    for (Message& message : ready.messages) Send(i, std::move(message));
+    if (trace_ && (ready.soft_state || ready.hard_state)) {
+      std::fprintf(stderr, "t=%lld node %d: %s term %llu vote %lld commit %llu last %llu\n",
+                   static_cast<long long>(now_ / 1000), i,
+                   std::string(RoleName(sim.node->role())).c_str(),
+                   static_cast<unsigned long long>(sim.node->term()),
+                   static_cast<long long>(sim.node->status().vote),
+                   static_cast<unsigned long long>(sim.node->commit_index()),
+                   static_cast<unsigned long long>(sim.node->last_index()));
+    }
+    for (Message& message : ready.messages) {
+      if (!early(message)) Send(i, std::move(message));
+    }
     ApplyEntries(i, ready);
     if (!sim.node || sim.incarnation != incarnation) return;
     sim.node->Advance(ready);
@@ -241,21 +287,23 @@ void Simulator::ProcessSoon(int i) {
 }
 
 void Simulator::Persist(SimNode& sim, const Ready& ready) {
-  Disk& disk = sim.written;
+  Disk& disk = sim.disk;
   sim.proposed.clear();
   if (ready.snapshot) {
     disk.snapshot = *ready.snapshot;
     disk.entries.clear();
+    disk.commands.clear();
   }
   if (!ready.entries.empty()) {
     const uint64_t first = ready.entries.front().index;
-    while (!disk.entries.empty() && disk.entries.back().index >= first) disk.entries.pop_back();
+    while (!disk.entries.empty() && disk.entries.back().index >= first) disk.PopBack();
     KEEL_ASSERT(disk.entries.empty() ? first == disk.snapshot.metadata.index + 1
                                      : first == disk.entries.back().index + 1,
                 "a Ready's entries leave a gap in the log at ", first);
-    disk.entries.insert(disk.entries.end(), ready.entries.begin(), ready.entries.end());
+    for (const Entry& entry : ready.entries) disk.PushBack(entry);
   }
-  if (ready.hard_state) disk.hard = *ready.hard_state;
+  if (ready.hard_state) disk.hard_written = *ready.hard_state;
+  if (ready.must_sync) disk.hard = disk.hard_written;
 }
 
 void Simulator::CheckNewLeader(int i) {
@@ -266,7 +314,7 @@ void Simulator::CheckNewLeader(int i) {
         base::Cat("election safety: nodes ", it->second, " and ", i, " both lead term ", term));
   }
   // Leader completeness: every entry applied anywhere is in the new leader's log.
-  const Disk& disk = nodes_[i]->written;
+  const Disk& disk = nodes_[i]->disk;
   const uint64_t snapshot_index = disk.snapshot.metadata.index;
   for (const auto& [index, entry] : applied_entries_) {
     if (index <= snapshot_index) continue;
@@ -336,10 +384,8 @@ void Simulator::MaybeSnapshot(int i) {
   if (!snapshot.ok()) return;  // nothing new since the last snapshot
   sim.snapshot_commands = sim.applied_commands;
   // The application writes and syncs its snapshot, then drops the log before it.
-  for (Disk* disk : {&sim.written, &sim.durable}) {
-    disk->snapshot = *snapshot;
-    std::erase_if(disk->entries, [&](const Entry& entry) { return entry.index <= index; });
-  }
+  sim.disk.snapshot = *snapshot;
+  sim.disk.DropThrough(index);
 }
 
 // --- Network.
@@ -353,6 +399,7 @@ void Simulator::Send(int from, Message message) {
   KEEL_ASSERT(to >= 0 && to < options_.nodes, "node ", from, " sent to unknown node ", message.to);
   bytes_total_ += EncodedMessageSize(message);
   if (!connected_[from] || !connected_[to] || !link_up_[from][to]) return;
+  if (filter_ && !filter_(message)) return;
   const bool response = IsResponse(message.type);
   if (!reliable_ && random_.Uniform(1000) < 100) return;  // lost
   const int copies = duplicate_rate_ > 0 && random_.Uniform(1'000'000) <
@@ -412,11 +459,12 @@ uint64_t Simulator::CommandsThrough(int i, uint64_t raft_index) const {
   // The commands up to the snapshot, plus those in the log after it, plus those proposed at
   // this instant and not yet written (a leader's only unwritten entries).
   const SimNode& sim = *nodes_[i];
-  const Disk& disk = sim.written;
+  const Disk& disk = sim.disk;
   uint64_t commands = UnwrapSnapshot(disk.snapshot.bytes()).first;
-  for (const Entry& entry : disk.entries) {
-    if (entry.index > raft_index) break;
-    if (IsCommand(entry)) ++commands;
+  const uint64_t snapshot_index = disk.snapshot.metadata.index;
+  if (raft_index > snapshot_index) {
+    const auto in_log = std::min<uint64_t>(raft_index - snapshot_index, disk.entries.size());
+    commands += disk.CommandsBefore(in_log);
   }
   for (const auto& [index, is_command] : sim.proposed) {
     if (index <= raft_index && is_command) ++commands;
@@ -479,7 +527,7 @@ std::optional<std::string> Simulator::Applied(int i, uint64_t command_index) con
 
 uint64_t Simulator::MaxLogBytes() const {
   uint64_t max = 0;
-  for (const auto& sim : nodes_) max = std::max(max, sim->durable.LogBytes());
+  for (const auto& sim : nodes_) max = std::max(max, sim->disk.LogBytes());
   return max;
 }
 

@@ -114,6 +114,9 @@ class Simulator {
   [[nodiscard]] bool IsConnected(int i) const { return connected_[i]; }
   // Cuts or restores the one-way link from -> to.
   void SetLink(int from, int to, bool up);
+  // Runs every message sent through `filter`, which may change it, or drop it by returning false
+  // (for scripting exact scenarios). An empty function lets everything through.
+  void SetFilter(std::function<bool(Message&)> filter) { filter_ = std::move(filter); }
 
   // --- Nodes.
   [[nodiscard]] int size() const { return options_.nodes; }
@@ -198,6 +201,7 @@ class Simulator {
   std::vector<std::vector<bool>> link_up_;
   // Reliable links are FIFO: the time the last message on each link arrives.
   std::vector<std::vector<int64_t>> link_last_arrival_;
+  std::function<bool(Message&)> filter_;
   bool reliable_ = true;
   bool long_reordering_ = false;
   double duplicate_rate_ = 0;
@@ -211,6 +215,8 @@ class Simulator {
   std::map<uint64_t, int> leader_of_term_;
   std::map<uint64_t, std::pair<uint64_t, std::string>> applied_entries_;
   std::vector<std::string> violations_;
+  // KEEL_RAFT_TRACE set: print every change of role, term, vote and commit to stderr.
+  bool trace_ = false;
 };
 
 // The 6.5840 application: the commands applied, by command index.

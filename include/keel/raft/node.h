@@ -35,7 +35,10 @@
 //
 //   1. Persist ready.hard_state, ready.snapshot and ready.entries (the entries replace any
 //      entries the storage has from ready.entries.front().index on), durably.
-//   2. Send ready.messages.
+//   2. Send ready.messages. (A leader's kAppend, kHeartbeat and kSnapshot messages may go
+//      before step 1 finishes: a leader counts itself towards a quorum only once Advance says
+//      its entries are durable, so it may replicate while it writes (the dissertation, section
+//      10.2.1). Every other message, a follower's acknowledgement above all, waits for step 1.)
 //   3. Restore the application's state from ready.snapshot, if any; then apply
 //      ready.committed_entries in order (calling ApplyConfChange for kConfChange entries) and
 //      serve ready.read_states once their index is applied.
@@ -87,7 +90,8 @@ enum class ReadOnlyMode : uint8_t {
 struct NodeOptions {
   NodeId id = kNoNode;
   // A follower that hears nothing from a leader for a random number of ticks in
-  // [election_ticks, 2 * election_ticks) starts an election. Must be > heartbeat_ticks.
+  // [election_ticks, 2 * election_ticks) starts an election. Must be > heartbeat_ticks, and at
+  // most 2^30.
   int election_ticks = 10;
   // A leader sends heartbeats every heartbeat_ticks. At least 1.
   int heartbeat_ticks = 1;
@@ -95,12 +99,13 @@ struct NodeOptions {
   bool check_quorum = true;
   // Entry bytes per append message (at least one entry is always sent). At least 1.
   uint64_t max_bytes_per_append = 1 << 20;
-  // Append messages in flight to one follower before an acknowledgement. At least 1.
+  // Append messages in flight to one follower before an acknowledgement (a window of this many
+  // slots is allocated per follower). At least 1, at most 65536.
   uint32_t max_inflight_appends = 256;
   // Bytes of entries the leader holds that are not yet committed; a proposal past it fails with
   // kResourceExhausted (the client should back off). 0 for no limit.
   uint64_t max_uncommitted_bytes = 0;
-  // Snapshot bytes per kSnapshot message. At least 1.
+  // Snapshot bytes per kSnapshot message. At least 1, at most 2^30.
   uint64_t snapshot_chunk_bytes = 1 << 20;
   // Bytes of committed entries handed out in one Ready (at least one entry). At least 1.
   uint64_t max_committed_bytes_per_ready = 64 << 20;
@@ -183,9 +188,11 @@ class Node {
   void Tick();
 
   // Handles a message from another node. Errors: kInvalidArgument for a message not addressed to
-  // this node, from an unknown message type, or malformed (entries out of order, a snapshot
-  // chunk past its announced end); the node is unchanged. Messages from an older term, or ones
-  // that no longer apply, are dropped silently: that is normal on a real network.
+  // this node, from an unknown message type, or malformed (entries out of order or of a later
+  // term than the message, a snapshot chunk whose end overflows, a snapshot of a later term than
+  // the message, an acknowledgement of entries or snapshot bytes this leader does not have); the
+  // node is unchanged. Messages from an older term, or ones that no longer apply, are dropped
+  // silently: that is normal on a real network.
   [[nodiscard]] absl::Status Step(const Message& message);
 
   // Appends a command to the leader's log and returns its index; it is committed when it shows
