@@ -50,8 +50,8 @@ put_bench="${ETCD_PUT_BENCH:-build/release/benchmarks/etcd_put_bench}"
 # clientv3 and its benchmark tool; 0: one per client, as each redis-benchmark client has one).
 # One connection is etcd's faster setting here (see etcd_put_bench.cc).
 etcd_conns="${RAFT_BENCH_ETCD_CONNS:-1}"
-if [[ -z "$raft_kv" && -x build/release/examples/raft_kv/raft_kv ]]; then
-  raft_kv=build/release/examples/raft_kv/raft_kv
+if [[ -z "$raft_kv" && -x build/release/examples/bin/raft_kv ]]; then
+  raft_kv=build/release/examples/bin/raft_kv
 fi
 if [[ $etcd_only -eq 1 ]]; then raft_kv=""; fi
 
