@@ -60,6 +60,13 @@ bool IsResponse(MessageType type) {
   }
 }
 
+bool MaySendBeforePersist(MessageType type) {
+  // Only a leader sends these, and a leader counts itself towards a quorum only once Advance
+  // says its entries are durable (the dissertation, section 10.2.1).
+  return type == MessageType::kAppend || type == MessageType::kHeartbeat ||
+         type == MessageType::kSnapshot;
+}
+
 InitialState InitialState::Bootstrap(std::vector<NodeId> voters) {
   std::sort(voters.begin(), voters.end());
   // The first configuration is a snapshot at index 1 of term 1, identical on every founding

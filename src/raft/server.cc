@@ -301,18 +301,14 @@ class ServerImpl {
       Ready ready = node_->GetReady();
       // A leader's appends go out before its own write, which then overlaps the followers'
       // (keel/raft/node.h, step 2); everything else waits for the write.
-      const auto early = [](const Message& message) {
-        return message.type == MessageType::kAppend || message.type == MessageType::kHeartbeat ||
-               message.type == MessageType::kSnapshot;
-      };
       for (const Message& message : ready.messages) {
-        if (early(message)) Send(message);
+        if (MaySendBeforePersist(message.type)) Send(message);
       }
       if (const absl::Status status = storage_->Save(ready); !status.ok()) {
         return Fail(base::Cat("storage failed: ", status.ToString()));
       }
       for (const Message& message : ready.messages) {
-        if (!early(message)) Send(message);
+        if (!MaySendBeforePersist(message.type)) Send(message);
       }
       if (ready.snapshot) {
         if (const absl::Status status = state_machine_->Restore(ready.snapshot->bytes());

@@ -240,12 +240,8 @@ void Simulator::Process(int i) {
     const uint64_t incarnation = sim.incarnation;
     // A leader's appends may leave before its own write (keel/raft/node.h, step 2), as
     // raft_kv sends them; a crash during the write then finds them already on the network.
-    const auto early = [](const Message& message) {
-      return message.type == MessageType::kAppend || message.type == MessageType::kHeartbeat ||
-             message.type == MessageType::kSnapshot;
-    };
     for (Message& message : ready.messages) {
-      if (early(message)) Send(i, std::move(message));
+      if (MaySendBeforePersist(message.type)) Send(i, std::move(message));
     }
     if (ready.must_sync && crash_during_persist_ > 0 &&
         random_.Uniform(1'000'000) < static_cast<uint64_t>(crash_during_persist_ * 1e6)) {
@@ -264,7 +260,7 @@ void Simulator::Process(int i) {
                    static_cast<unsigned long long>(sim.node->last_index()));
     }
     for (Message& message : ready.messages) {
-      if (!early(message)) Send(i, std::move(message));
+      if (!MaySendBeforePersist(message.type)) Send(i, std::move(message));
     }
     ApplyEntries(i, ready);
     if (!sim.node || sim.incarnation != incarnation) return;

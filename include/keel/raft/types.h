@@ -155,6 +155,9 @@ inline constexpr int kMessageTypeCount = 14;
 [[nodiscard]] std::string_view MessageTypeName(MessageType type);
 // Whether a message answers another (a request and its answer make one RPC in the paper's terms).
 [[nodiscard]] bool IsResponse(MessageType type);
+// Whether a message may be sent before the Ready that holds it is persisted: a leader's appends,
+// heartbeats and snapshot chunks (keel/raft/node.h, step 2). Everything else waits for the write.
+[[nodiscard]] bool MaySendBeforePersist(MessageType type);
 
 // One message between two nodes. Which fields mean what depends on the type:
 //
