@@ -1,31 +1,22 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 #include "raft_kv/demo.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
 #include "common/cli.h"
 #include "keel/base/strings.h"
 #include "keel/net/resp_client.h"
+#include "raft_kv/cluster.h"
 
 namespace keel::examples::raft_kv {
 namespace {
@@ -40,182 +31,20 @@ void Say(const std::string& text) {
   std::fflush(stdout);
 }
 
-// A free loopback port below the ephemeral range (32768 and up on Linux), so that a replica
-// restarted on its port does not find it taken by some connection's source port meanwhile.
-uint16_t FreePort() {
-  static std::mt19937 random(static_cast<uint32_t>(::getpid()));
-  for (int attempt = 0; attempt < 1000; ++attempt) {
-    const auto port = static_cast<uint16_t>(20000 + random() % 12000);
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) break;
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(port);
-    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-    ::close(fd);
-    if (free) return port;
-  }
-  std::fprintf(stderr, "raft_kv demo: no free loopback port\n");
-  std::exit(1);
-}
-
-// One raft_kv process.
-class Replica {
- public:
-  Replica(int id, std::string binary, std::string dir)
-      : id_(id), binary_(std::move(binary)), dir_(std::move(dir)), port_(FreePort()) {}
-  ~Replica() { Kill(); }
-
-  int id() const { return id_; }
-  uint16_t port() const { return port_; }
-  bool running() const { return pid_ > 0; }
-  bool frozen() const { return frozen_; }
-  bool serving() const { return running() && !frozen_; }
-
-  void Start(const std::string& cluster, bool join) {
-    const std::string log = dir_ + ".log";
-    std::vector<std::string> args = {
-        binary_,  "serve",          "--id",  base::Cat(id_), "--cluster",        cluster,
-        "--port", base::Cat(port_), "--dir", dir_,           "--snapshot-every", "500"};
-    if (join) args.push_back("--join");
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> argv;
-      for (std::string& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      ::execv(binary_.c_str(), argv.data());
-      ::_exit(127);
-    }
-    pid_ = pid;
-    frozen_ = false;
-  }
-
-  void Kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-    frozen_ = false;
-  }
-  void Freeze() {
-    ::kill(pid_, SIGSTOP);
-    frozen_ = true;
-  }
-  void Thaw() {
-    ::kill(pid_, SIGCONT);
-    frozen_ = false;
-  }
-
-  // INFO's fields, or nothing when the replica does not answer.
-  std::map<std::string, std::string> Info() const {
-    std::map<std::string, std::string> fields;
-    if (!serving()) return fields;
-    net::RespClientOptions options;
-    options.timeout_ms = 2000;  // a replica under sanitizers and load answers slowly
-    auto client = net::RespClient::Connect("127.0.0.1", port_, options);
-    if (!client.ok()) return fields;
-    auto reply = (*client)->Call({"INFO"});
-    if (!reply.ok() || reply->value.type != net::RespValue::Type::kBulkString) return fields;
-    for (absl::string_view line : absl::StrSplit(reply->value.text, "\r\n")) {
-      const size_t colon = line.find(':');
-      if (colon != std::string_view::npos) {
-        fields[std::string(line.substr(0, colon))] = std::string(line.substr(colon + 1));
-      }
-    }
-    return fields;
-  }
-
- private:
-  int id_;
-  std::string binary_;
-  std::string dir_;
-  uint16_t port_;
-  // Read by the load's threads while the narration kills and freezes.
-  std::atomic<pid_t> pid_{-1};
-  std::atomic<bool> frozen_{false};
-};
-
-class Cluster {
- public:
-  Cluster(const std::string& binary, const std::string& root, int size, int spare) {
-    std::filesystem::create_directories(root);
-    for (int i = 0; i < size + spare; ++i) {
-      replicas_.push_back(std::make_unique<Replica>(i, binary, base::Cat(root, "/node", i)));
-      peers_.push_back(base::Cat("127.0.0.1:", FreePort()));
-    }
-    size_ = size;
-  }
-
-  // --cluster: the founders' peer addresses; a spare that joins later also needs its own.
-  std::string ClusterFlag(int through = -1) const {
-    std::string flag;
-    const int last = through < 0 ? size_ - 1 : through;
-    for (int i = 0; i <= last; ++i) flag += (flag.empty() ? "" : ",") + peers_[i];
-    return flag;
-  }
-
-  void StartAll() {
-    for (int i = 0; i < size_; ++i) replicas_[i]->Start(ClusterFlag(), /*join=*/false);
-  }
-  Replica& replica(int i) { return *replicas_[i]; }
-  int size() const { return static_cast<int>(replicas_.size()); }
-  const std::string& peer(int i) const { return peers_[i]; }
-
-  // The serving replica that says it leads the highest term, once one does.
-  std::optional<int> WaitForLeader(double seconds) {
-    const Clock::time_point deadline =
-        Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-    while (Clock::now() < deadline) {
-      std::optional<int> leader;
-      uint64_t best = 0;
-      for (auto& replica : replicas_) {
-        const auto info = replica->Info();
-        uint64_t term = 0;
-        if (info.count("role") && info.at("role") == "leader" &&
-            absl::SimpleAtoi(info.at("term"), &term) && (!leader || term > best)) {
-          leader = replica->id();
-          best = term;
-        }
-      }
-      if (leader) return leader;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return std::nullopt;
-  }
-
-  std::vector<int> Serving() const {
-    std::vector<int> ids;
-    for (const auto& replica : replicas_) {
-      if (replica->serving()) ids.push_back(replica->id());
-    }
-    return ids;
-  }
-
- private:
-  std::vector<std::unique_ptr<Replica>> replicas_;
-  std::vector<std::string> peers_;
-  int size_ = 0;
-};
-
 // Clients writing unique keys through every serving replica; the acknowledged ones are kept to
 // be checked at the end.
 class Load {
  public:
-  Load(Cluster& cluster, int clients) : cluster_(cluster) {
-    for (int c = 0; c < clients; ++c) threads_.emplace_back([this, c] { Run(c); });
-  }
-  ~Load() { Stop(); }
+  // Short enough that a client stuck on a frozen replica moves on soon; a write that times out
+  // counts as refused (its outcome unknown), and is not checked at the end.
+  static constexpr int64_t kTimeoutMs = 1500;
 
-  void Stop() {
-    stop_ = true;
-    for (std::thread& thread : threads_) {
-      if (thread.joinable()) thread.join();
-    }
-  }
+  Load(const Cluster& cluster, int clients)
+      : sequences_(clients),
+        threads_(cluster, clients, /*seed=*/1, kTimeoutMs,
+                 [this](ClientContext& context) { Session(context); }) {}
+
+  void Stop() { threads_.Stop(); }
 
   uint64_t acknowledged() const { return acknowledged_; }
   uint64_t failed() const { return failed_; }
@@ -225,79 +54,44 @@ class Load {
   }
 
  private:
-  void Run(int c) {
-    std::mt19937_64 random(static_cast<uint64_t>(c) + 1);
-    uint64_t sequence = 0;
-    while (!stop_) {
-      const std::vector<int> serving = cluster_.Serving();
-      if (serving.empty()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        continue;
+  // A few writes per connection, then another replica.
+  void Session(ClientContext& context) {
+    uint64_t& sequence = sequences_[context.client];
+    for (int k = 0; k < 20 && !context.stop; ++k) {
+      const std::string key = base::Cat("c", context.client, ":", ++sequence);
+      const std::string value = base::Cat("v", sequence);
+      auto reply = context.connection.Call({"SET", key, value});
+      if (!reply.ok()) {
+        ++failed_;
+        return;  // the replica died or froze: go elsewhere
       }
-      const int target = serving[random() % serving.size()];
-      // Short enough that a client stuck on a frozen replica moves on soon; a write that times
-      // out counts as refused (its outcome unknown), and is not checked at the end.
-      net::RespClientOptions options;
-      options.timeout_ms = 1500;
-      auto client = net::RespClient::Connect("127.0.0.1", cluster_.replica(target).port(), options);
-      if (!client.ok()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        continue;
-      }
-      // A few writes per connection, then another replica.
-      for (int k = 0; k < 20 && !stop_; ++k) {
-        const std::string key = base::Cat("c", c, ":", ++sequence);
-        const std::string value = base::Cat("v", sequence);
-        auto reply = (*client)->Call({"SET", key, value});
-        if (!reply.ok()) {
-          ++failed_;
-          break;  // the replica died or froze: go elsewhere
-        }
-        if (reply->raw == "+OK\r\n") {
-          std::lock_guard lock(mu_);
-          writes_[key] = value;
-          ++acknowledged_;
-        } else {
-          ++failed_;  // no leader for now, or a timeout: the outcome is unknown
-          std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
+      if (reply->raw == "+OK\r\n") {
+        std::lock_guard lock(mu_);
+        writes_[key] = value;
+        ++acknowledged_;
+      } else {
+        ++failed_;  // no leader for now, or a timeout: the outcome is unknown
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
     }
   }
 
-  Cluster& cluster_;
-  std::atomic<bool> stop_{false};
+  std::vector<uint64_t> sequences_;  // each client's own
   std::atomic<uint64_t> acknowledged_{0};
   std::atomic<uint64_t> failed_{0};
   mutable std::mutex mu_;
   std::map<std::string, std::string> writes_;
-  std::vector<std::thread> threads_;
+  ClientThreads threads_;  // last: its threads stop before the members they use go
 };
 
 // Every acknowledged write, read back (linearizably) from every serving replica.
-bool CheckWrites(Cluster& cluster, const std::map<std::string, std::string>& writes) {
-  size_t checked = 0;
-  for (int id : cluster.Serving()) {
-    net::RespClientOptions options;
-    options.timeout_ms = 7000;
-    auto client = net::RespClient::Connect("127.0.0.1", cluster.replica(id).port(), options);
-    if (!client.ok()) {
-      Say(base::Cat("FAILED: node ", id, " does not answer"));
-      return false;
-    }
-    for (const auto& [key, value] : writes) {
-      auto reply = (*client)->Call({"GET", key});
-      if (!reply.ok() || reply->value.type != net::RespValue::Type::kBulkString ||
-          reply->value.text != value) {
-        Say(base::Cat("FAILED: node ", id, " has lost acknowledged write ", key, " = ", value,
-                      reply.ok() ? base::Cat(" (it answers ", base::Quoted(reply->raw), ")")
-                                 : base::Cat(" (", reply.status().ToString(), ")")));
-        return false;
-      }
-      ++checked;
-    }
+bool ReportWrites(const Cluster& cluster, const std::map<std::string, std::string>& writes) {
+  size_t reads = 0;
+  if (const absl::Status status = CheckWrites(cluster, writes, &reads); !status.ok()) {
+    Say(base::Cat("FAILED: ", status.message()));
+    return false;
   }
-  Say(base::Cat("checked ", writes.size(), " acknowledged writes on every live node (", checked,
+  Say(base::Cat("checked ", writes.size(), " acknowledged writes on every live node (", reads,
                 " reads): none lost"));
   return true;
 }
@@ -314,7 +108,7 @@ bool Require(bool ok, const std::string& what) {
 
 bool ThreeNodes(const std::string& binary, const std::string& root, bool short_run) {
   std::printf("\n== Three replicas ==\n");
-  Cluster cluster(binary, root + "/three", 3, /*spare=*/1);
+  Cluster cluster({.binary = binary, .root = root + "/three", .size = 3, .spare = 1});
   cluster.StartAll();
   std::optional<int> leader = cluster.WaitForLeader(30);
   if (!Require(leader.has_value(), "no leader elected")) return false;
@@ -335,7 +129,7 @@ bool ThreeNodes(const std::string& binary, const std::string& root, bool short_r
         "  new leader after ",
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - killed).count(),
         " ms: ", LeaderText(cluster, *leader)));
-    cluster.replica(old).Start(cluster.ClusterFlag(), /*join=*/false);
+    cluster.Start(old);
     Say(base::Cat("  node ", old, " restarts from its write-ahead log"));
   }
 
@@ -360,14 +154,10 @@ bool ThreeNodes(const std::string& binary, const std::string& root, bool short_r
   // A follower falls far behind and gets a snapshot: frozen until the leader has compacted its
   // log past the follower's last entry (replicas snapshot every 500 entries).
   const int lagging = (*leader + 1) % 3;
-  uint64_t lagging_last = 0;
   const auto field = [&](int id, const std::string& name) {
-    uint64_t value = 0;
-    const auto fields = cluster.replica(id).Info();
-    if (fields.count(name)) (void)absl::SimpleAtoi(fields.at(name), &value);
-    return value;
+    return cluster.replica(id).Number(name).value_or(0);
   };
-  lagging_last = field(lagging, "last_index");
+  const uint64_t lagging_last = field(lagging, "last_index");
   cluster.replica(lagging).Freeze();
   Say(base::Cat("freeze follower node ", lagging, " at index ", lagging_last,
                 " while the others take writes"));
@@ -392,7 +182,7 @@ bool ThreeNodes(const std::string& binary, const std::string& root, bool short_r
   // Membership: add node 3, remove one of the founders.
   leader = cluster.WaitForLeader(30);
   if (!Require(leader.has_value(), "no leader before the membership change")) return false;
-  cluster.replica(3).Start(cluster.ClusterFlag(3), /*join=*/true);
+  cluster.Start(3);  // a spare: it waits to be added
   {
     net::RespClientOptions options;
     options.timeout_ms = 15000;
@@ -422,12 +212,12 @@ bool ThreeNodes(const std::string& binary, const std::string& root, bool short_r
   load.Stop();
   Say(base::Cat("load stopped: ", load.acknowledged(), " writes acknowledged, ", load.failed(),
                 " refused or timed out (their outcome unknown)"));
-  return CheckWrites(cluster, load.writes());
+  return ReportWrites(cluster, load.writes());
 }
 
 bool FiveNodes(const std::string& binary, const std::string& root) {
   std::printf("\n== Five replicas ==\n");
-  Cluster cluster(binary, root + "/five", 5, /*spare=*/0);
+  Cluster cluster({.binary = binary, .root = root + "/five", .size = 5});
   cluster.StartAll();
   std::optional<int> leader = cluster.WaitForLeader(30);
   if (!Require(leader.has_value(), "no leader elected")) return false;
@@ -460,14 +250,14 @@ bool FiveNodes(const std::string& binary, const std::string& root) {
   if (!Require(load.acknowledged() - stalled <= 1, "writes acknowledged without a quorum")) {
     return false;
   }
-  for (int id : {first, second, third}) cluster.replica(id).Start(cluster.ClusterFlag(), false);
+  for (int id : {first, second, third}) cluster.Start(id);
   leader = cluster.WaitForLeader(30);
   if (!Require(leader.has_value(), "no leader after the restarts")) return false;
   Say(base::Cat("restart all three: ", LeaderText(cluster, *leader)));
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   load.Stop();
   Say(base::Cat("load stopped: ", load.acknowledged(), " writes acknowledged"));
-  return CheckWrites(cluster, load.writes());
+  return ReportWrites(cluster, load.writes());
 }
 
 }  // namespace
