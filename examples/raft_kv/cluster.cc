@@ -73,6 +73,7 @@ void Replica::Start(const std::string& cluster, bool join) {
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  const long max_fd = ::sysconf(_SC_OPEN_MAX);
   const pid_t pid = ::fork();
   KEEL_ASSERT(pid >= 0, "fork failed");
   if (pid == 0) {
@@ -81,6 +82,13 @@ void Replica::Start(const std::string& cluster, bool join) {
     if (fd >= 0) {
       ::dup2(fd, STDOUT_FILENO);
       ::dup2(fd, STDERR_FILENO);
+    }
+    // Nothing else of this process's may live on in the replica: Asio opens its sockets without
+    // close-on-exec, and a connection that the proxy or a client closes stays open while a
+    // replica holds a copy (no FIN is sent, so the other end never learns), as does a listener.
+    if (::close_range(STDERR_FILENO + 1, ~0U, 0) != 0) {
+      for (long other = STDERR_FILENO + 1; other < max_fd; ++other)
+        ::close(static_cast<int>(other));
     }
     ::execv(binary_.c_str(), argv.data());
     ::_exit(127);
@@ -150,21 +158,38 @@ bool Replica::WaitUntilServing(double seconds) const {
 // Cluster.
 // ---------------------------------------------------------------------------------------------
 
-Cluster::Cluster(const ClusterOptions& options) : options_(options) {
-  std::filesystem::create_directories(options_.root);
+absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Create(const ClusterOptions& options) {
+  std::unique_ptr<Cluster> cluster(new Cluster(options));
+  std::filesystem::create_directories(options.root);
+  const int count = options.size + options.spare;
   const std::vector<std::string> extra_args = {"--snapshot-every",
-                                               base::Cat(options_.snapshot_every)};
-  for (int i = 0; i < options_.size + options_.spare; ++i) {
-    replicas_.push_back(std::make_unique<Replica>(
-        i, options_.binary, base::Cat(options_.root, "/node", i), extra_args));
-    peers_.push_back(base::Cat("127.0.0.1:", FreePort()));
+                                               base::Cat(options.snapshot_every)};
+  std::vector<uint16_t> peer_ports;
+  for (int i = 0; i < count; ++i) {
+    cluster->replicas_.push_back(std::make_unique<Replica>(
+        i, options.binary, base::Cat(options.root, "/node", i), extra_args));
+    peer_ports.push_back(FreePort());
+    cluster->peers_.push_back(base::Cat("127.0.0.1:", peer_ports.back()));
   }
+  std::vector<LinkSpec> links;
+  for (int from = 0; from < count; ++from) {
+    for (int to = 0; to < count; ++to) {
+      if (from != to) links.push_back({.from = from, .to = to, .target_port = peer_ports[to]});
+    }
+  }
+  absl::StatusOr<std::unique_ptr<LinkProxy>> proxy = LinkProxy::Start(links);
+  if (!proxy.ok()) return proxy.status();
+  cluster->proxy_ = std::move(*proxy);
+  return cluster;
 }
 
 std::string Cluster::ClusterFlag(int i) const {
   std::string flag;
   const int last = std::max(options_.size - 1, i);
-  for (int j = 0; j <= last; ++j) flag += (flag.empty() ? "" : ",") + peers_[j];
+  for (int j = 0; j <= last; ++j) {
+    if (!flag.empty()) flag += ",";
+    flag += j == i ? peers_[j] : base::Cat("127.0.0.1:", proxy_->port(i, j));
+  }
   return flag;
 }
 

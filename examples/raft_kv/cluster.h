@@ -3,12 +3,22 @@
 // A raft_kv cluster of real processes on loopback, for the demo and the tests. Each replica is a
 // `raft_kv serve` process, started from the raft_kv binary with its data directory (and a log
 // file beside it, DIR.log) under one root directory. Whoever drives the cluster kills a replica
-// with SIGKILL, freezes it with SIGSTOP, and restarts it from its directory; ClientThreads talk
-// to whichever replicas serve and move on when one dies.
+// with SIGKILL, freezes it with SIGSTOP, restarts it from its directory, and cuts it off from
+// its peers while it keeps running (Partition); ClientThreads talk to whichever replicas serve
+// and move on when one dies.
+//
+// The peer network. Every link between founding members, and from a spare to the others, goes
+// through a LinkProxy (raft_kv/link_proxy.h) that the cluster owns: replica i's --cluster flag
+// lists its own peer address at position i and, at each other position j, the proxy's listener
+// for the link i -> j, which forwards to j's peer port. Partition(i) cuts every link into and
+// out of i. A member added at runtime is announced with its real address (RAFT.ADDNODE
+// id peer(id)), so the links towards it bypass the proxy, and partitioning it cuts only the
+// links it dials.
 //
 // Ports. Every replica's client and peer ports are free loopback ports below Linux's ephemeral
 // range (32768 and up), so that a replica restarted on its ports does not find one taken
-// meanwhile as some connection's source port.
+// meanwhile as some connection's source port. The proxy's listeners live as long as the cluster
+// and take whatever port the system gives.
 //
 // Processes. A replica's process is killed (SIGKILL) when its Replica object goes, and by the
 // kernel when the thread that started it dies (PR_SET_PDEATHSIG), so a test that fails, or
@@ -16,12 +26,17 @@
 //
 // Example:
 //
-//   Cluster cluster({.binary = "build/release/examples/bin/raft_kv", .root = "/tmp/kv"});
-//   cluster.StartAll();
-//   std::optional<int> leader = cluster.WaitForLeader(30);
-//   cluster.replica(*leader).Kill();
-//   std::optional<int> next = cluster.WaitForLeader(30);
-//   cluster.Start(*leader);  // recovers from its write-ahead log
+//   KEEL_ASSIGN_OR_RETURN(
+//       std::unique_ptr<Cluster> cluster,
+//       Cluster::Create({.binary = "build/release/examples/bin/raft_kv", .root = "/tmp/kv"}));
+//   cluster->StartAll();
+//   std::optional<int> leader = cluster->WaitForLeader(30);
+//   cluster->replica(*leader).Kill();
+//   std::optional<int> next = cluster->WaitForLeader(30);
+//   cluster->Start(*leader);  // recovers from its write-ahead log
+//   cluster->Partition(*next);
+//   ...
+//   cluster->Heal();
 #ifndef KEEL_EXAMPLES_RAFT_KV_CLUSTER_H_
 #define KEEL_EXAMPLES_RAFT_KV_CLUSTER_H_
 
@@ -42,6 +57,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "keel/net/resp_client.h"
+#include "raft_kv/link_proxy.h"
 
 namespace keel::examples::raft_kv {
 
@@ -102,17 +118,30 @@ struct ClusterOptions {
 
 class Cluster {
  public:
-  explicit Cluster(const ClusterOptions& options);
+  // Chooses the replicas' ports and starts the proxy; starts no replica. Errors: the proxy's
+  // (LinkProxy::Start).
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Cluster>> Create(
+      const ClusterOptions& options);
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
 
   // Starts replica i: a founder, or (i >= size) a spare that waits to be added. Restarting a
   // killed replica recovers it from its directory.
   void Start(int i);
   void StartAll();  // the founders
 
-  // Replica i's --cluster flag: the peer addresses of ids 0 .. max(size - 1, i).
+  // Replica i's --cluster flag, for ids 0 .. max(size - 1, i): its own peer address, and the
+  // proxy's for its links to the others.
   [[nodiscard]] std::string ClusterFlag(int i) const;
-  // Replica i's peer address (what RAFT.ADDNODE is given).
+  // Replica i's real peer address (what RAFT.ADDNODE is given).
   [[nodiscard]] const std::string& peer(int i) const { return peers_[i]; }
+
+  // Cuts every proxied link into and out of replica i (LinkProxy::Isolate); it keeps running.
+  void Partition(int i) { proxy_->Isolate(i); }
+  // Mends every link.
+  void Heal() { proxy_->Heal(); }
+  // Bytes sent into cut links, since Create.
+  [[nodiscard]] uint64_t blackholed_bytes() const { return proxy_->blackholed_bytes(); }
 
   [[nodiscard]] Replica& replica(int i) { return *replicas_[i]; }
   [[nodiscard]] const Replica& replica(int i) const { return *replicas_[i]; }
@@ -124,9 +153,12 @@ class Cluster {
   [[nodiscard]] std::optional<int> WaitForLeader(double seconds, uint64_t above_term = 0) const;
 
  private:
+  explicit Cluster(const ClusterOptions& options) : options_(options) {}
+
   ClusterOptions options_;
-  std::vector<std::unique_ptr<Replica>> replicas_;
+  std::unique_ptr<LinkProxy> proxy_;
   std::vector<std::string> peers_;
+  std::vector<std::unique_ptr<Replica>> replicas_;  // killed before the proxy stops
 };
 
 // What a client thread's session is given: its connection to one replica.

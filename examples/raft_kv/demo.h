@@ -2,10 +2,11 @@
 //
 // raft_kv demo: clusters of real raft_kv processes on loopback, narrated with a timeline. A
 // 3-node cluster elects a leader, takes writes through every node, loses its leader to SIGKILL
-// again and again under client load, has its leader cut off (SIGSTOP, the process frozen as if
-// partitioned) and healed, installs a snapshot on a node that fell behind, adds a member and
-// removes one; a 5-node cluster loses two nodes and keeps going, loses a third and stops, and
-// recovers. At the end every acknowledged write is read back from every live node.
+// again and again under client load, has its leader cut off from its peers by a partition
+// (proxies between the replicas drop its links while it keeps running) and healed, installs a
+// snapshot on a node that fell behind (frozen with SIGSTOP), adds a member and removes one; a
+// 5-node cluster loses two nodes and keeps going, loses a third and stops, and recovers. At the end
+// every acknowledged write is read back from every live node.
 #ifndef KEEL_EXAMPLES_RAFT_KV_DEMO_H_
 #define KEEL_EXAMPLES_RAFT_KV_DEMO_H_
 
