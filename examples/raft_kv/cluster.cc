@@ -98,10 +98,21 @@ void Replica::Start(const std::string& cluster, bool join) {
 }
 
 void Replica::Kill() {
+  ReapIfEnded();
   const pid_t pid = pid_;
   if (pid <= 0) return;
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
+  pid_ = -1;
+  frozen_ = false;
+}
+
+void Replica::ReapIfEnded() {
+  const pid_t pid = pid_;
+  int status = 0;
+  if (pid <= 0 || ::waitpid(pid, &status, WNOHANG) != pid) return;
+  ends_.push_back(WIFEXITED(status) ? base::Cat("exited with status ", WEXITSTATUS(status))
+                                    : base::Cat("was killed by signal ", WTERMSIG(status)));
   pid_ = -1;
   frozen_ = false;
 }
@@ -226,6 +237,19 @@ std::optional<int> Cluster::WaitForLeader(double seconds, uint64_t above_term) c
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return std::nullopt;
+}
+
+absl::Status Cluster::CheckProcesses() {
+  std::string ends;
+  for (const auto& replica : replicas_) {
+    replica->ReapIfEnded();
+    for (const std::string& end : replica->unexpected_ends()) {
+      ends += base::Cat(ends.empty() ? "" : "; ", "node ", replica->id(), " ", end,
+                        " (its log: ", replica->log_path(), ")");
+    }
+  }
+  if (ends.empty()) return absl::OkStatus();
+  return absl::InternalError(base::Cat("replicas ended on their own: ", ends));
 }
 
 // ---------------------------------------------------------------------------------------------

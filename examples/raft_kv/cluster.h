@@ -86,6 +86,13 @@ class Replica {
   void Start(const std::string& cluster, bool join);
   // SIGKILL, and waits for the process to end. Nothing when it is not running.
   void Kill();
+  // Reaps the process if it ended on its own (not by Kill): a crash, a failed assertion, a
+  // sanitizer's report, a port it could not listen on. Such ends are kept for CheckProcesses.
+  void ReapIfEnded();
+  // How the process ended on its own each time it did ("exited with status 66"), with the log's
+  // path.
+  [[nodiscard]] const std::vector<std::string>& unexpected_ends() const { return ends_; }
+  [[nodiscard]] std::string log_path() const { return dir_ + ".log"; }
   void Freeze();  // SIGSTOP
   void Thaw();    // SIGCONT
 
@@ -105,6 +112,7 @@ class Replica {
   // Read by client threads while the driver kills and freezes.
   std::atomic<pid_t> pid_{-1};
   std::atomic<bool> frozen_{false};
+  std::vector<std::string> ends_;  // the driver's thread's
 };
 
 struct ClusterOptions {
@@ -151,6 +159,10 @@ class Cluster {
   // The serving replica that says it leads the highest term above `above_term`, once one does
   // (polling every 20 ms for up to `seconds`).
   [[nodiscard]] std::optional<int> WaitForLeader(double seconds, uint64_t above_term = 0) const;
+
+  // Errors: kInternal naming every replica whose process ended on its own (Replica::ReapIfEnded)
+  // since Create, and its log.
+  [[nodiscard]] absl::Status CheckProcesses();
 
  private:
   explicit Cluster(const ClusterOptions& options) : options_(options) {}

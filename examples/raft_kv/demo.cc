@@ -17,6 +17,7 @@
 #include "common/cli.h"
 #include "keel/base/strings.h"
 #include "keel/net/resp_client.h"
+#include "keel/raft/server.h"
 #include "raft_kv/cluster.h"
 
 namespace keel::examples::raft_kv {
@@ -85,8 +86,13 @@ class Load {
   ClientThreads threads_;  // last: its threads stop before the members they use go
 };
 
-// Every acknowledged write, read back (linearizably) from every serving replica.
-bool ReportWrites(const Cluster& cluster, const std::map<std::string, std::string>& writes) {
+// Every acknowledged write, read back (linearizably) from every serving replica; and no replica
+// ended but by SIGKILL.
+bool ReportWrites(Cluster& cluster, const std::map<std::string, std::string>& writes) {
+  if (const absl::Status status = cluster.CheckProcesses(); !status.ok()) {
+    Say(base::Cat("FAILED: ", status.message()));
+    return false;
+  }
   size_t reads = 0;
   if (const absl::Status status = CheckWrites(cluster, writes, &reads); !status.ok()) {
     Say(base::Cat("FAILED: ", status.message()));
@@ -198,6 +204,8 @@ std::optional<int> PartitionLeader(Cluster& cluster, int isolated, bool short_ru
   return leader;
 }
 
+constexpr int kThreeClients = 4;
+
 bool ThreeNodes(const std::string& binary, const std::string& root, bool short_run) {
   std::printf("\n== Three replicas ==\n");
   const std::unique_ptr<Cluster> owned =
@@ -209,7 +217,7 @@ bool ThreeNodes(const std::string& binary, const std::string& root, bool short_r
   if (!Require(leader.has_value(), "no leader elected")) return false;
   Say(base::Cat("elected: ", LeaderText(cluster, *leader)));
 
-  Load load(cluster, 4);
+  Load load(cluster, kThreeClients);
   const int kills = short_run ? 2 : 5;
   for (int round = 0; round < kills; ++round) {
     std::this_thread::sleep_for(std::chrono::milliseconds(short_run ? 500 : 1000));
@@ -230,19 +238,27 @@ bool ThreeNodes(const std::string& binary, const std::string& root, bool short_r
   leader = PartitionLeader(cluster, *leader, short_run);
   if (!leader) return false;
 
-  // A follower falls far behind and gets a snapshot: frozen until the leader has compacted its
-  // log past the follower's last entry (replicas snapshot every 500 entries).
+  // A follower falls far behind and gets a snapshot. SIGSTOP pauses it, as a long GC pause or a
+  // VM migration does: the usual way a follower falls behind, rather than a network fault. What
+  // the leader sent it before the pause waits in socket buffers and is read when it resumes, but
+  // the leader has a bounded number of appends in flight to it (max_inflight_appends), each with
+  // at most one new entry per client (a client waits for its write): once the leader's snapshot
+  // is that many entries past the follower's last, only the snapshot can bring it back
+  // (replicas snapshot every 500 entries).
   const int lagging = (*leader + 1) % 3;
   const auto field = [&](int id, const std::string& name) {
     return cluster.replica(id).Number(name).value_or(0);
   };
   const uint64_t lagging_last = field(lagging, "last_index");
   cluster.replica(lagging).Freeze();
-  Say(base::Cat("freeze follower node ", lagging, " at index ", lagging_last,
-                " while the others take writes (SIGSTOP: a paused process, as in a long GC pause, "
-                "neither hears nor acts, so its log stays where it was)"));
+  Say(base::Cat(
+      "freeze follower node ", lagging, " at index ", lagging_last,
+      " (SIGSTOP: a paused process, as in a long GC pause) while the others take writes"));
+  const uint64_t in_flight =
+      uint64_t{raft::ServerOptions().node.max_inflight_appends} * kThreeClients;
   const Clock::time_point compacted_by = Clock::now() + std::chrono::seconds(20);
-  while (Clock::now() < compacted_by && field(*leader, "snapshot_index") <= lagging_last) {
+  while (Clock::now() < compacted_by &&
+         field(*leader, "snapshot_index") <= lagging_last + in_flight) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   Say(base::Cat("  the leader's log now starts after its snapshot at index ",
