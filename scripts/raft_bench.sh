@@ -116,25 +116,28 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# free_port: sets $port to a loopback TCP port nobody listens on and this script has not handed
-# out yet (not printed: a $(...) subshell would forget what it handed out).
+# free_port: sets $port to a loopback TCP port no socket uses and this script has not handed out
+# yet (not printed: a $(...) subshell would forget what it handed out). The ports lie below
+# Linux's ephemeral range (32768 and up), where no connection's source port can take one between
+# the check and the server's bind (an etcd member once failed to start that way).
 taken=" "
 port=""
 free_port() {
   while true; do
-    port=$((20000 + RANDOM % 40000))
-    if [[ "$taken" != *" $port "* && -z "$(ss -Htln "sport = :$port")" ]]; then
+    port=$((20000 + RANDOM % 12000))
+    if [[ "$taken" != *" $port "* && -z "$(ss -Htan "sport = :$port")" ]]; then
       taken+="$port "
       return
     fi
   done
 }
 
-# Waits (up to 30 s) until a command succeeds; the cluster's logs are printed if it never does.
+# Waits (up to 30 s by the clock) until a command succeeds; the cluster's logs are printed if it
+# never does. The command must give up quickly itself when the cluster does not answer.
 wait_for() {
-  local what="$1"
+  local what="$1" deadline=$((SECONDS + 30))
   shift
-  for _ in $(seq 300); do
+  while ((SECONDS < deadline)); do
     if "$@" >/dev/null 2>&1; then return 0; fi
     sleep 0.1
   done
@@ -166,7 +169,8 @@ start_etcd() {
     pids+=($!)
     etcd_endpoints+="${etcd_endpoints:+,}127.0.0.1:${client_ports[i]}"
   done
-  wait_for "etcd" etcdctl --endpoints "$etcd_endpoints" endpoint health
+  wait_for "etcd" etcdctl --dial-timeout 1s --command-timeout 2s --endpoints "$etcd_endpoints" \
+    endpoint health
 }
 
 # The leader's client endpoint, from `etcdctl endpoint status -w simple`: endpoint, id, version,

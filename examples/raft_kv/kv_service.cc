@@ -11,6 +11,7 @@
 #include "keel/base/status.h"
 #include "keel/base/strings.h"
 #include "keel/net/resp_writer.h"
+#include "keel/pubsub/glob.h"
 #include "keel/raft/kv_store.h"
 
 namespace keel::examples::raft_kv {
@@ -83,6 +84,7 @@ class KvSession : public net::Session {
     const std::string_view name = args[0];
     if (NameIs(name, "ping")) return Answer(slot, args.size() > 1 ? Bulk(args[1]) : "+PONG\r\n");
     if (NameIs(name, "info")) return Answer(slot, Bulk(service_->Info()));
+    if (NameIs(name, "config")) return Answer(slot, service_->Config(args));
     if (NameIs(name, "raft.addnode") || NameIs(name, "raft.removenode") ||
         NameIs(name, "raft.transfer")) {
       return Admin(slot, args);
@@ -220,6 +222,48 @@ void KvService::Stop() {
   // Clients first (their callbacks post to connections), then Raft.
   if (network_) network_->Stop();
   if (raft_) raft_->Stop();
+}
+
+std::string KvService::Config(std::span<const std::string_view> args) const {
+  std::string out;
+  net::RespWriter reply(out);
+  if (args.size() < 2 || !NameIs(args[1], "get")) {
+    reply.Error(args.size() < 2 ? std::string("wrong number of arguments for 'config' command")
+                                : base::Cat("unknown subcommand '", args[1],
+                                            "'. Try CONFIG HELP."));
+    return out;
+  }
+  if (args.size() < 3) {
+    reply.Error("wrong number of arguments for 'config|get' command");
+    return out;
+  }
+  // Redis's names for what raft_kv does: no point-in-time dumps ("save"), and every write in an
+  // append-only log that is fsynced before the write is acknowledged (the Raft log).
+  const std::pair<std::string_view, std::string> parameters[] = {
+      {"save", ""},
+      {"appendonly", "yes"},
+      {"appendfsync", "always"},
+      {"dir", options_.raft.dir},
+      {"port", base::Cat(client_port_.load())},
+      {"databases", "1"},
+  };
+  std::vector<const std::pair<std::string_view, std::string>*> matched;
+  for (const auto& parameter : parameters) {
+    for (size_t i = 2; i < args.size(); ++i) {
+      std::string pattern(args[i]);
+      for (char& c : pattern) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (pubsub::GlobMatch(pattern, parameter.first)) {
+        matched.push_back(&parameter);
+        break;
+      }
+    }
+  }
+  reply.MapHeader(matched.size());  // RESP2: an array of name, value, name, value, ...
+  for (const auto* parameter : matched) {
+    reply.BulkString(parameter->first);
+    reply.BulkString(parameter->second);
+  }
+  return out;
 }
 
 std::string KvService::Info() const {

@@ -8,7 +8,8 @@
 //                       the replica's own store once it has applied that index
 //   SET DEL INCR INCRBY replicated: a follower forwards the command to the leader, and answers
 //                       once the committed command is applied on it
-//   PING, INFO          at once; INFO has a "# Raft" section (role, term, leader_id, commit_index,
+//   PING, INFO, CONFIG GET
+//                       at once; INFO has a "# Raft" section (role, term, leader_id, commit_index,
 //                       ...), and "# Replication" and "# Persistence" figures
 //   RAFT.ADDNODE id host:port, RAFT.REMOVENODE id, RAFT.TRANSFER id
 //                       membership and leadership (on the leader)
@@ -22,7 +23,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "keel/net/server.h"
@@ -47,6 +50,9 @@ class KvService {
   [[nodiscard]] raft::Server& raft() { return *raft_; }
   // The INFO text.
   [[nodiscard]] std::string Info() const;
+  // The reply to CONFIG GET pattern... (args: the whole command), with Redis's names for what
+  // raft_kv does, so that redis-benchmark and other tools that ask find answers.
+  [[nodiscard]] std::string Config(std::span<const std::string_view> args) const;
   void Stop();
 
  private:
