@@ -155,10 +155,12 @@ std::optional<uint64_t> Replica::Number(const std::string& field) const {
   return value;
 }
 
-bool Replica::WaitUntilServing(double seconds) const {
+bool Replica::WaitUntilServing(double seconds) {
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
   while (std::chrono::steady_clock::now() < deadline) {
+    ReapIfEnded();
+    if (!running()) return false;
     if (!Info().empty()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -100,8 +100,8 @@ class Replica {
   [[nodiscard]] std::map<std::string, std::string> Info() const;
   // One of INFO's fields as a number; nullopt when the replica does not answer.
   [[nodiscard]] std::optional<uint64_t> Number(const std::string& field) const;
-  // Whether it answers INFO within `seconds`.
-  [[nodiscard]] bool WaitUntilServing(double seconds) const;
+  // Whether it answers INFO within `seconds`; false at once when its process has ended.
+  [[nodiscard]] bool WaitUntilServing(double seconds);
 
  private:
   int id_;

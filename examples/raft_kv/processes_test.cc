@@ -245,8 +245,19 @@ struct TestCluster {
 
   [[nodiscard]] int Leader(uint64_t above_term = 0) const {
     const std::optional<int> leader = cluster->WaitForLeader(30, above_term);
-    if (!leader) FAIL("no leader within 30 s; ", Processes());
+    if (!leader) FAIL("no leader within 30 s\n", State());
     return *leader;
+  }
+
+  // For a failure's message: each replica's role, term and indexes, then Processes().
+  [[nodiscard]] std::string State() const {
+    std::string text;
+    for (int id = 0; id < cluster->size(); ++id) {
+      text += base::Cat("node ", id, ": ", Field(id, "role"), " term ", Field(id, "term"),
+                        " commit_index ", Field(id, "commit_index"), " last_index ",
+                        Field(id, "last_index"), "\n");
+    }
+    return text + Processes();
   }
 
   // That no replica ended on its own (a crash, a failed assertion, a sanitizer's report), or
@@ -290,7 +301,8 @@ void Verify(TestCluster& test, const Workload& load) {
   for (int k = 0; k < kSharedKeys; ++k) keys.push_back(base::Cat("shared", k));
   std::vector<KvOperation> history = load.History();
   for (int id : order) {
-    REQUIRE(cluster.replica(id).WaitUntilServing(30));
+    if (!cluster.replica(id).WaitUntilServing(30))
+      FAIL("node ", id, " does not answer\n", test.State());
     absl::StatusOr<std::vector<TimedReply>> replies =
         GetAll(cluster.replica(id).port(), keys, /*timeout_ms=*/10'000);
     REQUIRE_MESSAGE(replies.ok(), "node ", id, ": ", replies.status().ToString());
@@ -333,15 +345,19 @@ TEST_CASE("Acknowledged writes survive the leader being killed again and again u
   Workload load(cluster, seed);
   for (uint64_t round = 0; round < rounds; ++round) {
     CAPTURE(round);
-    REQUIRE_MESSAGE(load.Progress(kWritesPerRound), "writes stalled under node ", leader);
+    if (!load.Progress(kWritesPerRound)) {
+      FAIL("writes stalled under node ", leader, "\n", test.State());
+    }
     const uint64_t term = cluster.replica(leader).Number("term").value_or(0);
     cluster.replica(leader).Kill();
     const int killed = leader;
     leader = test.Leader(term);
     cluster.Start(killed);  // from its write-ahead log and snapshot
-    REQUIRE(cluster.replica(killed).WaitUntilServing(30));
+    if (!cluster.replica(killed).WaitUntilServing(30)) {
+      FAIL("node ", killed, " does not answer after its restart\n", test.State());
+    }
   }
-  REQUIRE_MESSAGE(load.Progress(50), "writes stalled after the last kill");
+  if (!load.Progress(kWritesPerRound)) FAIL("writes stalled after the last kill\n", test.State());
   load.Stop();
   Verify(test, load);
 }
@@ -353,7 +369,7 @@ TEST_CASE("A leader cut off by a partition steps down without raising its term a
   Cluster& cluster = *test.cluster;
   const int isolated = test.Leader();
   Workload load(cluster, seed);
-  REQUIRE(load.Progress(kWritesPerRound));
+  if (!load.Progress(kWritesPerRound)) FAIL("writes stalled\n", test.State());
 
   const uint64_t term = cluster.replica(isolated).Number("term").value_or(0);
   cluster.Partition(isolated);
@@ -364,7 +380,7 @@ TEST_CASE("A leader cut off by a partition steps down without raising its term a
   // down. Meanwhile the majority takes writes.
   CHECK(keel::testing::Eventually([&] { return test.Field(isolated, "role") != "leader"; },
                                   std::chrono::seconds(10)));
-  CHECK(load.Progress(kWritesPerRound));
+  CHECK_MESSAGE(load.Progress(kWritesPerRound), test.State());
   // Pre-vote: campaigning alone for a few election timeouts (0.5 to 1 s each), it never wins a
   // pre-vote, so it never raises its term.
   std::this_thread::sleep_for(std::chrono::seconds(3));
@@ -383,7 +399,7 @@ TEST_CASE("A leader cut off by a partition steps down without raising its term a
       std::chrono::seconds(10)));
   CHECK(test.Field(leader, "role") == "leader");
   CHECK(test.Field(leader, "term") == leader_term);
-  CHECK(load.Progress(kWritesPerRound));
+  CHECK_MESSAGE(load.Progress(kWritesPerRound), test.State());
   load.Stop();
   Verify(test, load);
 }
