@@ -7,20 +7,13 @@
 #include "keel/base/status.h"
 #include "keel/base/strings.h"
 #include "keel/market/snapshot.h"
+#include "keel/wal/file_system.h"
 
 namespace keel::market {
 namespace {
 
 constexpr std::string_view kLogDirName = "log";
 constexpr std::string_view kSnapshotDirName = "snapshots";
-
-// The directory holding `dir`, whose sync makes `dir`'s own entry durable.
-std::string ParentDir(std::string dir) {
-  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  const size_t slash = dir.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : dir.substr(0, slash);
-}
 
 wal::FileSystem& FileSystemOf(const SequencerOptions& options) {
   return options.file_system != nullptr ? *options.file_system : wal::FileSystem::Posix();
@@ -90,7 +83,7 @@ absl::StatusOr<std::unique_ptr<wal::Log>> Sequencer::OpenDirectory(const std::st
   absl::StatusOr<std::vector<std::string>> names = fs.List(dir);
   if (absl::IsNotFound(names.status())) {
     KEEL_RETURN_IF_ERROR(fs.CreateDir(dir));
-    KEEL_RETURN_IF_ERROR(fs.SyncDir(ParentDir(dir)));
+    KEEL_RETURN_IF_ERROR(wal::SyncParentDir(fs, dir));
     names = std::vector<std::string>();
   }
   KEEL_RETURN_IF_ERROR(names.status());

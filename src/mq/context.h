@@ -25,23 +25,13 @@
 
 namespace keel::mq::internal {
 
-// The directory that holds `path` ("." for a bare name).
-inline std::string ParentDir(const std::string& path) {
-  std::string_view p = path;
-  while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
-  const size_t slash = p.rfind('/');
-  if (slash == std::string_view::npos) return ".";
-  if (slash == 0) return "/";
-  return std::string(p.substr(0, slash));
-}
-
 // Creates `dir` if needed and syncs its parent, so that the directory survives a crash before
 // anything written in it is relied on (POSIX makes a new entry durable only once its directory
 // is synced). The sync is done every time: a sync that failed after an earlier creation must not
 // be skipped because the directory now exists.
 inline absl::Status CreateDirDurably(wal::FileSystem& fs, const std::string& dir) {
   if (absl::Status created = fs.CreateDir(dir); !created.ok()) return created;
-  return fs.SyncDir(ParentDir(dir));
+  return wal::SyncParentDir(fs, dir);
 }
 
 class Context {

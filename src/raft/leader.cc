@@ -291,9 +291,10 @@ void NodeImpl::BroadcastHeartbeat() {
 }
 
 bool NodeImpl::MaybeCommit() {
-  std::map<NodeId, uint64_t> match;
-  for (const auto& [id, progress] : progress_) match[id] = progress.match;
-  const uint64_t committed = CommittedIndex(quorum_, match);
+  const uint64_t committed = CommittedIndex(quorum_, [this](NodeId id) -> uint64_t {
+    const auto it = progress_.find(id);
+    return it == progress_.end() ? 0 : it->second.match;
+  });
   if (committed <= log_.committed()) return false;
   // Only entries of the leader's own term are committed by counting replicas; earlier ones are
   // committed with them (section 5.4.2, Figure 8).

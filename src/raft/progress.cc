@@ -2,7 +2,9 @@
 #include "keel/raft/internal/progress.h"
 
 #include <algorithm>
+#include <functional>
 
+#include "absl/container/inlined_vector.h"
 #include "keel/base/assert.h"
 
 namespace keel::raft::internal {
@@ -99,18 +101,15 @@ bool Contains(const std::vector<NodeId>& ids, NodeId id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
-uint64_t MajorityCommitted(const std::vector<NodeId>& voters,
-                           const std::map<NodeId, uint64_t>& match) {
+// An empty half commits everything: the other half alone decides.
+uint64_t MajorityCommitted(const std::vector<NodeId>& voters, IndexOf index_of) {
   if (voters.empty()) return UINT64_MAX;
-  std::vector<uint64_t> indexes;
-  indexes.reserve(voters.size());
-  for (NodeId id : voters) {
-    const auto it = match.find(id);
-    indexes.push_back(it == match.end() ? 0 : it->second);
-  }
-  // The (n/2 + 1)-th largest index is on a majority.
-  std::sort(indexes.begin(), indexes.end(), std::greater<>());
-  return indexes[voters.size() / 2];
+  absl::InlinedVector<uint64_t, kInlineVoters> indexes;
+  for (NodeId id : voters) indexes.push_back(index_of(id));
+  // The (n/2 + 1)-th largest index is on a majority: n/2 + 1 voters hold it or more.
+  const auto nth = indexes.begin() + static_cast<ptrdiff_t>(voters.size() / 2);
+  std::nth_element(indexes.begin(), nth, indexes.end(), std::greater<>());
+  return *nth;
 }
 
 VoteResult MajorityVote(const std::vector<NodeId>& voters, const std::map<NodeId, bool>& votes) {
@@ -146,12 +145,18 @@ std::vector<NodeId> QuorumConfig::AllVoters() const {
   return all;
 }
 
-uint64_t CommittedIndex(const QuorumConfig& config, const std::map<NodeId, uint64_t>& match) {
-  const uint64_t incoming = MajorityCommitted(config.incoming, match);
-  const uint64_t outgoing = MajorityCommitted(config.outgoing, match);
-  const uint64_t committed = std::min(incoming, outgoing);
+uint64_t CommittedIndex(const QuorumConfig& config, IndexOf index_of) {
   // No voters at all: nothing can be committed.
-  return committed == UINT64_MAX ? 0 : committed;
+  if (config.incoming.empty() && config.outgoing.empty()) return 0;
+  return std::min(MajorityCommitted(config.incoming, index_of),
+                  MajorityCommitted(config.outgoing, index_of));
+}
+
+uint64_t CommittedIndex(const QuorumConfig& config, const std::map<NodeId, uint64_t>& match) {
+  return CommittedIndex(config, [&match](NodeId id) -> uint64_t {
+    const auto it = match.find(id);
+    return it == match.end() ? 0 : it->second;
+  });
 }
 
 VoteResult TallyVotes(const QuorumConfig& config, const std::map<NodeId, bool>& votes) {

@@ -15,6 +15,7 @@
 #include "keel/base/strings.h"
 #include "keel/raft/codec.h"
 #include "keel/wal/atomic_file.h"
+#include "keel/wal/file_system.h"
 #include "keel/wal/format.h"
 #include "snapshot_file.h"
 
@@ -31,13 +32,6 @@ constexpr uint64_t kSegmentOverhead = wal::kSegmentHeaderBytes;
 constexpr uint64_t kRecordOverhead = wal::kRecordHeaderBytes;
 // The most entries one AppendBatch carries (wal::LogOptions::max_batch_records' default).
 constexpr size_t kMaxBatchEntries = 1 << 16;
-
-std::string ParentDir(std::string path) {
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
 
 absl::Status CheckOptions(const StorageOptions& o) {
   if (o.max_segment_bytes < 4096 || o.max_segment_bytes > wal::kMaxSegmentBytesLimit) {
@@ -135,7 +129,7 @@ absl::Status StorageImpl::Recover(std::vector<NodeId> bootstrap_voters, StorageR
   // The directory's own entry is synced every time: a sync that failed after an earlier creation
   // must not be skipped because the directory now exists.
   KEEL_RETURN_IF_ERROR(fs_.CreateDir(dir_));
-  KEEL_RETURN_IF_ERROR(fs_.SyncDir(ParentDir(dir_)));
+  KEEL_RETURN_IF_ERROR(wal::SyncParentDir(fs_, dir_));
   ++own_syncs_;
   wal::LogOptions log_options;
   log_options.sync = wal::SyncPolicy::kEveryAppend;

@@ -13,6 +13,7 @@
 #include "keel/base/strings.h"
 #include "keel/net/resp_writer.h"
 #include "keel/wal/atomic_file.h"
+#include "keel/wal/file_system.h"
 #include "keel/wal/format.h"
 
 namespace keel::redis::internal {
@@ -30,12 +31,6 @@ constexpr uint32_t kMaxBatchRecords = 1 << 14;
 
 std::string Join(const std::string& dir, std::string_view name) {
   return base::Cat(dir, "/", name);
-}
-
-std::string Parent(const std::string& dir) {
-  const size_t slash = dir.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : dir.substr(0, slash);
 }
 
 // Parses a decimal number that is the whole of `text`.
@@ -188,7 +183,7 @@ absl::StatusOr<std::unique_ptr<AppendOnlyFile>> AppendOnlyFile::Open(const Engin
 absl::Status AppendOnlyFile::OpenFiles() {
   const std::string& dir = options_.dir;
   KEEL_RETURN_IF_ERROR(fs_.CreateDir(dir));
-  KEEL_RETURN_IF_ERROR(fs_.SyncDir(Parent(dir)));  // the directory itself must survive a crash
+  KEEL_RETURN_IF_ERROR(wal::SyncParentDir(fs_, dir));  // the directory must survive a crash
   KEEL_ASSIGN_OR_RETURN(lock_, fs_.Lock(Join(dir, kLockName)));
 
   // The manifest: "keel-aof 1\n" and, after the first rewrite, "base <n> <covered> <records>\n".

@@ -52,14 +52,6 @@ absl::StatusOr<Listing> ListLog(FileSystem& fs, const std::string& dir) {
   return listing;
 }
 
-// The directory `path` is in: what must be synced to make its entry durable.
-std::string ParentDir(std::string path) {
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 const char* ModeName(RecoveryMode mode) {
   switch (mode) {
     case RecoveryMode::kTolerateCorruptedTail:
@@ -83,7 +75,7 @@ absl::Status LogImpl::Recover(RecoveryReport* report) {
   KEEL_RETURN_IF_ERROR(fs_.CreateDir(dir_));
   // The salt of any segment this Open creates from nothing; one it recovers keeps its own.
   salt_ = options_.salt ? *options_.salt : std::random_device()();
-  KEEL_RETURN_IF_ERROR(fs_.SyncDir(ParentDir(dir_)));
+  KEEL_RETURN_IF_ERROR(SyncParentDir(fs_, dir_));
   // A directory that is not a log's is refused before LOCK is created in it, so that it is left
   // as it was found.
   KEEL_ASSIGN_OR_RETURN(const Listing unlocked, ListLog(fs_, dir_));

@@ -4,6 +4,7 @@
 // membership changes (learners, promotion, removing the leader, joint configurations), leadership
 // transfer, pre-vote and check-quorum, ReadIndex and lease reads, snapshots in chunks.
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,15 @@ void ChangeMembership(Tester& ts, const ConfChange& change) {
   REQUIRE_MESSAGE(applied, ts.Describe());
 }
 
+// The start most cases share: `expected` nodes agree on a first command, "1", so that a leader
+// is elected and has committed an entry of its own term. Returns that leader.
+int AgreeOnFirstCommand(Tester& ts, int expected) {
+  ts.One("1", expected, true);
+  const std::optional<int> leader = ts.sim().WaitForLeader();
+  REQUIRE_MESSAGE(leader.has_value(), ts.Describe());
+  return *leader;
+}
+
 TEST_CASE("a learner catches up without voting and is then promoted to voter") {
   const uint64_t seed = keel::testing::TestSeed(401);
   CAPTURE(seed);
@@ -98,8 +108,7 @@ TEST_CASE("removing the leader hands the cluster to the remaining voters") {
   CAPTURE(seed);
   Tester ts(Options(3, seed));
   Simulator& sim = ts.sim();
-  ts.One("1", 3, true);
-  const int old_leader = *sim.WaitForLeader();
+  const int old_leader = AgreeOnFirstCommand(ts, 3);
   ChangeMembership(ts, Change({{ConfChangeType::kRemoveNode, static_cast<NodeId>(old_leader)}}));
   // The removed leader stepped down; the other two elect a leader and commit without it.
   const std::optional<int> new_leader = sim.WaitForLeader();
@@ -121,8 +130,7 @@ TEST_CASE("a change of two voters goes through a joint configuration and leaves 
   CAPTURE(seed);
   Tester ts(Options(5, seed, {0, 1, 2}));
   Simulator& sim = ts.sim();
-  ts.One("1", 3, true);
-  const int leader = *sim.WaitForLeader();
+  const int leader = AgreeOnFirstCommand(ts, 3);
   std::vector<NodeId> removed;
   for (NodeId id = 0; id < 3 && removed.size() < 1; ++id) {
     if (id != static_cast<NodeId>(leader)) removed.push_back(id);
@@ -176,8 +184,7 @@ TEST_CASE("only one membership change is pending at a time") {
   CAPTURE(seed);
   Tester ts(Options(5, seed, {0, 1, 2}));
   Simulator& sim = ts.sim();
-  ts.One("1", 3, true);
-  const int leader = *sim.WaitForLeader();
+  const int leader = AgreeOnFirstCommand(ts, 3);
   REQUIRE(sim.ProposeConfChange(leader, Change({{ConfChangeType::kAddLearner, 3}})).ok());
   const absl::StatusOr<uint64_t> second =
       sim.ProposeConfChange(leader, Change({{ConfChangeType::kAddLearner, 4}}));
@@ -195,8 +202,7 @@ TEST_CASE("leadership transfer hands over within an election timeout") {
   CAPTURE(seed);
   Tester ts(Options(3, seed));
   Simulator& sim = ts.sim();
-  ts.One("1", 3, true);
-  const int leader = *sim.WaitForLeader();
+  const int leader = AgreeOnFirstCommand(ts, 3);
   const int target = (leader + 1) % 3;
   // Make the target lag, so that the leader must catch it up first.
   sim.Disconnect(target);
@@ -232,8 +238,7 @@ uint64_t TermAfterRejoin(bool pre_vote, bool check_quorum, uint64_t seed, bool* 
   options.node.check_quorum = check_quorum;
   Tester ts(options);
   Simulator& sim = ts.sim();
-  ts.One("1", 3, true);
-  const int leader = *sim.WaitForLeader();
+  const int leader = AgreeOnFirstCommand(ts, 3);
   const uint64_t term = sim.node(leader)->term();
   const int follower = (leader + 1) % 3;
   sim.Disconnect(follower);
@@ -260,8 +265,7 @@ TEST_CASE("check-quorum makes a leader cut off from the majority step down") {
   CAPTURE(seed);
   Tester ts(Options(5, seed));
   Simulator& sim = ts.sim();
-  ts.One("1", 5, true);
-  const int leader = *sim.WaitForLeader();
+  const int leader = AgreeOnFirstCommand(ts, 5);
   sim.Disconnect(leader);
   // Within two election timeouts (300 ms each with 10 ms ticks) it knows it has lost the quorum.
   CHECK(sim.RunUntil([&] { return !sim.GetState(leader).second; }, 600 * kMillis));
@@ -289,8 +293,7 @@ TEST_CASE("a leader cut off from the majority serves no ReadIndex reads") {
   CAPTURE(seed);
   Tester ts(Options(3, seed));
   Simulator& sim = ts.sim();
-  ts.One("1", 3, true);
-  const int leader = *sim.WaitForLeader();
+  const int leader = AgreeOnFirstCommand(ts, 3);
   sim.Disconnect(leader);
   REQUIRE(sim.ReadIndex(leader, "stale?").ok());
   sim.RunFor(3 * kSeconds);
@@ -308,8 +311,7 @@ TEST_CASE("lease reads are answered at once and never after another leader can e
   options.max_clock_drift = 0.02;  // 2% of 30 ticks is under the 2 ticks allowed
   Tester ts(options);
   Simulator& sim = ts.sim();
-  ts.One("1", 3, true);
-  const int leader = *sim.WaitForLeader();
+  const int leader = AgreeOnFirstCommand(ts, 3);
   sim.RunFor(200 * kMillis);  // a heartbeat round confirms the lease
   auto& log = dynamic_cast<CommandLog&>(sim.application(leader));
   const uint64_t delivered = sim.delivered();

@@ -2,7 +2,8 @@
 //
 // Quorum counting against brute force over subsets (a set of voters decides when it contains a
 // majority of each half of the configuration), on random configurations of one to seven voters,
-// simple and joint with overlapping halves; the inflight window against a std::deque; and a
+// simple and joint with overlapping halves, and on halves past what CommittedIndex counts on the
+// stack; the inflight window against a std::deque; and a
 // follower's Progress through random acknowledgements and rejections against the rules it states.
 #include "keel/raft/internal/progress.h"
 
@@ -75,23 +76,54 @@ VoteResult BruteTally(const QuorumConfig& config, const std::map<NodeId, bool>& 
   return VoteResult::kPending;
 }
 
-std::vector<NodeId> RandomVoters(base::Random& rng, size_t min_size) {
-  // Nodes 1..9, so that the halves of a joint configuration overlap often.
+// `min_size` to `max_size` voters drawn from nodes 1..`nodes`.
+std::vector<NodeId> RandomVoters(base::Random& rng, size_t min_size, size_t max_size = 7,
+                                 NodeId nodes = 9) {
   std::vector<NodeId> voters;
-  const size_t size = min_size + rng.Uniform(8 - min_size);
+  const size_t size = min_size + rng.Uniform(max_size - min_size + 1);
   while (voters.size() < size) {
-    const NodeId id = 1 + rng.Uniform(9);
+    const NodeId id = 1 + rng.Uniform(nodes);
     if (std::find(voters.begin(), voters.end(), id) == voters.end()) voters.push_back(id);
   }
   std::sort(voters.begin(), voters.end());
   return voters;
 }
 
+// One to seven voters of nodes 1..9, so that the halves of a joint configuration overlap often.
 QuorumConfig RandomConfig(base::Random& rng) {
   QuorumConfig config;
   config.incoming = RandomVoters(rng, 1);
   if (rng.Bernoulli(0.5)) config.outgoing = RandomVoters(rng, 1);
   return config;
+}
+
+// A match index: mostly from a few small values, so that voters tie often, sometimes any value
+// at all (the largest included).
+uint64_t RandomIndex(base::Random& rng) {
+  switch (rng.Uniform(10)) {
+    case 0:
+      return rng.Next();
+    case 1:
+      return UINT64_MAX - rng.Uniform(3);
+    default:
+      return rng.Uniform(6);
+  }
+}
+
+// CommittedIndex through IndexOf, checking that it asks for each voter of each half once.
+uint64_t CountedCommittedIndex(const QuorumConfig& config,
+                               const std::map<NodeId, uint64_t>& match) {
+  std::map<NodeId, int> asked;
+  const uint64_t committed = CommittedIndex(config, [&](NodeId id) -> uint64_t {
+    ++asked[id];
+    const auto it = match.find(id);
+    return it == match.end() ? 0 : it->second;
+  });
+  std::map<NodeId, int> expected;
+  for (NodeId id : config.incoming) ++expected[id];
+  for (NodeId id : config.outgoing) ++expected[id];
+  CHECK(asked == expected);
+  return committed;
 }
 
 TEST_CASE("CommittedIndex TallyVotes and IsQuorum agree with brute force over every subset") {
@@ -109,12 +141,14 @@ TEST_CASE("CommittedIndex TallyVotes and IsQuorum agree with brute force over ev
     std::map<NodeId, bool> votes;
     std::vector<NodeId> active;
     for (NodeId id = 1; id <= 10; ++id) {
-      if (rng.Bernoulli(0.8)) match[id] = rng.Uniform(6);
+      if (rng.Bernoulli(0.8)) match[id] = RandomIndex(rng);
       if (rng.Bernoulli(0.7)) votes[id] = rng.Bernoulli(0.6);
       if (rng.Bernoulli(0.6)) active.push_back(id);
     }
     if (rng.Bernoulli(0.1)) active.push_back(active.empty() ? 1 : active.front());  // repeated
-    CHECK(CommittedIndex(config, match) == BruteCommitted(config, match));
+    const uint64_t committed = BruteCommitted(config, match);
+    CHECK(CommittedIndex(config, match) == committed);
+    CHECK(CountedCommittedIndex(config, match) == committed);
     const VoteResult result = TallyVotes(config, votes);
     CHECK(result == BruteTally(config, votes));
     won += result == VoteResult::kWon ? 1 : 0;
@@ -130,6 +164,25 @@ TEST_CASE("CommittedIndex TallyVotes and IsQuorum agree with brute force over ev
   CHECK(pending > 400);
 }
 
+TEST_CASE("CommittedIndex agrees with brute force on halves too large to count on the stack") {
+  const uint64_t seed = keel::testing::TestSeed(504);
+  CAPTURE(seed);
+  base::Random rng(seed);
+  for (int i = 0; i < 100; ++i) {
+    CAPTURE(i);
+    QuorumConfig config;
+    config.incoming = RandomVoters(rng, kInlineVoters + 1, kInlineVoters + 3, 12);
+    if (rng.Bernoulli(0.5)) config.outgoing = RandomVoters(rng, 1, kInlineVoters + 3, 12);
+    std::map<NodeId, uint64_t> match;
+    for (NodeId id = 1; id <= 12; ++id) {
+      if (rng.Bernoulli(0.9)) match[id] = RandomIndex(rng);
+    }
+    const uint64_t committed = BruteCommitted(config, match);
+    CHECK(CommittedIndex(config, match) == committed);
+    CHECK(CountedCommittedIndex(config, match) == committed);
+  }
+}
+
 TEST_CASE("A configuration with no voters commits nothing and wins no election") {
   const QuorumConfig none;
   CHECK(CommittedIndex(none, {{1, 5}}) == 0);
@@ -139,6 +192,10 @@ TEST_CASE("A configuration with no voters commits nothing and wins no election")
   // One half empty: the other decides alone.
   const QuorumConfig incoming_only{.incoming = {1, 2, 3}, .outgoing = {}};
   CHECK(CommittedIndex(incoming_only, {{1, 5}, {2, 4}, {3, 1}}) == 4);
+  const QuorumConfig outgoing_only{.incoming = {}, .outgoing = {1, 2, 3}};
+  CHECK(CommittedIndex(outgoing_only, {{1, 5}, {2, 4}, {3, 1}}) == 4);
+  // The largest index is an index like any other, not "no voters".
+  CHECK(CommittedIndex(incoming_only, {{1, UINT64_MAX}, {2, UINT64_MAX}}) == UINT64_MAX);
   CHECK(incoming_only.AllVoters() == std::vector<NodeId>{1, 2, 3});
   const QuorumConfig joint{.incoming = {3, 1, 4}, .outgoing = {1, 2, 3}};
   CHECK(joint.AllVoters() == std::vector<NodeId>{1, 2, 3, 4});

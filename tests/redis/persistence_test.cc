@@ -384,6 +384,26 @@ TEST_CASE("A failed sync refuses later writes with MISCONF and INFO reports it")
                           "aof_last_write_status:err\r\n"));
 }
 
+// A new data directory survives a crash only once its parent is synced, and "/db/"'s parent is
+// "/": taking everything before the last slash as the parent synced "/db" itself instead and
+// left the directory's entry in "/" to chance.
+TEST_CASE("A data directory named with a trailing slash survives a power cut") {
+  wal::MemoryFileSystem memory;
+  wal::FaultInjectingFileSystem fs(memory);
+  base::ManualClock clock(kStartNs);
+  EngineOptions options = Options(&fs, &clock);
+  options.dir = "/db/";
+  {
+    auto engine = MustOpen(options);
+    ClientState client = engine->NewClient();
+    CHECK(Run(*engine, client, {"SET", "a", "1"}) == "+OK\r\n");  // acknowledged once durable
+  }
+  REQUIRE(fs.PowerCut().ok());
+  auto engine = MustOpen(options);
+  ClientState client = engine->NewClient();
+  CHECK(Run(*engine, client, {"GET", "a"}) == "$1\r\n1\r\n");
+}
+
 TEST_CASE("A log record that is not a command keel knows stops Open naming the file and offset") {
   for (const std::string_view payload :
        {std::string_view("*1\r\n$7\r\nNOSUCH1\r\n"), std::string_view("garbage"),

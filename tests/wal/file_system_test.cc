@@ -7,8 +7,13 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
+#include "keel/wal/fault_injecting_file_system.h"
+#include "keel/wal/memory_file_system.h"
+#include "testing/forwarding_file_system.h"
 #include "testing/testing.h"
 
 namespace keel::wal {
@@ -96,6 +101,74 @@ TEST_CASE("Posix locks exclude a second owner in this process and in another") {
     CHECK(WEXITSTATUS(status) == 0);
   }
   CHECK(fs.Lock(path).ok());  // released with its owner
+}
+
+// Records which directories SyncDir was asked to sync (and syncs none).
+class SyncDirRecorder final : public testing::ForwardingFileSystem {
+ public:
+  using ForwardingFileSystem::ForwardingFileSystem;
+  absl::Status SyncDir(const std::string& dir) override {
+    synced.push_back(dir);
+    return absl::OkStatus();
+  }
+
+  std::vector<std::string> synced;
+};
+
+TEST_CASE("SyncParentDir syncs the directory that holds the path and nothing else") {
+  const std::pair<std::string, std::string> cases[] = {
+      {"/var/lib/app", "/var/lib"},   // an absolute path
+      {"/var/lib/app/", "/var/lib"},  // a trailing slash names the same directory
+      {"/var/lib/app///", "/var/lib"},
+      {"var/lib/app", "var/lib"},  // relative
+      {"var/lib/app/", "var/lib"},
+      {"app", "."},  // a name without a slash is in the working directory
+      {"app/", "."},
+      {"/app", "/"},  // right under the root
+      {"/app/", "/"},
+      {"/", "/"},  // the root is its own parent
+      {"//", "/"},
+  };
+  for (const auto& [path, parent] : cases) {
+    CAPTURE(path);
+    MemoryFileSystem memory;
+    SyncDirRecorder fs(memory);
+    REQUIRE(SyncParentDir(fs, path).ok());
+    CHECK(fs.synced == std::vector<std::string>{parent});
+  }
+}
+
+TEST_CASE("SyncParentDir makes a new directory survive a power cut where SyncDir of it does not") {
+  MemoryFileSystem memory;
+  FaultInjectingFileSystem fs(memory);
+  REQUIRE(fs.CreateDir("/data").ok());
+  REQUIRE(SyncParentDir(fs, "/data").ok());
+  // Synced in its parent, named with and without a trailing slash.
+  REQUIRE(fs.CreateDir("/data/plain").ok());
+  REQUIRE(SyncParentDir(fs, "/data/plain").ok());
+  REQUIRE(fs.CreateDir("/data/slashed/").ok());
+  REQUIRE(SyncParentDir(fs, "/data/slashed/").ok());
+  // Synced inside only (last, so that no sync of /data covers it): its own entry in /data is
+  // not durable.
+  REQUIRE(fs.CreateDir("/data/inside").ok());
+  REQUIRE(fs.SyncDir("/data/inside").ok());
+  REQUIRE(fs.PowerCut().ok());
+  CHECK(*fs.List("/data") == std::vector<std::string>{"plain", "slashed"});
+}
+
+TEST_CASE("SyncParentDir on Posix syncs real parents and names a missing one in its error") {
+  testing::TempDir dir;
+  FileSystem& fs = FileSystem::Posix();
+  const std::string sub = dir.path() + "/sub";
+  REQUIRE(fs.CreateDir(sub).ok());
+  CHECK(SyncParentDir(fs, sub).ok());
+  CHECK(SyncParentDir(fs, sub + "/").ok());
+  CHECK(SyncParentDir(fs, sub + "/not-yet-created").ok());  // only the parent must exist
+  CHECK(SyncParentDir(fs, "/").ok());
+  CHECK(SyncParentDir(fs, "relative").ok());  // the working directory
+  const absl::Status missing = SyncParentDir(fs, dir.path() + "/missing/child");
+  CHECK(missing.code() == absl::StatusCode::kNotFound);
+  CHECK_MESSAGE(absl::StrContains(missing.message(), dir.path() + "/missing"), missing.ToString());
 }
 
 }  // namespace

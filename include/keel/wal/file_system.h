@@ -99,6 +99,19 @@ class FileSystem {
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<FileLock>> Lock(const std::string& path) = 0;
 };
 
+// Makes the entry of `path` itself (a file or directory just created, renamed into place or
+// removed) durable, by syncing the directory that holds it: SyncDir(path) makes what is inside a
+// directory durable, not the directory's own name in its parent, which POSIX keeps only once the
+// parent is synced. The parent is `path` without its last component, trailing slashes ignored:
+// "/var/lib/app/" and "/var/lib/app" are in "/var/lib", "app" is in ".", "/app" and "/" in "/".
+// Errors: those of fs.SyncDir on the parent.
+//
+// Example (a directory that survives a power cut before anything in it is relied on):
+//
+//   KEEL_RETURN_IF_ERROR(fs.CreateDir(dir));
+//   KEEL_RETURN_IF_ERROR(keel::wal::SyncParentDir(fs, dir));
+[[nodiscard]] absl::Status SyncParentDir(FileSystem& fs, std::string_view path);
+
 }  // namespace keel::wal
 
 #endif  // KEEL_WAL_FILE_SYSTEM_H_

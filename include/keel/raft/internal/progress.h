@@ -15,11 +15,13 @@
 #ifndef KEEL_RAFT_INTERNAL_PROGRESS_H_
 #define KEEL_RAFT_INTERNAL_PROGRESS_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <span>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "keel/raft/types.h"
 
 namespace keel::raft::internal {
@@ -95,9 +97,22 @@ struct QuorumConfig {
 
 enum class VoteResult : uint8_t { kPending, kLost, kWon };
 
-// The largest index replicated on a quorum, given each voter's match index (a voter missing from
-// `match` counts as 0). An empty majority configuration commits everything (so that the
-// incoming half of a joint configuration alone decides when the outgoing half is empty).
+// A voter's index in a quorum count: its match index for the commit index, the last heartbeat
+// round it echoed for ReadIndex; 0 for a voter the caller knows nothing of.
+using IndexOf = absl::FunctionRef<uint64_t(NodeId id)>;
+
+// The halves of up to this many voters that CommittedIndex counts without allocating.
+inline constexpr size_t kInlineVoters = 8;
+
+// The largest index that a quorum holds, given each voter's index: in a majority configuration
+// the (n/2 + 1)-th largest of its n voters' indexes (that many voters hold it or more), in a
+// joint one the smaller of the two halves'. An empty majority configuration commits everything
+// (so that the incoming half of a joint configuration alone decides when the outgoing half is
+// empty); a configuration with no voters at all commits nothing. Calls `index_of` once for each
+// voter of each half, and allocates nothing for halves of up to kInlineVoters voters: a leader
+// counts on every acknowledgement.
+[[nodiscard]] uint64_t CommittedIndex(const QuorumConfig& config, IndexOf index_of);
+// The same over a map of indexes (a voter missing from `match` counts as 0).
 [[nodiscard]] uint64_t CommittedIndex(const QuorumConfig& config,
                                       const std::map<NodeId, uint64_t>& match);
 
