@@ -13,7 +13,10 @@
 //   the whole history, with those reads, is linearizable for Redis's semantics
 //   (tests/testing/linearizability.h). A write whose outcome the client did not learn (a
 //   timeout, a connection lost, -TRYAGAIN) may have happened or not; a write refused before it
-//   was proposed (below) did not happen and is left out; so is a read that failed.
+//   was proposed (below) did not happen and is left out; so is a read that failed;
+//
+//   no replica ended on its own (a crash, a failed assertion, a sanitizer's report in a
+//   sanitized build).
 //
 // KEEL_RAFT_KILL_ROUNDS sets how many leaders are killed, KEEL_TEST_SEED the clients' seed.
 // RAFT_KV_BINARY (set by CMake) is the program under test.
