@@ -99,7 +99,13 @@ class ServerImpl {
                               [this](NodeId from, std::string_view frame) { OnFrame(from, frame); },
                               [this](NodeId peer) { node_->ReportUnreachable(peer); }));
     KEEL_RETURN_IF_ERROR(transport_->Every(options_.tick_ns, [this] { OnTick(); }));
-    transport_->Post([this] { Process(); });
+    // Frames may arrive as soon as Transport::Start listens, before transport_ is assigned on
+    // this thread; OnFrame drops them until this task, posted after the assignment, has run
+    // (Raft loses nothing it does not resend; a forwarded write times out).
+    transport_->Post([this] {
+      started_ = true;
+      Process();
+    });
     return absl::OkStatus();
   }
 
@@ -261,7 +267,7 @@ class ServerImpl {
   }
 
   void OnFrame(NodeId from, std::string_view frame) {
-    if (frame.empty() || failed_) return;
+    if (!started_ || frame.empty() || failed_) return;
     const auto kind = static_cast<FrameKind>(frame[0]);
     frame.remove_prefix(1);
     if (kind == FrameKind::kMessage) {
@@ -480,6 +486,7 @@ class ServerImpl {
   std::optional<Join> join_;
   uint64_t applied_since_snapshot_ = 0;
   bool process_scheduled_ = false;
+  bool started_ = false;  // on the transport thread: Init has handed it the server (see Init)
   bool failed_ = false;
   std::string failure_;
   ServerStatus counters_;
