@@ -228,9 +228,9 @@ std::string KvService::Config(std::span<const std::string_view> args) const {
   std::string out;
   net::RespWriter reply(out);
   if (args.size() < 2 || !NameIs(args[1], "get")) {
-    reply.Error(args.size() < 2 ? std::string("wrong number of arguments for 'config' command")
-                                : base::Cat("unknown subcommand '", args[1],
-                                            "'. Try CONFIG HELP."));
+    reply.Error(args.size() < 2
+                    ? std::string("wrong number of arguments for 'config' command")
+                    : base::Cat("unknown subcommand '", args[1], "'. Try CONFIG HELP."));
     return out;
   }
   if (args.size() < 3) {
