@@ -249,49 +249,57 @@ absl::StatusOr<Claim> KeyStore::Begin(std::string_view tenant, std::string_view 
   const uint64_t hash = base::Hash64(identity);
   const auto shard_index = static_cast<uint32_t>(hash >> 54) & (options_.shards - 1);
   internal::KeyStoreShard& shard = shards_[shard_index];
+  const uint64_t charge = tenant.size() + key.size() + fingerprint.size();
 
-  const int64_t now_ns = options_.clock->NowNanos();
-  Claim claim;
-  std::lock_guard lock(shard.mu);
-  shard.ExpireFront(now_ns, options_.retention_ns, *totals_);
-  if (auto it = shard.index.find(identity); it != shard.index.end()) {
-    internal::Entry& e = shard.entries[it->second];
-    if (e.completed && shard.Expired(e, now_ns, options_.retention_ns)) {
-      shard.Erase(it->second, *totals_);
-      totals_->expired.fetch_add(1, std::memory_order_relaxed);
-    } else if (e.fingerprint() != fingerprint) {
-      totals_->mismatches.fetch_add(1, std::memory_order_relaxed);
-      claim.verdict = Verdict::kMismatch;
-      return claim;
-    } else if (!e.completed || e.position >= visible_before) {
-      totals_->in_use.fetch_add(1, std::memory_order_relaxed);
-      claim.verdict = Verdict::kInUse;
-      return claim;
-    } else {
-      totals_->replays.fetch_add(1, std::memory_order_relaxed);
-      claim.verdict = Verdict::kReplay;
-      claim.outcome.assign(e.outcome);
+  // A store at its limits first sweeps every shard for expired keys (a shard only expires its
+  // own as it goes), then tries once more.
+  for (int attempt = 0;; ++attempt) {
+    const int64_t now_ns = options_.clock->NowNanos();
+    Claim claim;
+    std::unique_lock lock(shard.mu);
+    shard.ExpireFront(now_ns, options_.retention_ns, *totals_);
+    if (auto it = shard.index.find(identity); it != shard.index.end()) {
+      internal::Entry& e = shard.entries[it->second];
+      if (e.completed && shard.Expired(e, now_ns, options_.retention_ns)) {
+        shard.Erase(it->second, *totals_);
+        totals_->expired.fetch_add(1, std::memory_order_relaxed);
+      } else if (e.fingerprint() != fingerprint) {
+        totals_->mismatches.fetch_add(1, std::memory_order_relaxed);
+        claim.verdict = Verdict::kMismatch;
+        return claim;
+      } else if (!e.completed || e.position >= visible_before) {
+        totals_->in_use.fetch_add(1, std::memory_order_relaxed);
+        claim.verdict = Verdict::kInUse;
+        return claim;
+      } else {
+        totals_->replays.fetch_add(1, std::memory_order_relaxed);
+        claim.verdict = Verdict::kReplay;
+        claim.outcome.assign(e.outcome);
+        return claim;
+      }
+    }
+    const bool key_taken = internal::KeyStoreTotals::Take(totals_->keys, 1, options_.max_keys);
+    const bool bytes_taken =
+        key_taken && internal::KeyStoreTotals::Take(totals_->bytes, charge, options_.max_bytes);
+    if (bytes_taken) {
+      const uint32_t slot = shard.Add(identity, fingerprint, now_ns);
+      totals_->executes.fetch_add(1, std::memory_order_relaxed);
+      claim.verdict = Verdict::kExecute;
+      claim.ticket = {shard_index, slot, shard.entries[slot].generation};
       return claim;
     }
-  }
-
-  const uint64_t charge = tenant.size() + key.size() + fingerprint.size();
-  if (!internal::KeyStoreTotals::Take(totals_->keys, 1, options_.max_keys)) {
-    return absl::ResourceExhaustedError(base::Cat("idempotency store holds max_keys ",
-                                                  options_.max_keys, " keys; key ",
-                                                  base::Quoted(key), " was not taken"));
-  }
-  if (!internal::KeyStoreTotals::Take(totals_->bytes, charge, options_.max_bytes)) {
-    totals_->keys.fetch_sub(1, std::memory_order_relaxed);
+    if (key_taken) totals_->keys.fetch_sub(1, std::memory_order_relaxed);
+    lock.unlock();
+    if (attempt == 0 && options_.retention_ns != kRetainForever && ExpireNow() > 0) continue;
+    if (!key_taken) {
+      return absl::ResourceExhaustedError(base::Cat("idempotency store holds max_keys ",
+                                                    options_.max_keys, " keys; key ",
+                                                    base::Quoted(key), " was not taken"));
+    }
     return absl::ResourceExhaustedError(
         base::Cat("idempotency store holds max_bytes ", options_.max_bytes, " bytes; key ",
                   base::Quoted(key), " (", charge, " bytes) was not taken"));
   }
-  const uint32_t slot = shard.Add(identity, fingerprint, now_ns);
-  totals_->executes.fetch_add(1, std::memory_order_relaxed);
-  claim.verdict = Verdict::kExecute;
-  claim.ticket = {shard_index, slot, shard.entries[slot].generation};
-  return claim;
 }
 
 absl::Status KeyStore::Complete(const Ticket& ticket, std::string_view outcome, uint64_t position) {
