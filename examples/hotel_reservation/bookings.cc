@@ -1,6 +1,9 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 #include "hotel_reservation/bookings.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "keel/base/assert.h"
 #include "keel/base/coding.h"
 #include "keel/base/strings.h"
@@ -12,6 +15,8 @@ namespace {
 constexpr char kSetInventory = 'I';  // hotel room_type day total_inventory
 constexpr char kReserve = 'R';       // hotel room_type start end rooms key
 constexpr char kCancel = 'X';        // key
+constexpr char kPaid = 'P';          // key
+constexpr char kReject = 'J';        // key
 
 void PutStay(std::string& out, const Stay& stay) {
   base::PutFixed64(out, static_cast<uint64_t>(stay.hotel_id));
@@ -53,6 +58,22 @@ std::string_view OutcomeName(Outcome outcome) {
       return "ALREADY_CANCELLED";
   }
   return "UNKNOWN";
+}
+
+std::string_view StatusName(Status status) {
+  switch (status) {
+    case Status::kPending:
+      return "pending";
+    case Status::kPaid:
+      return "paid";
+    case Status::kCanceled:
+      return "canceled";
+    case Status::kRejected:
+      return "rejected";
+    case Status::kRefunded:
+      return "refunded";
+  }
+  return "unknown";
 }
 
 const InventoryRow* Bookings::Row(const RoomNight& night) const {
@@ -98,11 +119,7 @@ Outcome Bookings::Reserve(std::string_view key, const Stay& stay, std::string* e
   return Outcome::kOk;
 }
 
-Outcome Bookings::Cancel(std::string_view key, std::string* effects) {
-  auto found = reservations_.find(key);
-  if (found == reservations_.end()) return Outcome::kUnknownReservation;
-  Reservation& reservation = found->second;
-  if (reservation.cancelled) return Outcome::kAlreadyCancelled;
+void Bookings::Release(Reservation& reservation, Status status) {
   const Stay& stay = reservation.stay;
   auto it = inventory_.find({stay.hotel_id, stay.room_type_id, stay.start});
   for (Day day = stay.start; day < stay.end; ++day, ++it) {
@@ -110,12 +127,62 @@ Outcome Bookings::Cancel(std::string_view key, std::string* effects) {
                 "a reservation's inventory row went missing");
     it->second.total_reserved -= stay.rooms;
   }
-  reservation.cancelled = true;
+  reservation.status = status;
+}
+
+Outcome Bookings::Transition(std::string_view key, char kind, std::string* effects) {
+  auto found = reservations_.find(key);
+  if (found == reservations_.end()) return Outcome::kUnknownReservation;
+  Reservation& reservation = found->second;
+  const Status status = reservation.status;
+  if (status != Status::kPending && (kind != kCancel || status != Status::kPaid)) {
+    return Outcome::kAlreadyCancelled;
+  }
+  switch (kind) {
+    case kCancel:
+      Release(reservation, status == Status::kPaid ? Status::kRefunded : Status::kCanceled);
+      break;
+    case kReject:
+      Release(reservation, Status::kRejected);
+      break;
+    default:
+      reservation.status = Status::kPaid;
+  }
   if (effects != nullptr) {
-    effects->push_back(kCancel);
+    effects->push_back(kind);
     effects->append(key);
   }
   return Outcome::kOk;
+}
+
+Outcome Bookings::Cancel(std::string_view key, std::string* effects) {
+  return Transition(key, kCancel, effects);
+}
+Outcome Bookings::MarkPaid(std::string_view key, std::string* effects) {
+  return Transition(key, kPaid, effects);
+}
+Outcome Bookings::Reject(std::string_view key, std::string* effects) {
+  return Transition(key, kReject, effects);
+}
+
+std::optional<Status> Bookings::StatusOf(std::string_view key) const {
+  auto found = reservations_.find(key);
+  if (found == reservations_.end()) return std::nullopt;
+  return found->second.status;
+}
+
+std::optional<int64_t> Bookings::Available(int64_t hotel_id, int64_t room_type_id, Day start,
+                                           Day end) const {
+  std::optional<int64_t> available;
+  auto it = inventory_.find({hotel_id, room_type_id, start});
+  for (Day day = start; day < end; ++day, ++it) {
+    if (it == inventory_.end() || it->first != RoomNight{hotel_id, room_type_id, day}) {
+      return std::nullopt;
+    }
+    const int64_t free = ReservableRooms(it->second.total_inventory) - it->second.total_reserved;
+    available = available ? std::min(*available, free) : free;
+  }
+  return available;
 }
 
 absl::Status Bookings::Apply(std::string_view effects) {
@@ -144,7 +211,11 @@ absl::Status Bookings::Apply(std::string_view effects) {
       return absl::OkStatus();
     }
     case kCancel:
-      if (Cancel(in.rest()) != Outcome::kOk) return Damaged("a cancellation redone fails", effects);
+    case kPaid:
+    case kReject:
+      if (Transition(in.rest(), effects[0], nullptr) != Outcome::kOk) {
+        return Damaged("a status change redone fails", effects);
+      }
       return absl::OkStatus();
     default:
       return Damaged("unknown change", effects);
@@ -161,11 +232,17 @@ std::string Bookings::State() const {
     base::PutFixed64(out, static_cast<uint64_t>(row.total_inventory));
     base::PutFixed64(out, static_cast<uint64_t>(row.total_reserved));
   }
+  // In key order, so that equal states are equal bytes whatever order the hash map keeps.
+  std::vector<const std::pair<const std::string, Reservation>*> sorted;
+  sorted.reserve(reservations_.size());
+  for (const auto& entry : reservations_) sorted.push_back(&entry);
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
   base::PutFixed64(out, reservations_.size());
-  for (const auto& [key, reservation] : reservations_) {
+  for (const auto* entry : sorted) {
+    const auto& [key, reservation] = *entry;
     base::PutLengthPrefixed(out, key);
     PutStay(out, reservation.stay);
-    out.push_back(reservation.cancelled ? 1 : 0);
+    out.push_back(static_cast<char>(reservation.status));
   }
   return out;
 }
@@ -197,9 +274,11 @@ absl::Status Bookings::Restore(std::string_view state) {
     auto key = in.ReadLengthPrefixed();
     Stay stay;
     if (!key.ok() || !ReadStay(in, &stay)) return Damaged(base::Cat("reservation ", i), {});
-    auto cancelled = in.ReadByte();
-    if (!cancelled.ok() || *cancelled > 1) return Damaged(base::Cat("reservation ", i), *key);
-    reservations_[*key] = {stay, *cancelled == 1};
+    auto status = in.ReadByte();
+    if (!status.ok() || *status > static_cast<uint8_t>(Status::kRefunded)) {
+      return Damaged(base::Cat("reservation ", i), *key);
+    }
+    reservations_[*key] = {stay, static_cast<Status>(*status)};
   }
   if (!in.empty()) return Damaged("trailing bytes", in.rest().substr(0, 16));
   return absl::OkStatus();

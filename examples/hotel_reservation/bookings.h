@@ -6,6 +6,10 @@
 // night of its stay or on none, and only while total_reserved + rooms <= floor(total_inventory *
 // 1.1) on each night: the chapter's 10% overbooking.
 //
+// A reservation's status follows the chapter: pending once its rooms are held, paid once the
+// guest is charged, rejected when the charge fails, canceled when the guest cancels before paying
+// and refunded when after. Every status but pending and paid has given its rooms back.
+//
 // Every change is also described as bytes (its "effects"), so that keel's idempotency store can
 // log it together with the key and outcome of the request that made it, and Apply can redo it on
 // recovery. State() and Restore() carry the whole state through a checkpoint.
@@ -23,6 +27,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -63,6 +68,11 @@ enum class Outcome {
   kAlreadyCancelled,
 };
 
+enum class Status : uint8_t { kPending, kPaid, kCanceled, kRejected, kRefunded };
+
+// "pending", "paid", "canceled", "rejected", "refunded".
+[[nodiscard]] std::string_view StatusName(Status status);
+
 // "OK", "SOLD_OUT", "NO_INVENTORY", "UNKNOWN_RESERVATION", "ALREADY_CANCELLED".
 [[nodiscard]] std::string_view OutcomeName(Outcome outcome);
 
@@ -78,13 +88,28 @@ class Bookings {
   void SetInventory(const RoomNight& night, int64_t total_inventory,
                     std::string* effects = nullptr);
 
-  // Reserves the stay under `key`, all nights or none. On kOk appends the effects.
-  // REQUIRES: no reservation exists under `key`.
+  // Reserves the stay under `key`, all nights or none; the reservation is pending. On kOk
+  // appends the effects. REQUIRES: no reservation exists under `key`.
   Outcome Reserve(std::string_view key, const Stay& stay, std::string* effects = nullptr);
 
-  // Cancels the reservation made under `key`, releasing its rooms on every night. On kOk appends
-  // the effects.
+  // The guest cancels the reservation made under `key`, releasing its rooms on every night: a
+  // pending one becomes canceled, a paid one refunded. kAlreadyCancelled when it gave its rooms
+  // back already (canceled, rejected or refunded). On kOk appends the effects.
   Outcome Cancel(std::string_view key, std::string* effects = nullptr);
+
+  // The booking saga's steps after the hold: the charge succeeded (pending to paid), or failed
+  // (pending to rejected, releasing the rooms). kUnknownReservation for no such reservation;
+  // kAlreadyCancelled when it is not pending. On kOk appends the effects.
+  Outcome MarkPaid(std::string_view key, std::string* effects = nullptr);
+  Outcome Reject(std::string_view key, std::string* effects = nullptr);
+
+  // The status of the reservation made under `key`, if there is one.
+  [[nodiscard]] std::optional<Status> StatusOf(std::string_view key) const;
+
+  // Availability search: how many more rooms of the room type can be reserved on every night of
+  // [start, end), or nullopt when some night has no inventory row.
+  [[nodiscard]] std::optional<int64_t> Available(int64_t hotel_id, int64_t room_type_id, Day start,
+                                                 Day end) const;
 
   // Redoes a change from its effects, as logged. Errors: kDataLoss when the bytes are not effects
   // or the change no longer applies (the log and the state disagree).
@@ -103,8 +128,12 @@ class Bookings {
  private:
   struct Reservation {
     Stay stay;
-    bool cancelled = false;
+    Status status = Status::kPending;
   };
+
+  // Gives a reservation's rooms back on every night and sets its new status.
+  void Release(Reservation& reservation, Status status);
+  Outcome Transition(std::string_view key, char kind, std::string* effects);
 
   absl::btree_map<RoomNight, InventoryRow> inventory_;
   absl::flat_hash_map<std::string, Reservation, base::Hasher, std::equal_to<>> reservations_;
