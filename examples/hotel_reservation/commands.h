@@ -45,6 +45,36 @@ struct Command {
   int64_t count = 0;  // I: total_inventory; R: rooms
 };
 
+// Commands built in code (the demo's, the saga's).
+[[nodiscard]] inline Command SetInventoryCommand(int64_t hotel_id, int64_t room_type_id, Day day,
+                                                 int64_t total_inventory) {
+  Command c;
+  c.kind = 'I';
+  c.hotel_id = hotel_id;
+  c.room_type_id = room_type_id;
+  c.start = day;
+  c.count = total_inventory;
+  return c;
+}
+[[nodiscard]] inline Command ReserveCommand(std::string_view reservation_id, int64_t hotel_id,
+                                            int64_t room_type_id, Day start, Day end,
+                                            int64_t rooms) {
+  Command c = SetInventoryCommand(hotel_id, room_type_id, start, rooms);
+  c.kind = 'R';
+  c.key = reservation_id;
+  c.end = end;
+  return c;
+}
+// `kind` is 'X' (cancel), 'P' (paid) or 'J' (rejected).
+[[nodiscard]] inline Command StatusCommand(char kind, std::string_view key,
+                                           std::string_view reservation_id) {
+  Command c;
+  c.kind = kind;
+  c.key = key;
+  c.reservation_key = reservation_id;
+  return c;
+}
+
 struct ParsedLine {
   Verdict verdict = Verdict::kMalformed;
   Command command;  // kCommand: all of it; kInvalid: kind and key (for the output line)

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -30,7 +31,9 @@
 
 namespace {
 
+using keel::examples::hotel::InventoryRow;
 using keel::examples::hotel::Replayer;
+using keel::examples::hotel::RoomNight;
 
 void Usage(FILE* out) {
   std::fprintf(out,
@@ -53,9 +56,11 @@ void Usage(FILE* out) {
 
 // The longest line kept: longer ones are MALFORMED, and read past without being held.
 constexpr size_t kMaxLineBytes = 1 << 20;
-// Input is read this much at a time; every complete line in a read is one batch, committed with
-// one fsync before its output is written.
-constexpr size_t kReadBytes = 1 << 20;
+// Every complete line of a read is one batch, committed with one fsync before its output is
+// written. Reads start small, so that output starts at once, and double up to the most, so that a
+// long file pays few fsyncs.
+constexpr size_t kFirstReadBytes = 16 << 10;
+constexpr size_t kMaxReadBytes = 1 << 20;
 
 bool WriteAll(const std::string& out) {
   size_t done = 0;
@@ -82,7 +87,8 @@ int Replay(const std::string& dir, const std::string& path) {
     ::close(fd);
     return Fail(dir, replayer.status().ToString());
   }
-  std::string buffer(kReadBytes, '\0');
+  std::string buffer(kMaxReadBytes, '\0');
+  size_t read_bytes = kFirstReadBytes;
   std::string line;       // the line being read, across reads
   bool overlong = false;  // the current line passed kMaxLineBytes
   uint64_t number = 0;
@@ -98,7 +104,8 @@ int Replay(const std::string& dir, const std::string& path) {
     return status;
   };
   while (true) {
-    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    const ssize_t n = ::read(fd, buffer.data(), read_bytes);
+    read_bytes = std::min(read_bytes * 2, kMaxReadBytes);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       const int error = errno;
@@ -154,16 +161,17 @@ int Inventory(const std::string& dir) {
   auto replayer = Replayer::Open(dir);
   if (!replayer.ok()) return Fail(dir, replayer.status().ToString());
   std::string out;
-  for (const auto& [night, row] : (*replayer)->bookings().inventory()) {
+  bool written = true;
+  (*replayer)->service().ForEachRow([&](const RoomNight& night, const InventoryRow& row) {
     out += keel::base::Cat(night.hotel_id, ",", night.room_type_id, ",",
                            keel::examples::hotel::FormatDay(night.day), ",", row.total_inventory,
                            ",", row.total_reserved, "\n");
     if (out.size() >= (1 << 16)) {
-      if (!WriteAll(out)) return Fail("standard output", std::strerror(errno));
+      written = written && WriteAll(out);
       out.clear();
     }
-  }
-  if (!WriteAll(out)) return Fail("standard output", std::strerror(errno));
+  });
+  if (!written || !WriteAll(out)) return Fail("standard output", std::strerror(errno));
   return 0;
 }
 

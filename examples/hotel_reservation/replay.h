@@ -1,10 +1,10 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 //
 // Replayer: the `hotel_reservation replay` tool's engine. It judges command lines
-// (hotel_reservation/commands.h) against durable state in a directory: the bookings
-// (hotel_reservation/bookings.h) and, in keel's idempotency store, every reservation and
-// cancellation key with its fields and outcome. A key's command, outcome and effects go into one
-// log record, so a crash keeps all of them or none; replaying a file again after a crash prints
+// (hotel_reservation/commands.h) against the durable state of a HotelService
+// (hotel_reservation/service.h): the bookings and, in keel's idempotency store, every reservation
+// and cancellation key with its fields and outcome. A key's command, outcome and effects go into
+// one log record, so a crash keeps all of them or none; replaying a file again after a crash prints
 // each line's stored outcome instead of executing it twice, and gives exactly the output of one
 // uninterrupted run. docs/hotel_reservation.md has the format and the rules.
 //
@@ -29,45 +29,29 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "hotel_reservation/bookings.h"
-#include "keel/idempotency/durable_key_store.h"
+#include "hotel_reservation/service.h"
 
 namespace keel::examples::hotel {
 
-struct ReplayOptions {
-  // A checkpoint is written once the log has grown this much since the last one.
-  uint64_t checkpoint_log_bytes = uint64_t{64} << 20;
-  // The most keys remembered (they never expire: a repeat must always get its stored outcome).
-  uint64_t max_keys = uint64_t{1} << 26;
-  wal::FileSystem* file_system = nullptr;  // the operating system's when null
-};
-
 class Replayer {
  public:
-  // Opens the state in `dir`, creating it if absent, and recovers it. Errors: those of
-  // DurableKeyStore::Open (kUnavailable while another process has `dir` open).
+  // Opens the state in `dir` (HotelService::Open).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Replayer>> Open(
-      const std::string& dir, const ReplayOptions& options = {});
+      const std::string& dir, const ServiceOptions& options = {});
 
   // Judges line `line_number` and appends its output line, "<line>,<key>,<result>\n", to `out`.
   // Errors: I/O (the state in memory may then be ahead of the disk: stop).
   [[nodiscard]] absl::Status Process(uint64_t line_number, std::string_view line, std::string& out);
 
   // Makes every line processed so far durable, and writes a checkpoint when one is due.
-  [[nodiscard]] absl::Status Commit();
+  [[nodiscard]] absl::Status Commit() { return service_->Commit(); }
 
-  [[nodiscard]] const Bookings& bookings() const { return bookings_; }
+  [[nodiscard]] const HotelService& service() const { return *service_; }
 
  private:
-  Replayer() = default;
+  explicit Replayer(std::unique_ptr<HotelService> service) : service_(std::move(service)) {}
 
-  [[nodiscard]] absl::StatusOr<std::string_view> Execute(const Command& command);
-
-  Bookings bookings_;
-  std::unique_ptr<idempotency::DurableKeyStore> store_;
-  std::string fingerprint_;
-  std::string effects_;
-  std::string outcome_;  // a replayed outcome, until the next line
+  std::unique_ptr<HotelService> service_;
 };
 
 }  // namespace keel::examples::hotel

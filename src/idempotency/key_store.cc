@@ -1,15 +1,18 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 //
-// KeyStore's shards. Each shard keeps its entries in a slot vector with a free list, a hash map
-// from the entry's identity (tenant and key) to its slot, and a queue of slots in the order their
-// keys began, from which expired entries are dropped. The identity bytes live in the entry's own
-// buffer, which never moves, so the map can key on a view of them without a second copy.
+// KeyStore's shards. Each key is one heap block: a small header, then its identity (tenant and
+// key), fingerprint and outcome. A shard indexes its blocks in an open-addressing table of
+// (hash, block) slots with linear probing, so that a lookup costs the slot's cache line and the
+// block's, and growth rehashes from the stored hashes without touching a block. The blocks are
+// also on an intrusive list in the order their keys began, from which expired keys are dropped.
+// Tickets name blocks in flight by a generation number, through a small map of those in flight,
+// so that a stale ticket is refused rather than followed to freed memory.
 #include "keel/idempotency/key_store.h"
 
 #include <atomic>
 #include <cstring>
-#include <deque>
 #include <mutex>
+#include <new>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -70,116 +73,237 @@ size_t EncodeIdentity(std::string_view tenant, std::string_view key, char* out) 
 
 }  // namespace
 
-struct Entry {
-  std::unique_ptr<char[]> bytes;  // identity, then fingerprint
-  std::string outcome;
+struct Block {
+  uint64_t hash = 0;
   int64_t created_ns = 0;
   uint64_t position = 0;
-  uint64_t generation = 0;  // 0: the slot is free
+  uint64_t generation = 0;
+  uint32_t outcome_size = 0;
   uint16_t identity_size = 0;
   uint16_t fingerprint_size = 0;
   bool completed = false;
-  bool queued = false;  // in the expiry queue
+  Block* older = nullptr;  // the expiry list, by the time each key began
+  Block* newer = nullptr;
 
-  std::string_view identity() const { return {bytes.get(), identity_size}; }
-  std::string_view fingerprint() const { return {bytes.get() + identity_size, fingerprint_size}; }
+  char* bytes() { return reinterpret_cast<char*>(this + 1); }
+  const char* bytes() const { return reinterpret_cast<const char*>(this + 1); }
+  std::string_view identity() const { return {bytes(), identity_size}; }
+  std::string_view fingerprint() const { return {bytes() + identity_size, fingerprint_size}; }
+  std::string_view outcome() const {
+    return {bytes() + identity_size + fingerprint_size, outcome_size};
+  }
   StoredEntry View() const {
     const std::string_view id = identity();
     const auto tenant_size = static_cast<uint8_t>(id[0]);
-    return {id.substr(1, tenant_size), id.substr(1 + tenant_size), fingerprint(), outcome,
+    return {id.substr(1, tenant_size), id.substr(1 + tenant_size), fingerprint(), outcome(),
             created_ns};
   }
   // What counts against max_bytes.
   uint64_t charged_bytes() const {
-    return uint64_t{identity_size} - 1 + fingerprint_size + outcome.size();
+    return uint64_t{identity_size} - 1 + fingerprint_size + outcome_size;
+  }
+
+  static Block* New(uint64_t hash, std::string_view identity, std::string_view fingerprint,
+                    std::string_view outcome) {
+    void* memory =
+        ::operator new(sizeof(Block) + identity.size() + fingerprint.size() + outcome.size());
+    Block* b = new (memory) Block;
+    b->hash = hash;
+    b->identity_size = static_cast<uint16_t>(identity.size());
+    b->fingerprint_size = static_cast<uint16_t>(fingerprint.size());
+    b->outcome_size = static_cast<uint32_t>(outcome.size());
+    char* at = b->bytes();
+    for (const std::string_view part : {identity, fingerprint, outcome}) {
+      if (!part.empty()) std::memcpy(at, part.data(), part.size());  // data() may be null
+      at += part.size();
+    }
+    return b;
+  }
+  static void Delete(Block* b) {
+    b->~Block();
+    ::operator delete(b);
   }
 };
 
 class KeyStoreShard {
  public:
-  struct Queued {
-    int64_t created_ns;
-    uint32_t slot;
-    uint64_t generation;
-  };
-
   mutable std::mutex mu;
-  std::vector<Entry> entries;
-  std::vector<uint32_t> free_slots;
-  absl::flat_hash_map<std::string_view, uint32_t, base::Hasher> index;
-  std::deque<Queued> expiry;  // by the time each key began, oldest first (near enough)
+  uint64_t in_flight_count = 0;
   uint64_t next_generation = 1;
-  uint64_t in_flight = 0;
+  absl::flat_hash_map<uint64_t, Block*> in_flight;  // by generation
 
-  bool Expired(const Entry& e, int64_t now_ns, int64_t retention_ns) const {
-    return retention_ns != kRetainForever && now_ns - e.created_ns >= retention_ns;
+  KeyStoreShard() : slots_(kInitialSlots) {}
+  ~KeyStoreShard() {
+    for (Slot& slot : slots_) {
+      if (slot.block != nullptr) Block::Delete(slot.block);
+    }
   }
 
-  Entry* Find(const Ticket& ticket) {
-    if (ticket.generation == 0 || ticket.slot >= entries.size()) return nullptr;
-    Entry& e = entries[ticket.slot];
-    return e.generation == ticket.generation && !e.completed ? &e : nullptr;
+  static bool Expired(const Block& b, int64_t now_ns, int64_t retention_ns) {
+    return retention_ns != kRetainForever && now_ns - b.created_ns >= retention_ns;
   }
 
-  // Drops the entry in `slot`, giving back what it was charged.
-  void Erase(uint32_t slot, KeyStoreTotals& totals) {
-    Entry& e = entries[slot];
-    KEEL_ASSERT(e.generation != 0, "erasing a free idempotency slot");
-    index.erase(e.identity());
-    totals.bytes.fetch_sub(e.charged_bytes(), std::memory_order_relaxed);
+  // The block of `identity`, or null.
+  Block* Find(uint64_t hash, std::string_view identity) const {
+    for (size_t i = hash & mask();; i = (i + 1) & mask()) {
+      const Slot& slot = slots_[i];
+      if (slot.block == nullptr) return nullptr;
+      if (slot.hash == hash && slot.block->identity() == identity) return slot.block;
+    }
+  }
+
+  Block* FindTicket(const Ticket& ticket) const {
+    auto it = in_flight.find(ticket.generation);
+    return it == in_flight.end() ? nullptr : it->second;
+  }
+
+  // A new block in flight.
+  Block* Add(uint64_t hash, std::string_view identity, std::string_view fingerprint,
+             int64_t created_ns) {
+    Block* b = Block::New(hash, identity, fingerprint, {});
+    b->created_ns = created_ns;
+    b->generation = next_generation++;
+    if ((size_ + 1) * 4 > slots_.size() * 3) Grow();
+    slots_[FreeSlotFor(hash)] = {hash, b};
+    ++size_;
+    LinkNewest(b);
+    in_flight.emplace(b->generation, b);
+    ++in_flight_count;
+    return b;
+  }
+
+  // A completed block, as recovery inserts it.
+  Block* AddCompleted(uint64_t hash, std::string_view identity, std::string_view fingerprint,
+                      std::string_view outcome, int64_t created_ns) {
+    Block* b = Block::New(hash, identity, fingerprint, outcome);
+    b->created_ns = created_ns;
+    b->generation = next_generation++;
+    b->completed = true;
+    if ((size_ + 1) * 4 > slots_.size() * 3) Grow();
+    slots_[FreeSlotFor(hash)] = {hash, b};
+    ++size_;
+    LinkNewest(b);
+    return b;
+  }
+
+  // Replaces the in-flight block `old` with a completed one holding `outcome`.
+  void Complete(Block* old, std::string_view outcome, uint64_t position) {
+    Block* b = Block::New(old->hash, old->identity(), old->fingerprint(), outcome);
+    b->created_ns = old->created_ns;
+    b->generation = old->generation;
+    b->position = position;
+    b->completed = true;
+    b->older = old->older;
+    b->newer = old->newer;
+    (b->older != nullptr ? b->older->newer : oldest_) = b;
+    (b->newer != nullptr ? b->newer->older : newest_) = b;
+    slots_[SlotOf(old)].block = b;
+    in_flight.erase(old->generation);
+    --in_flight_count;
+    Block::Delete(old);
+  }
+
+  // Drops `b`, giving back what it was charged.
+  void Erase(Block* b, KeyStoreTotals& totals) {
+    totals.bytes.fetch_sub(b->charged_bytes(), std::memory_order_relaxed);
     totals.keys.fetch_sub(1, std::memory_order_relaxed);
-    if (!e.completed) --in_flight;
-    e.bytes.reset();
-    std::string().swap(e.outcome);
-    e.generation = 0;
-    free_slots.push_back(slot);
+    if (!b->completed) {
+      in_flight.erase(b->generation);
+      --in_flight_count;
+    }
+    RemoveSlot(SlotOf(b));
+    Unlink(b);
+    Block::Delete(b);
   }
 
-  // Drops entries from the front of the expiry queue whose retention has passed. An entry still
-  // in flight leaves the queue and rejoins it when completed.
-  size_t ExpireFront(int64_t now_ns, int64_t retention_ns, KeyStoreTotals& totals) {
+  // Drops expired completed keys from the old end of the list. Keys still in flight are passed
+  // over (there are few of them) and expire once completed.
+  size_t ExpireOldest(int64_t now_ns, int64_t retention_ns, KeyStoreTotals& totals) {
     size_t dropped = 0;
-    while (!expiry.empty()) {
-      const Queued front = expiry.front();
-      if (retention_ns == kRetainForever || now_ns - front.created_ns < retention_ns) break;
-      expiry.pop_front();
-      Entry& e = entries[front.slot];
-      if (e.generation != front.generation) continue;  // released or replaced since
-      e.queued = false;
-      if (!e.completed) continue;
-      Erase(front.slot, totals);
-      ++dropped;
+    Block* b = oldest_;
+    while (b != nullptr && Expired(*b, now_ns, retention_ns)) {
+      Block* newer = b->newer;
+      if (b->completed) {
+        Erase(b, totals);
+        ++dropped;
+      }
+      b = newer;
     }
     totals.expired.fetch_add(dropped, std::memory_order_relaxed);
     return dropped;
   }
 
-  // A new entry, charged `charge` bytes already taken from the totals.
-  uint32_t Add(std::string_view identity, std::string_view fingerprint, int64_t created_ns) {
-    uint32_t slot;
-    if (free_slots.empty()) {
-      slot = static_cast<uint32_t>(entries.size());
-      entries.emplace_back();
-    } else {
-      slot = free_slots.back();
-      free_slots.pop_back();
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    for (const Slot& slot : slots_) {
+      if (slot.block != nullptr) fn(*slot.block);
     }
-    Entry& e = entries[slot];
-    e.bytes = std::make_unique_for_overwrite<char[]>(identity.size() + fingerprint.size());
-    std::memcpy(e.bytes.get(), identity.data(), identity.size());
-    std::memcpy(e.bytes.get() + identity.size(), fingerprint.data(), fingerprint.size());
-    e.identity_size = static_cast<uint16_t>(identity.size());
-    e.fingerprint_size = static_cast<uint16_t>(fingerprint.size());
-    e.created_ns = created_ns;
-    e.position = 0;
-    e.completed = false;
-    e.generation = next_generation++;
-    e.queued = true;
-    index.emplace(e.identity(), slot);
-    expiry.push_back({created_ns, slot, e.generation});
-    ++in_flight;
-    return slot;
   }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    Block* block = nullptr;
+  };
+  static constexpr size_t kInitialSlots = 64;
+
+  size_t mask() const { return slots_.size() - 1; }
+
+  size_t FreeSlotFor(uint64_t hash) const {
+    size_t i = hash & mask();
+    while (slots_[i].block != nullptr) i = (i + 1) & mask();
+    return i;
+  }
+
+  size_t SlotOf(const Block* b) const {
+    for (size_t i = b->hash & mask();; i = (i + 1) & mask()) {
+      if (slots_[i].block == b) return i;
+      KEEL_ASSERT(slots_[i].block != nullptr, "an idempotency block is missing from its index");
+    }
+  }
+
+  // Backward-shift deletion: later slots of the probe run move back, so that no lookup stops
+  // early at the hole.
+  void RemoveSlot(size_t hole) {
+    --size_;
+    for (size_t i = (hole + 1) & mask();; i = (i + 1) & mask()) {
+      Slot& slot = slots_[i];
+      if (slot.block == nullptr) break;
+      const size_t home = slot.hash & mask();
+      // Move the slot into the hole if its home is not in (hole, i], cyclically.
+      const bool stays = hole <= i ? (hole < home && home <= i) : (hole < home || home <= i);
+      if (!stays) {
+        slots_[hole] = slot;
+        hole = i;
+      }
+    }
+    slots_[hole] = {};
+  }
+
+  void Grow() {
+    std::vector<Slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    for (const Slot& slot : old) {
+      if (slot.block != nullptr) slots_[FreeSlotFor(slot.hash)] = slot;
+    }
+  }
+
+  void LinkNewest(Block* b) {
+    b->older = newest_;
+    b->newer = nullptr;
+    (newest_ != nullptr ? newest_->newer : oldest_) = b;
+    newest_ = b;
+  }
+
+  void Unlink(Block* b) {
+    (b->older != nullptr ? b->older->newer : oldest_) = b->newer;
+    (b->newer != nullptr ? b->newer->older : newest_) = b->older;
+  }
+
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
+  Block* oldest_ = nullptr;
+  Block* newest_ = nullptr;
 };
 
 }  // namespace internal
@@ -240,6 +364,16 @@ internal::KeyStoreShard* KeyStore::ShardFor(const Ticket& ticket) const {
   return ticket.shard < options_.shards ? &shards_[ticket.shard] : nullptr;
 }
 
+namespace {
+
+absl::Status StaleTicket(const Ticket& ticket) {
+  return absl::FailedPreconditionError(base::Cat("ticket (shard ", ticket.shard, ", generation ",
+                                                 ticket.generation,
+                                                 ") was already completed or released"));
+}
+
+}  // namespace
+
 absl::StatusOr<Claim> KeyStore::Begin(std::string_view tenant, std::string_view key,
                                       std::string_view fingerprint, uint64_t visible_before) {
   KEEL_RETURN_IF_ERROR(CheckSizes(tenant, key, fingerprint));
@@ -257,24 +391,23 @@ absl::StatusOr<Claim> KeyStore::Begin(std::string_view tenant, std::string_view 
     const int64_t now_ns = options_.clock->NowNanos();
     Claim claim;
     std::unique_lock lock(shard.mu);
-    shard.ExpireFront(now_ns, options_.retention_ns, *totals_);
-    if (auto it = shard.index.find(identity); it != shard.index.end()) {
-      internal::Entry& e = shard.entries[it->second];
-      if (e.completed && shard.Expired(e, now_ns, options_.retention_ns)) {
-        shard.Erase(it->second, *totals_);
+    shard.ExpireOldest(now_ns, options_.retention_ns, *totals_);
+    if (internal::Block* b = shard.Find(hash, identity); b != nullptr) {
+      if (b->completed && shard.Expired(*b, now_ns, options_.retention_ns)) {
+        shard.Erase(b, *totals_);
         totals_->expired.fetch_add(1, std::memory_order_relaxed);
-      } else if (e.fingerprint() != fingerprint) {
+      } else if (b->fingerprint() != fingerprint) {
         totals_->mismatches.fetch_add(1, std::memory_order_relaxed);
         claim.verdict = Verdict::kMismatch;
         return claim;
-      } else if (!e.completed || e.position >= visible_before) {
+      } else if (!b->completed || b->position >= visible_before) {
         totals_->in_use.fetch_add(1, std::memory_order_relaxed);
         claim.verdict = Verdict::kInUse;
         return claim;
       } else {
         totals_->replays.fetch_add(1, std::memory_order_relaxed);
         claim.verdict = Verdict::kReplay;
-        claim.outcome.assign(e.outcome);
+        claim.outcome.assign(b->outcome());
         return claim;
       }
     }
@@ -282,10 +415,10 @@ absl::StatusOr<Claim> KeyStore::Begin(std::string_view tenant, std::string_view 
     const bool bytes_taken =
         key_taken && internal::KeyStoreTotals::Take(totals_->bytes, charge, options_.max_bytes);
     if (bytes_taken) {
-      const uint32_t slot = shard.Add(identity, fingerprint, now_ns);
+      const internal::Block* b = shard.Add(hash, identity, fingerprint, now_ns);
       totals_->executes.fetch_add(1, std::memory_order_relaxed);
       claim.verdict = Verdict::kExecute;
-      claim.ticket = {shard_index, slot, shard.entries[slot].generation};
+      claim.ticket = {shard_index, b->generation};
       return claim;
     }
     if (key_taken) totals_->keys.fetch_sub(1, std::memory_order_relaxed);
@@ -304,57 +437,39 @@ absl::StatusOr<Claim> KeyStore::Begin(std::string_view tenant, std::string_view 
 
 absl::Status KeyStore::Complete(const Ticket& ticket, std::string_view outcome, uint64_t position) {
   internal::KeyStoreShard* shard = ShardFor(ticket);
-  if (shard == nullptr) return absl::FailedPreconditionError("not a ticket of this store");
+  if (shard == nullptr) return StaleTicket(ticket);
   if (outcome.size() > kMaxOutcomeBytes) {
     return absl::InvalidArgumentError(
         base::Cat("outcome has ", outcome.size(), " bytes; the most is ", kMaxOutcomeBytes));
   }
   std::lock_guard lock(shard->mu);
-  internal::Entry* e = shard->Find(ticket);
-  if (e == nullptr) {
-    return absl::FailedPreconditionError(base::Cat("ticket (slot ", ticket.slot, ", generation ",
-                                                   ticket.generation,
-                                                   ") was already completed or released"));
-  }
+  internal::Block* b = shard->FindTicket(ticket);
+  if (b == nullptr) return StaleTicket(ticket);
   if (!internal::KeyStoreTotals::Take(totals_->bytes, outcome.size(), options_.max_bytes)) {
     return absl::ResourceExhaustedError(base::Cat("idempotency store holds max_bytes ",
                                                   options_.max_bytes, " bytes; an outcome of ",
                                                   outcome.size(), " bytes does not fit"));
   }
-  e->outcome.assign(outcome);
-  e->completed = true;
-  e->position = position;
-  --shard->in_flight;
-  if (!e->queued) {
-    e->queued = true;
-    shard->expiry.push_back({e->created_ns, ticket.slot, e->generation});
-  }
+  shard->Complete(b, outcome, position);
   return absl::OkStatus();
 }
 
 absl::StatusOr<StoredEntry> KeyStore::Pending(const Ticket& ticket) const {
   internal::KeyStoreShard* shard = ShardFor(ticket);
-  if (shard == nullptr) return absl::FailedPreconditionError("not a ticket of this store");
+  if (shard == nullptr) return StaleTicket(ticket);
   std::lock_guard lock(shard->mu);
-  const internal::Entry* e = shard->Find(ticket);
-  if (e == nullptr) {
-    return absl::FailedPreconditionError(base::Cat("ticket (slot ", ticket.slot, ", generation ",
-                                                   ticket.generation,
-                                                   ") was already completed or released"));
-  }
-  return e->View();
+  const internal::Block* b = shard->FindTicket(ticket);
+  if (b == nullptr) return StaleTicket(ticket);
+  return b->View();
 }
 
 absl::Status KeyStore::Release(const Ticket& ticket) {
   internal::KeyStoreShard* shard = ShardFor(ticket);
-  if (shard == nullptr) return absl::FailedPreconditionError("not a ticket of this store");
+  if (shard == nullptr) return StaleTicket(ticket);
   std::lock_guard lock(shard->mu);
-  if (shard->Find(ticket) == nullptr) {
-    return absl::FailedPreconditionError(base::Cat("ticket (slot ", ticket.slot, ", generation ",
-                                                   ticket.generation,
-                                                   ") was already completed or released"));
-  }
-  shard->Erase(ticket.slot, *totals_);
+  internal::Block* b = shard->FindTicket(ticket);
+  if (b == nullptr) return StaleTicket(ticket);
+  shard->Erase(b, *totals_);
   return absl::OkStatus();
 }
 
@@ -374,14 +489,13 @@ absl::Status KeyStore::Insert(std::string_view tenant, std::string_view key,
   const auto shard_index = static_cast<uint32_t>(hash >> 54) & (options_.shards - 1);
   internal::KeyStoreShard& shard = shards_[shard_index];
   std::lock_guard lock(shard.mu);
-  if (auto it = shard.index.find(identity); it != shard.index.end()) {
+  if (internal::Block* b = shard.Find(hash, identity); b != nullptr) {
     // A key that had expired by the time it was used again is replaced, as Begin would have.
-    const internal::Entry& e = shard.entries[it->second];
-    if (!e.completed || !shard.Expired(e, created_ns, options_.retention_ns)) {
+    if (!b->completed || !shard.Expired(*b, created_ns, options_.retention_ns)) {
       return absl::AlreadyExistsError(
           base::Cat("idempotency key ", base::Quoted(key), " is already held"));
     }
-    shard.Erase(it->second, *totals_);
+    shard.Erase(b, *totals_);
   }
   const uint64_t charge = tenant.size() + key.size() + fingerprint.size() + outcome.size();
   if (!internal::KeyStoreTotals::Take(totals_->keys, 1, options_.max_keys)) {
@@ -395,11 +509,7 @@ absl::Status KeyStore::Insert(std::string_view tenant, std::string_view key,
         base::Cat("idempotency store holds max_bytes ", options_.max_bytes, " bytes; key ",
                   base::Quoted(key), " (", charge, " bytes) was not inserted"));
   }
-  const uint32_t slot = shard.Add(identity, fingerprint, created_ns);
-  internal::Entry& e = shard.entries[slot];
-  e.outcome.assign(outcome);
-  e.completed = true;
-  --shard.in_flight;
+  shard.AddCompleted(hash, identity, fingerprint, outcome, created_ns);
   return absl::OkStatus();
 }
 
@@ -408,7 +518,7 @@ size_t KeyStore::ExpireNow() {
   size_t dropped = 0;
   for (uint32_t i = 0; i < options_.shards; ++i) {
     std::lock_guard lock(shards_[i].mu);
-    dropped += shards_[i].ExpireFront(now_ns, options_.retention_ns, *totals_);
+    dropped += shards_[i].ExpireOldest(now_ns, options_.retention_ns, *totals_);
   }
   return dropped;
 }
@@ -418,12 +528,9 @@ void KeyStore::ForEachCompleted(const std::function<void(const StoredEntry&)>& f
   for (uint32_t i = 0; i < options_.shards; ++i) {
     const internal::KeyStoreShard& shard = shards_[i];
     std::lock_guard lock(shard.mu);
-    for (const internal::Entry& e : shard.entries) {
-      if (e.generation == 0 || !e.completed || shard.Expired(e, now_ns, options_.retention_ns)) {
-        continue;
-      }
-      fn(e.View());
-    }
+    shard.ForEach([&](const internal::Block& b) {
+      if (b.completed && !shard.Expired(b, now_ns, options_.retention_ns)) fn(b.View());
+    });
   }
 }
 
@@ -438,7 +545,7 @@ KeyStoreStats KeyStore::stats() const {
   s.expired = totals_->expired.load(std::memory_order_relaxed);
   for (uint32_t i = 0; i < options_.shards; ++i) {
     std::lock_guard lock(shards_[i].mu);
-    s.in_flight += shards_[i].in_flight;
+    s.in_flight += shards_[i].in_flight_count;
   }
   return s;
 }

@@ -50,9 +50,11 @@
 //   return Reply(outcome);
 //
 // Thread safety: every method may be called from several threads at once. Keys are spread over
-// shards, each behind its own mutex. Costs: Begin and Complete allocate for the key and the
-// outcome (nothing else after the shard's table has grown); no call ever rehashes more than one
-// shard.
+// shards, each behind its own mutex. Costs: each key is one heap block holding its tenant, key,
+// fingerprint and outcome, so that a retry's lookup touches the shard's index and that block and
+// nothing else; Begin allocates the block and Complete reallocates it with the outcome. A shard's
+// index doubles when three quarters full, which pauses that shard alone (it rehashes from stored
+// hashes, without touching the blocks).
 #ifndef KEEL_IDEMPOTENCY_KEY_STORE_H_
 #define KEEL_IDEMPOTENCY_KEY_STORE_H_
 
@@ -105,7 +107,6 @@ enum class Verdict {
 // completed or released (later uses get kFailedPrecondition).
 struct Ticket {
   uint32_t shard = 0;
-  uint32_t slot = 0;
   uint64_t generation = 0;  // 0: no ticket
 };
 
