@@ -219,6 +219,7 @@ class KeyStoreShard {
   // Drops expired completed keys from the old end of the list. Keys still in flight are passed
   // over (there are few of them) and expire once completed.
   size_t ExpireOldest(int64_t now_ns, int64_t retention_ns, KeyStoreTotals& totals) {
+    if (retention_ns == kRetainForever) return 0;
     size_t dropped = 0;
     Block* b = oldest_;
     while (b != nullptr && Expired(*b, now_ns, retention_ns)) {
