@@ -214,6 +214,8 @@ int Demo(int argc, char** argv) {
     DataModel(**service, first_night, 14);
     Idempotency(**service, first_night);
   }
+  Contention(short_run);
+  BookingSagas(work, short_run);
   ReplayCrash(std::filesystem::read_symlink("/proc/self/exe").string(), work, short_run);
   std::filesystem::remove_all(work);
   std::printf("\nAll checks passed.\n");

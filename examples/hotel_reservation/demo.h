@@ -4,9 +4,15 @@
 #ifndef KEEL_EXAMPLES_HOTEL_RESERVATION_DEMO_H_
 #define KEEL_EXAMPLES_HOTEL_RESERVATION_DEMO_H_
 
+#include <string>
 #include <string_view>
 
 namespace keel::examples::hotel {
+
+// The sections in demo_booking.cc: the concurrency approaches side by side on a hot room type,
+// and the booking saga with a hostile payment provider and a crash mid-saga.
+void Contention(bool short_run);
+void BookingSagas(const std::string& work, bool short_run);
 
 // Prints a section's title.
 void Heading(std::string_view title);
