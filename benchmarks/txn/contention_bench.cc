@@ -1,8 +1,8 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 //
 // The hotel case study's contention workload (examples/hotel_reservation/contention.h) for each
-// concurrency approach at 1, 2, 4, 8 and 16 client threads: 4,000 bookings of 1-3 rooms for 1-4
-// nights of one room type over 14 nights holding 1,000 rooms each (1,100 with overbooking), so
+// concurrency approach at 1, 2, 4, 8 and 16 client threads: 40,000 bookings of 1-3 rooms for 1-4
+// nights of one room type over 14 nights holding 10,000 rooms each (11,000 with overbooking), so
 // that about three quarters of the demand fits and the rooms are fought over to the end. The
 // baseline is one std::mutex around a std::map of the rows (global-mutex).
 //
@@ -25,10 +25,10 @@ const bool kSmoke = std::getenv("KEEL_BENCH_SMOKE") != nullptr;
 void BM_Contention(benchmark::State& state, Approach approach) {
   ContentionOptions options;
   options.threads = static_cast<int>(state.range(0));
-  const int total_bookings = kSmoke ? 64 : 4'000;
+  const int total_bookings = kSmoke ? 64 : 40'000;
   options.bookings_per_thread = total_bookings / options.threads;
   options.dates = 14;
-  options.total_inventory = 1'000;
+  options.total_inventory = 10'000;
   options.max_rooms = 3;
   options.max_nights = 4;
   double retries = 0;

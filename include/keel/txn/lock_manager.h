@@ -76,7 +76,6 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "keel/base/assert.h"
@@ -183,10 +182,9 @@ class LockManager {
   static bool GrantableOverHolders(const Queue& queue, const Request& request);
   // Grants the queue's waiting requests from the front while they are grantable.
   void GrantWaiters(const Key& key, Queue& queue);
-  // Withdraws `txn`'s queued request on `key` and grants whatever that unblocks.
-  void Withdraw(TxnId txn, Txn& state, const Key& key);
-  // Releases `txn`'s granted lock on `key` (REQUIRES: held) and grants what that unblocks.
-  void Release(TxnId txn, Txn& state, const Key& key);
+  // Releases `txn`'s lock on `key` (granted: REQUIRES held) or withdraws its queued request
+  // (REQUIRES: queued), and grants whatever that unblocks.
+  void Remove(TxnId txn, Txn& state, const Key& key, bool granted);
   // The transactions `txn` (waiting on `key`) waits for, with their order kept.
   std::vector<TxnId> WaitsFor(TxnId txn, const Key& key) const;
   // Searches the waits-for graph from `txn`; a description of a cycle back to it, if any.
@@ -307,7 +305,7 @@ absl::Status LockManager<Key>::Lock(TxnId txn, const Key& key, LockMode mode, in
   state.waiting_on = key;
   ++stats_.waited;
   if (std::optional<std::string> cycle = FindCycle(txn)) {
-    Withdraw(txn, state, key);
+    Remove(txn, state, key, /*granted=*/false);
     ++stats_.deadlocks;
     return absl::AbortedError(base::Cat("deadlock: ", *cycle, "; transaction ", txn,
                                         ", whose request closed the cycle, is aborted"));
@@ -330,7 +328,7 @@ absl::Status LockManager<Key>::AwaitGrant(std::unique_lock<std::mutex>& lock, Tx
       std::vector<TxnId> blockers = WaitsFor(txn, key);
       std::string names;
       for (TxnId blocker : blockers) names += base::Cat(names.empty() ? "" : ", ", blocker);
-      Withdraw(txn, state, key);
+      Remove(txn, state, key, /*granted=*/false);
       ++stats_.timeouts;
       return absl::DeadlineExceededError(
           base::Cat("transaction ", txn, " waited ", now_ns - start_ns, " ns for a ",
@@ -366,29 +364,21 @@ void LockManager<Key>::GrantWaiters(const Key& key, Queue& queue) {
 }
 
 template <RecordKey Key>
-void LockManager<Key>::Withdraw(TxnId txn, Txn& state, const Key& key) {
+void LockManager<Key>::Remove(TxnId txn, Txn& state, const Key& key, bool granted) {
   auto queue_it = table_.find(key);
   KEEL_ASSERT(queue_it != table_.end(), "no queue on record ", KeyString(key));
   Queue& queue = queue_it->second;
-  auto it = std::find_if(queue.waiting.begin(), queue.waiting.end(),
+  std::vector<Request>& requests = granted ? queue.holders : queue.waiting;
+  auto it = std::find_if(requests.begin(), requests.end(),
                          [&](const Request& r) { return r.txn == txn; });
-  KEEL_ASSERT(it != queue.waiting.end(), "transaction ", txn, " is not queued on ", KeyString(key));
-  queue.waiting.erase(it);
-  state.waiting_on.reset();
-  GrantWaiters(key, queue);
-  if (queue.holders.empty() && queue.waiting.empty()) table_.erase(queue_it);
-}
-
-template <RecordKey Key>
-void LockManager<Key>::Release(TxnId txn, Txn& state, const Key& key) {
-  auto queue_it = table_.find(key);
-  KEEL_ASSERT(queue_it != table_.end(), "no queue on record ", KeyString(key));
-  Queue& queue = queue_it->second;
-  auto it = std::find_if(queue.holders.begin(), queue.holders.end(),
-                         [&](const Request& r) { return r.txn == txn; });
-  KEEL_ASSERT(it != queue.holders.end(), "transaction ", txn, " does not hold ", KeyString(key));
-  queue.holders.erase(it);
-  state.held.erase(key);
+  KEEL_ASSERT(it != requests.end(), "transaction ", txn, granted ? " holds" : " waits for",
+              " no lock on ", KeyString(key));
+  requests.erase(it);
+  if (granted) {
+    state.held.erase(key);
+  } else {
+    state.waiting_on.reset();
+  }
   GrantWaiters(key, queue);
   if (queue.holders.empty() && queue.waiting.empty()) table_.erase(queue_it);
 }
@@ -402,7 +392,7 @@ absl::Status LockManager<Key>::Unlock(TxnId txn, const Key& key) {
     return absl::NotFoundError(
         base::Cat("transaction ", txn, " holds no lock on record ", KeyString(key)));
   }
-  Release(txn, **found, key);
+  Remove(txn, **found, key, /*granted=*/true);
   return absl::OkStatus();
 }
 
@@ -415,7 +405,7 @@ absl::Status LockManager<Key>::End(TxnId txn) {
   std::vector<Key> keys;
   keys.reserve(state.held.size());
   for (const auto& [key, mode] : state.held) keys.push_back(key);
-  for (const Key& key : keys) Release(txn, state, key);
+  for (const Key& key : keys) Remove(txn, state, key, /*granted=*/true);
   txns_.erase(txn);
   return absl::OkStatus();
 }
