@@ -15,6 +15,8 @@ packages=(
   redis-server redis-tools              # Redis 7.0: the oracle for keel/net's protocol tests and
                                         # keel::shard's hash slots
   librocksdb-dev                        # RocksDB: the write-ahead-log peer in benchmarks/wal
+  libsqlite3-dev                        # SQLite, the real-database variant of the hotel case
+                                        # study's constraint approach
 )
 
 missing=()
