@@ -73,14 +73,11 @@ struct Started {
 absl::Status RecoverAndFinish(wal::FileSystem& fs, const std::string& dir, uint64_t seed,
                               testing::World& world, const std::vector<Started>& sagas,
                               uint64_t mutations, uint64_t checkpoint_interval) {
-  base::ManualClock clock(0);
-  testing::Network network(clock);
-  base::Random delays(seed, /*stream=*/11);
-  const std::vector<SagaDefinition> definitions =
-      testing::RandomDefinitions(seed, kDefinitions, world, network, delays);
+  testing::Sim sim(seed, kDefinitions, world);
+  const std::vector<SagaDefinition>& definitions = sim.definitions;
   KEEL_ASSIGN_OR_RETURN(
       std::unique_ptr<Orchestrator> orchestrator,
-      Orchestrator::Open(Options(&fs, &clock, dir, checkpoint_interval), definitions));
+      Orchestrator::Open(Options(&fs, &sim.clock, dir, checkpoint_interval), definitions));
   for (const Started& saga : sagas) {
     const absl::StatusOr<SagaInfo> info = orchestrator->Inspect(saga.id);
     if (info.ok()) continue;
@@ -90,7 +87,7 @@ absl::Status RecoverAndFinish(wal::FileSystem& fs, const std::string& dir, uint6
     }
     KEEL_RETURN_IF_ERROR(orchestrator->Start(saga.id, definitions[saga.definition].name, ""));
   }
-  KEEL_RETURN_IF_ERROR(testing::Drive(*orchestrator, network));
+  KEEL_RETURN_IF_ERROR(testing::Drive(*orchestrator, sim.network));
   std::set<std::string> effects;
   for (const Started& saga : sagas) {
     const testing::Expected expected =
@@ -114,16 +111,15 @@ TEST_CASE("Every crash state at every step resumes each saga to the reference ou
   std::vector<Started> sagas;
   std::vector<std::pair<std::string, uint64_t>> effect_times;  // key, changes before it
   {
-    base::ManualClock clock(0);
     testing::World world(seed, testing::Mix{}, CompensationMix());
     world.on_effect = [&](const std::string& key) {
       effect_times.emplace_back(key, explorer.mutations());
     };
-    testing::Network network(clock);
-    base::Random delays(seed, /*stream=*/11);
+    testing::Sim sim(seed, kDefinitions, world);
+    base::ManualClock& clock = sim.clock;
+    testing::Network& network = sim.network;
+    const std::vector<SagaDefinition>& definitions = sim.definitions;
     base::Random random(seed, /*stream=*/12);
-    const std::vector<SagaDefinition> definitions =
-        testing::RandomDefinitions(seed, kDefinitions, world, network, delays);
     auto opened = Orchestrator::Open(Options(&fs, &clock, kDir, checkpoint_interval), definitions);
     REQUIRE_MESSAGE(opened.ok(), opened.status());
     const uint64_t count = keel::testing::TestRounds("KEEL_SAGA_CRASH_SAGAS", 5);
@@ -222,12 +218,11 @@ Recorded RecordWorkload(uint64_t seed, uint64_t checkpoint_interval, size_t saga
   Recorded recorded;
   recorded.seed = seed;
   wal::MemoryFileSystem fs;
-  base::ManualClock clock(0);
   testing::World world(seed, testing::Mix{}, CompensationMix());
-  testing::Network network(clock);
-  base::Random delays(seed, /*stream=*/11);
-  const std::vector<SagaDefinition> definitions =
-      testing::RandomDefinitions(seed, kDefinitions, world, network, delays);
+  testing::Sim sim(seed, kDefinitions, world);
+  base::ManualClock& clock = sim.clock;
+  testing::Network& network = sim.network;
+  const std::vector<SagaDefinition>& definitions = sim.definitions;
   OrchestratorOptions options = Options(&fs, &clock, kDir, checkpoint_interval);
   options.log.max_segment_bytes = max_segment_bytes;
   auto opened = Orchestrator::Open(options, definitions);
@@ -271,14 +266,10 @@ void CheckDamaged(const Recorded& recorded, const std::map<std::string, std::str
                   size_t* at_least, size_t* refused) {
   wal::MemoryFileSystem fs;
   WriteTree(fs, files);
-  base::ManualClock clock(0);
-  testing::World world(1, testing::Mix{}, testing::Mix{});
-  testing::Network network(clock);
-  base::Random delays(1);
   // The definitions' shapes come from the seed the workload used (the participants never run).
-  const std::vector<SagaDefinition> definitions =
-      testing::RandomDefinitions(recorded.seed, kDefinitions, world, network, delays);
-  auto opened = Orchestrator::Open(Options(&fs, &clock, kDir, 0), definitions);
+  testing::World world(recorded.seed, testing::Mix{}, testing::Mix{});
+  testing::Sim sim(recorded.seed, kDefinitions, world);
+  auto opened = Orchestrator::Open(Options(&fs, &sim.clock, kDir, 0), sim.definitions);
   if (!opened.ok()) {
     CHECK_MESSAGE(opened.status().code() == absl::StatusCode::kDataLoss, opened.status());
     ++*refused;
@@ -374,16 +365,15 @@ TEST_CASE("Sagas of a writer process killed at a random moment finish as the ref
         [&](int report_fd) {
           const int effects_fd = open(effects_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
           if (effects_fd < 0) _exit(2);
-          base::ManualClock clock(0);
           testing::World world(workload_seed, testing::Mix{}, CompensationMix());
           world.on_effect = [&](const std::string& key) {
             const std::string line = key + "\n";
             if (write(effects_fd, line.data(), line.size()) < 0) _exit(4);
           };
-          testing::Network network(clock);
-          base::Random delays(workload_seed, /*stream=*/11);
-          const std::vector<SagaDefinition> definitions =
-              testing::RandomDefinitions(workload_seed, kDefinitions, world, network, delays);
+          testing::Sim sim(workload_seed, kDefinitions, world);
+          base::ManualClock& clock = sim.clock;
+          testing::Network& network = sim.network;
+          const std::vector<SagaDefinition>& definitions = sim.definitions;
           auto opened = Orchestrator::Open(
               Options(&wal::FileSystem::Posix(), &clock, dir, /*checkpoint_interval=*/16),
               definitions);

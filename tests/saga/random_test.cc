@@ -33,13 +33,12 @@ struct Run {
 void CheckRun(const Run& run) {
   CAPTURE(run.seed);
   CAPTURE(run.durable);
-  base::ManualClock clock(0);
   testing::World world(run.seed, testing::Mix{}, testing::Mix{.fail = 0.3, .non_retryable = 0.02});
-  testing::Network network(clock);
-  base::Random delays(run.seed, /*stream=*/1);
+  testing::Sim sim(run.seed, 6, world);
+  base::ManualClock& clock = sim.clock;
+  testing::Network& network = sim.network;
+  const std::vector<SagaDefinition>& definitions = sim.definitions;
   base::Random random(run.seed, /*stream=*/2);
-  const std::vector<SagaDefinition> definitions =
-      testing::RandomDefinitions(run.seed, 6, world, network, delays);
   wal::MemoryFileSystem fs;
   OrchestratorOptions options;
   options.clock = &clock;

@@ -117,6 +117,23 @@ struct Expected {
                                                             World& world, Network& network,
                                                             base::Random& delays);
 
+// One process's view of the participants: a ManualClock, a Network on it, and `count` random
+// definitions (RandomDefinitions(seed, count)) whose participants live in `world`. Not movable:
+// the definitions' callbacks point into it.
+struct Sim {
+  Sim(uint64_t seed, size_t count, World& world)
+      : network(clock),
+        delays(seed, /*stream=*/11),
+        definitions(RandomDefinitions(seed, count, world, network, delays)) {}
+  Sim(const Sim&) = delete;
+  Sim& operator=(const Sim&) = delete;
+
+  base::ManualClock clock{0};
+  Network network;
+  base::Random delays;
+  std::vector<SagaDefinition> definitions;
+};
+
 // Polls and advances the clock to the next answer or timer until neither is left (or
 // `max_rounds` pass: an error).
 [[nodiscard]] absl::Status Drive(Orchestrator& orchestrator, Network& network,
