@@ -99,7 +99,7 @@ enum class Event : uint8_t {
 [[nodiscard]] std::string_view EventName(Event event);
 
 struct Transition {
-  int64_t time_ns = 0;  // by the log's clock when durable, else the orchestrator's
+  int64_t time_ns = 0;  // by the orchestrator's clock when it was decided (kept in the log)
   Event event = Event::kStarted;
   uint32_t step = 0;
   Phase phase = Phase::kAction;
