@@ -7,10 +7,12 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "keel/saga/orchestrator.h"
 #include "keel/wal/memory_file_system.h"
 #include "saga/saga_testing.h"
@@ -142,6 +144,76 @@ TEST_CASE("A saga stuck in a compensation survives restarts and checkpoints unti
   CHECK((*opened)->Inspect("r")->dismissed);
   CHECK((*opened)->stats().stuck == 0);
   CHECK((*opened)->stats().live == 0);
+}
+
+TEST_CASE("Checkpoints keep the log short while sagas come and go") {
+  const uint64_t seed = keel::testing::TestSeed(1403);
+  CAPTURE(seed);
+  testing::World world(seed, testing::Mix{}, testing::Mix{});
+  testing::Sim sim(seed, 3, world);
+  wal::MemoryFileSystem fs;
+  OrchestratorOptions options;
+  options.clock = &sim.clock;
+  options.dir = "/sagas";
+  options.log.file_system = &fs;
+  options.log.max_segment_bytes = 4096;
+  options.log.max_record_bytes = 2048;
+  options.log.preallocate_bytes = 0;
+  options.max_input_bytes = 64;
+  options.max_output_bytes = 64;
+  options.max_message_bytes = 64;
+  options.max_finished_sagas = 8;
+  options.checkpoint_interval_records = 50;
+  auto opened = Orchestrator::Open(options, sim.definitions);
+  REQUIRE_MESSAGE(opened.ok(), opened.status());
+  size_t most_segments = 0;
+  for (int i = 0; i < 300; ++i) {
+    REQUIRE((*opened)->Start(base::Cat("s", i), sim.definitions[i % 3].name, "").ok());
+    REQUIRE(testing::Drive(**opened, sim.network).ok());
+    const auto names = fs.List("/sagas/log");
+    REQUIRE(names.ok());
+    size_t segments = 0;
+    for (const std::string& name : *names) segments += name.ends_with(".wal") ? 1 : 0;
+    most_segments = std::max(most_segments, segments);
+  }
+  CHECK((*opened)->stats().checkpoints >= 5);
+  // 50 records of at most ~200 bytes span at most 4 segments of 4 KiB, plus the active one.
+  CHECK(most_segments <= 5);
+  const SagaInfo last = *(*opened)->Inspect("s299");
+  opened->reset();
+  SagaRecoveryReport report;
+  auto reopened = Orchestrator::Open(options, sim.definitions, &report);
+  REQUIRE_MESSAGE(reopened.ok(), reopened.status());
+  CHECK(report.checkpoint_found);
+  CHECK(report.records_replayed < 50);
+  CHECK(report.finished_sagas == 8);
+  CHECK(testing::Summary(*(*reopened)->Inspect("s299")) == testing::Summary(last));
+  CHECK((*reopened)->stats().finished == 8);  // the others were forgotten (or are stuck)
+}
+
+TEST_CASE("Open refuses recovered sagas whose definition is gone or changed") {
+  wal::MemoryFileSystem fs;
+  OrchestratorOptions options;
+  options.dir = "/sagas";
+  options.log.file_system = &fs;
+  const StepFunction never = [](const StepContext&, Completion) {};
+  SagaDefinition definition{.name = "d", .steps = {Step{.name = "a", .action = never}}};
+  {
+    auto opened = Orchestrator::Open(options, {definition});
+    REQUIRE(opened.ok());
+    REQUIRE((*opened)->Start("r", "d", "").ok());
+  }
+  const auto gone = Orchestrator::Open(options, {});
+  CHECK(gone.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(absl::StrContains(gone.status().message(), "\"d\""));
+  definition.steps.push_back(Step{.name = "b", .action = never});
+  const auto changed = Orchestrator::Open(options, {definition});
+  CHECK(changed.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(absl::StrContains(changed.status().message(), "now has 2"));
+  options.log.max_record_bytes = 1024;  // too small for a 64 KiB input
+  const auto small = Orchestrator::Open(options, {definition});
+  CHECK(small.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(small.status().message(), "max_record_bytes 1024"));
 }
 
 }  // namespace
