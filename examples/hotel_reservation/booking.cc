@@ -78,10 +78,10 @@ saga::SagaDefinition BookingSaga(HotelService& service, PaymentProvider& provide
               return;
             }
             // The reservation id (the saga's id) is the hold's idempotency key.
-            RunCommand(service,
-                       ReserveCommand(c.saga_id, r->hotel_id, r->room_type_id, r->start, r->end,
-                                      r->rooms),
-                       done, /*is_hold=*/true);
+            RunCommand(
+                service,
+                ReserveCommand(c.saga_id, r->hotel_id, r->room_type_id, r->start, r->end, r->rooms),
+                done, /*is_hold=*/true);
           },
       .compensation =
           [&service](const saga::StepContext& c, saga::Completion done) {
@@ -100,12 +100,12 @@ saga::SagaDefinition BookingSaga(HotelService& service, PaymentProvider& provide
               done.Done(saga::StepResult::NonRetryableFailure("BadBooking", r.status().ToString()));
               return;
             }
-            provider.Charge(c.idempotency_key, c.saga_id, r->amount_cents,
-                            [done](ChargeAnswer answer) {
-                              done.Done(answer == ChargeAnswer::kApproved
-                                            ? saga::StepResult::Success("charged")
-                                            : saga::StepResult::NonRetryableFailure("CardDeclined"));
-                            });
+            provider.Charge(
+                c.idempotency_key, c.saga_id, r->amount_cents, [done](ChargeAnswer answer) {
+                  done.Done(answer == ChargeAnswer::kApproved
+                                ? saga::StepResult::Success("charged")
+                                : saga::StepResult::NonRetryableFailure("CardDeclined"));
+                });
           },
       // Reached only when every attempt timed out: the charge may have been made, so refund the
       // action's key (a refund of a charge never made is nothing to do).

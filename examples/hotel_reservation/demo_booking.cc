@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,9 +30,9 @@ void Contention(bool short_run) {
   options.threads = 8;
   options.bookings_per_thread = short_run ? 100 : 1'000;
   options.total_inventory = short_run ? 40 : 200;
-  options.approaches = {Approach::kOptimistic, Approach::kPessimistic,
-                        Approach::kPessimisticUnordered, Approach::kConstraint, Approach::kSqlite,
-                        Approach::kGlobalMutex};
+  options.approaches = {
+      Approach::kOptimistic, Approach::kPessimistic, Approach::kPessimisticUnordered,
+      Approach::kConstraint, Approach::kSqlite,      Approach::kGlobalMutex};
   std::printf(
       "%d clients each book %d stays of 1-%d nights and 1-%d rooms of one room type, %d rooms a\n"
       "night over %d nights: demand is far above supply. Each approach gets the same requests;\n"
@@ -43,8 +44,10 @@ void Contention(bool short_run) {
   if (!results.ok()) Die(results.status().ToString());
   std::fputs(FormatContentionTable(*results).c_str(), stdout);
   std::printf(
-      "\nNo night over its limit, for every approach. Optimistic locking retries when the versions\n"
-      "it read have changed; pessimistic locking waits (and, locking in no fixed order, deadlocks:\n"
+      "\nNo night over its limit, for every approach. Optimistic locking retries when the "
+      "versions\n"
+      "it read have changed; pessimistic locking waits (and, locking in no fixed order, "
+      "deadlocks:\n"
       "the lock manager finds each cycle and the victim retries); the constraint is one atomic\n"
       "check-and-update; SQLite does the same in a real database, one transaction per booking.\n");
 }
@@ -106,14 +109,15 @@ void Check(SagaRun& run, PaymentProvider& provider, const std::vector<std::strin
     const int charges = provider.ChargesFor(id);
     const char* what = "";
     if (info->outcome == saga::Outcome::kCompleted) {
-      if (status != Status::kPaid || charges != 1) Die(base::Cat(id, ": completed but not paid once"));
+      if (status != Status::kPaid || charges != 1)
+        Die(base::Cat(id, ": completed but not paid once"));
       what = "completed: held, charged once, paid";
       const BookingRequest& r = requests.at(id);
       for (Day d = r.start; d < r.end; ++d) held[d] += r.rooms;
     } else if (info->outcome == saga::Outcome::kCompensated) {
       if (charges != 0) Die(base::Cat(id, ": compensated but charged"));
       if (status && status != Status::kRejected) Die(base::Cat(id, ": compensated, not rejected"));
-      what = !status                                    ? "compensated: sold out, nothing held"
+      what = !status ? "compensated: sold out, nothing held"
              : info->last_error && info->last_error->type == "CardDeclined"
                  ? "compensated: card declined, rooms released"
                  : "compensated: no answer from the provider, refunded, rooms released";
@@ -152,9 +156,10 @@ void BookingSagas(const std::string& work, bool short_run) {
   std::map<std::string, BookingRequest> requests;
   base::Random rng(1409);
   SagaRun run;
+  std::filesystem::create_directories(work + "/booking");
   Open(run, work + "/booking", provider);
   for (Day d = first; d < first + nights; ++d) {
-    if (!run.service->Execute(SetInventoryCommand(kHotel, kRoomType, d, 30)).ok() ||
+    if (!run.service->Execute(SetInventoryCommand(kHotel, kRoomType, d, count / 5)).ok() ||
         !run.service->Commit().ok()) {
       Die("cannot set the inventory");
     }
@@ -184,8 +189,11 @@ void BookingSagas(const std::string& work, bool short_run) {
     if (!info.ok() || !info->last_error || info->last_error->type != "CardDeclined") continue;
     std::printf("\n    %s, a declined card:\n", id.c_str());
     for (const saga::Transition& t : info->history) {
-      std::printf("      %-10s step %u (%s) %s, attempt %u%s\n", std::string(saga::EventName(t.event)).c_str(),
-                  t.step, t.step == 0 ? "hold rooms" : t.step == 1 ? "charge guest" : "confirm",
+      std::printf("      %-10s step %u (%s) %s, attempt %u%s\n",
+                  std::string(saga::EventName(t.event)).c_str(), t.step,
+                  t.step == 0   ? "hold rooms"
+                  : t.step == 1 ? "charge guest"
+                                : "confirm",
                   std::string(saga::PhaseName(t.phase)).c_str(), t.attempt,
                   t.timed_out ? ", timed out" : "");
     }

@@ -20,9 +20,8 @@ PaymentProvider::~PaymentProvider() {
 }
 
 int PaymentProvider::Percent(std::string_view key, uint64_t attempt, uint64_t salt) const {
-  return static_cast<int>(base::Hash64(key, options_.seed ^ (attempt * 0x9e3779b97f4a7c15u) ^
-                                                salt) %
-                          100);
+  return static_cast<int>(
+      base::Hash64(key, options_.seed ^ (attempt * 0x9e3779b97f4a7c15u) ^ salt) % 100);
 }
 
 void PaymentProvider::Charge(std::string_view idempotency_key, std::string_view reference,
