@@ -4,7 +4,8 @@
 #      also compiles every installed header on its own;
 #   3. build and run the same consumer with the flags `pkg-config keel` gives;
 #   4. configure, build and run a consumer that pulls keel in with add_subdirectory.
-# Inputs: KEEL_SOURCE_DIR, KEEL_BINARY_DIR, WORK_DIR, GENERATOR, CXX_COMPILER, BUILD_TYPE.
+# Inputs: KEEL_SOURCE_DIR, KEEL_BINARY_DIR, WORK_DIR, GENERATOR, CXX_COMPILER, BUILD_TYPE, and
+# CXX_LAUNCHER (the build's compiler launcher, ccache, if any: the consumers use it too).
 
 function(run_step description)
   message(STATUS "package test: ${description}")
@@ -26,6 +27,9 @@ run_step("install keel into ${prefix}"
 
 set(consumer_args -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}"
                   "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}")
+if(CXX_LAUNCHER)
+  list(APPEND consumer_args "-DCMAKE_CXX_COMPILER_LAUNCHER=${CXX_LAUNCHER}")
+endif()
 
 # 2. find_package.
 set(fp_build "${WORK_DIR}/find_package")
@@ -58,9 +62,12 @@ run_step("run the pkg-config consumer" "${WORK_DIR}/pkg_config_consumer")
 
 # 4. add_subdirectory.
 set(as_build "${WORK_DIR}/add_subdirectory")
+# With warnings as errors, keel's sources compile with exactly the flags of the build under test,
+# so that a compiler launcher (ccache) serves them from that build instead of compiling the
+# library a second time; the options the consumer must not inherit stay checked.
 run_step("configure the add_subdirectory consumer"
          "${CMAKE_COMMAND}" -S "${CMAKE_CURRENT_LIST_DIR}/add_subdirectory" -B "${as_build}"
-         ${consumer_args} "-DKEEL_SOURCE_DIR=${KEEL_SOURCE_DIR}")
+         ${consumer_args} "-DKEEL_SOURCE_DIR=${KEEL_SOURCE_DIR}" -DKEEL_WARNINGS_AS_ERRORS=ON)
 run_step("build the add_subdirectory consumer" "${CMAKE_COMMAND}" --build "${as_build}")
 run_step("run the add_subdirectory consumer" "${as_build}/consumer")
 
