@@ -10,7 +10,7 @@ void Inbox::Push(uint32_t slot, uint64_t token, StepResult result) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return;
-    answers_.push_back(Answer{slot, token, std::move(result)});
+    answers_.push_back(Answer{slot, token, clock_.NowNanos(), std::move(result)});
   }
   cv_.notify_one();
 }

@@ -1,9 +1,11 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 //
 // Inbox: where participants' answers wait for the next Poll. Completion::Done pushes from any
-// thread; Poll takes everything at once. It also wakes a thread blocked in WaitForWork (a
-// Driver) when an answer comes in or a saga is started. It is shared with every Completion, so
-// that an answer given after the orchestrator is gone lands here and is dropped.
+// thread, stamped with the time it arrived, so that an answer that came after its attempt's
+// deadline is late even if Poll only looks at it later; Poll takes everything at once. It also
+// wakes a thread blocked in WaitForWork (a Driver) when an answer comes in or a saga is started. It
+// is shared with every Completion, so that an answer given after the orchestrator is gone lands
+// here and is dropped.
 //
 // Internal to keel/saga.
 #ifndef KEEL_SRC_SAGA_INBOX_H_
@@ -16,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "keel/base/clock.h"
 #include "keel/saga/definition.h"
 
 namespace keel::saga::internal {
@@ -26,11 +29,16 @@ void AppendIdempotencyKey(std::string& out, std::string_view saga_id, uint32_t s
 struct Answer {
   uint32_t slot = 0;
   uint64_t token = 0;
+  int64_t arrived_ns = 0;  // by the orchestrator's clock: an answer at its deadline is late
   StepResult result;
 };
 
 class Inbox {
  public:
+  // `clock` stamps each answer's arrival; it outlives the orchestrator, which closes the inbox
+  // before it goes, so no later Push reads it.
+  explicit Inbox(const base::Clock& clock) : clock_(clock) {}
+
   // Queues an answer, unless the inbox is closed.
   void Push(uint32_t slot, uint64_t token, StepResult result);
 
@@ -47,6 +55,7 @@ class Inbox {
   void Close();
 
  private:
+  const base::Clock& clock_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Answer> answers_;  // guarded by mu_

@@ -69,7 +69,10 @@ OrchestratorStats Orchestrator::stats() const { return impl_->stats(); }
 namespace internal {
 
 OrchestratorImpl::OrchestratorImpl(const OrchestratorOptions& options, const base::Clock& clock)
-    : options_(options), clock_(clock), inbox_(std::make_shared<Inbox>()), random_(options.seed) {}
+    : options_(options),
+      clock_(clock),
+      inbox_(std::make_shared<Inbox>(clock)),
+      random_(options.seed) {}
 
 OrchestratorImpl::~OrchestratorImpl() { inbox_->Close(); }
 

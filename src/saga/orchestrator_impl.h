@@ -47,6 +47,7 @@ struct Saga {
   SagaState state;
   const CompiledDefinition* definition = nullptr;
   uint64_t token = 0;       // the invocation under way (its timer is the timeout); 0: none
+  int64_t deadline_ns = 0;  // of the invocation under way
   bool retry_wait = false;  // its timer is the wait before the next attempt
   bool queued = false;      // in runnable_
 };

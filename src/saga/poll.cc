@@ -61,6 +61,7 @@ absl::StatusOr<uint64_t> OrchestratorImpl::Poll() {
         saga.token = next_token_++;
         const Step& step = saga.definition->definition.steps[saga.state.step];
         const int64_t deadline_ns = SaturatingAdd(now_ns, step.timeout_ns);
+        saga.deadline_ns = deadline_ns;
         timers_.Set(slot, deadline_ns);
         invocations_.push_back(Invocation{&saga, slot, saga.token, deadline_ns});
       }
@@ -79,8 +80,11 @@ absl::StatusOr<uint64_t> OrchestratorImpl::Poll() {
 
 void OrchestratorImpl::DecideAnswer(Answer& answer, int64_t now_ns) {
   if (answer.token == 0 || answer.slot >= slots_.size() || slots_[answer.slot] == nullptr ||
-      slots_[answer.slot]->token != answer.token) {
-    ++stats_.stale_answers;  // late (after its timeout), repeated, or for a finished saga
+      slots_[answer.slot]->token != answer.token ||
+      answer.arrived_ns >= slots_[answer.slot]->deadline_ns) {
+    // Late (it came at or after its deadline: the timer, due by now, times the attempt out),
+    // repeated, or for an invocation or saga that is over.
+    ++stats_.stale_answers;
     return;
   }
   Saga& saga = *slots_[answer.slot];

@@ -128,9 +128,7 @@ TEST_CASE("Every crash state at every step resumes each saga to the reference ou
       REQUIRE((*opened)->Start(saga.id, definitions[saga.definition].name, "").ok());
       saga.acknowledged_at = explorer.mutations();
       sagas.push_back(saga);
-      clock.Advance(base::kNanosPerMilli);
-      network.DeliverDue();
-      REQUIRE((*opened)->Poll().ok());
+      REQUIRE(testing::RunUntil(**opened, network, clock.NowNanos() + base::kNanosPerMilli).ok());
     }
     const absl::Status driven = testing::Drive(**opened, network);
     REQUIRE_MESSAGE(driven.ok(), driven);
@@ -385,9 +383,10 @@ TEST_CASE("Sagas of a writer process killed at a random moment finish as the ref
             const std::string ack = base::Cat(i, "\n");
             if (write(report_fd, ack.data(), ack.size()) < 0) _exit(6);
             for (int step = 0; step < 3; ++step) {
-              clock.Advance(5 * base::kNanosPerMilli);
-              network.DeliverDue();
-              if (!(*opened)->Poll().ok()) _exit(7);
+              if (!testing::RunUntil(**opened, network, clock.NowNanos() + 5 * base::kNanosPerMilli)
+                       .ok()) {
+                _exit(7);
+              }
             }
           }
         },

@@ -272,6 +272,31 @@ TEST_CASE("An answer after its attempt timed out is ignored and the retry's answ
   CHECK(f.orchestrator->stats().stale_answers == 1);
 }
 
+TEST_CASE("An answer that arrives after its deadline is late even if Poll sees it later") {
+  Fixture f;
+  f.Open({Definition(f, 1)});
+  REQUIRE(f.orchestrator->Start("r1", "booking", "").ok());
+  f.Poll();
+  f.clock.Advance(100 * kMilli);  // the deadline passes before anyone polls
+  f.Answer(StepResult::Success());
+  CHECK(f.orchestrator->stats().stale_answers == 1);
+  CHECK(f.orchestrator->stats().timeouts == 1);
+  CHECK(f.Info("r1").attempt == 2);
+}
+
+TEST_CASE("An answer that arrived in time counts even if Poll sees it after the deadline") {
+  Fixture f;
+  f.Open({Definition(f, 1)});
+  REQUIRE(f.orchestrator->Start("r1", "booking", "").ok());
+  f.Poll();
+  f.clock.Advance(100 * kMilli - 1);
+  f.calls[0].done.Done(StepResult::Success("in time"));
+  f.calls.clear();
+  f.Advance(10 * kMilli);  // Poll runs late
+  CHECK(f.Info("r1").outcome == Outcome::kCompleted);
+  CHECK(f.orchestrator->stats().timeouts == 0);
+}
+
 TEST_CASE("Only the first of repeated answers counts") {
   Fixture f;
   f.Open({Definition(f, 2)});

@@ -63,9 +63,9 @@ void CheckRun(const Run& run) {
     started.emplace_back(id, &definition);
     // Let some run before the next starts, so that sagas overlap at every stage.
     if (random.Bernoulli(0.3)) {
-      clock.Advance(static_cast<int64_t>(random.Uniform(20)) * base::kNanosPerMilli);
-      network.DeliverDue();
-      REQUIRE(orchestrator->Poll().ok());
+      const int64_t until =
+          clock.NowNanos() + static_cast<int64_t>(random.Uniform(20)) * base::kNanosPerMilli;
+      REQUIRE(testing::RunUntil(*orchestrator, network, until).ok());
     }
     if (run.restarts > 0 && i % (run.sagas / static_cast<size_t>(run.restarts) + 1) == 0 && i > 0) {
       // A clean restart: answers on their way are lost with the process that awaited them.

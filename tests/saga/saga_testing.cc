@@ -2,6 +2,7 @@
 #include "saga/saga_testing.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "keel/base/assert.h"
@@ -212,7 +213,9 @@ std::vector<SagaDefinition> RandomDefinitions(uint64_t seed, size_t count, World
   return definitions;
 }
 
-absl::Status Drive(Orchestrator& orchestrator, Network& network, uint64_t max_rounds) {
+absl::Status RunUntil(Orchestrator& orchestrator, Network& network, int64_t until_ns,
+                      uint64_t max_rounds) {
+  base::ManualClock& clock = network.clock();
   for (uint64_t round = 0; round < max_rounds; ++round) {
     network.DeliverDue();
     KEEL_RETURN_IF_ERROR(orchestrator.Poll().status());
@@ -220,12 +223,20 @@ absl::Status Drive(Orchestrator& orchestrator, Network& network, uint64_t max_ro
     if (const std::optional<int64_t> timer = orchestrator.NextDeadlineNs(); timer.has_value()) {
       next = next.has_value() ? std::min(*next, *timer) : *timer;
     }
-    if (!next.has_value()) return absl::OkStatus();
-    base::ManualClock& clock = network.clock();
+    if (!next.has_value() || *next > until_ns) {
+      if (until_ns != std::numeric_limits<int64_t>::max() && until_ns > clock.NowNanos()) {
+        clock.Set(until_ns);
+      }
+      return absl::OkStatus();
+    }
     if (*next > clock.NowNanos()) clock.Set(*next);
   }
   return absl::DeadlineExceededError(
       base::Cat("sagas still running after ", max_rounds, " rounds"));
+}
+
+absl::Status Drive(Orchestrator& orchestrator, Network& network, uint64_t max_rounds) {
+  return RunUntil(orchestrator, network, std::numeric_limits<int64_t>::max(), max_rounds);
 }
 
 absl::Status CheckAgainst(const Orchestrator& orchestrator, std::string_view id,

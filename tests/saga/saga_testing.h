@@ -134,8 +134,13 @@ struct Sim {
   std::vector<SagaDefinition> definitions;
 };
 
-// Polls and advances the clock to the next answer or timer until neither is left (or
-// `max_rounds` pass: an error).
+// Polls and advances the clock from event (an answer's arrival, a timer) to event, in time
+// order, until the next is after `until_ns`; then moves the clock to `until_ns`. An error after
+// `max_rounds` rounds.
+[[nodiscard]] absl::Status RunUntil(Orchestrator& orchestrator, Network& network, int64_t until_ns,
+                                    uint64_t max_rounds = 1'000'000);
+
+// RunUntil with no end: until no answer or timer is left.
 [[nodiscard]] absl::Status Drive(Orchestrator& orchestrator, Network& network,
                                  uint64_t max_rounds = 1'000'000);
 

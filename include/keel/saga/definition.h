@@ -112,7 +112,8 @@ class Inbox;
 
 // How a participant answers one invocation. Cheap to copy; may be called from any thread, also
 // after the orchestrator is gone (the answer is then dropped). Only the first Done of an
-// invocation counts, and only if it comes before the attempt timed out.
+// invocation counts, and only if it comes before the attempt's deadline (by the orchestrator's
+// clock, read when Done is called).
 class Completion {
  public:
   Completion() = default;
