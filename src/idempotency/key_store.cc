@@ -367,6 +367,24 @@ internal::KeyStoreShard* KeyStore::ShardFor(const Ticket& ticket) const {
 
 namespace {
 
+// Where a key lives: its identity's bytes, their hash, and the shard the hash picks.
+// REQUIRES: the tenant and key are within their limits (CheckSizes).
+struct KeyLocation {
+  KeyLocation(std::string_view tenant, std::string_view key, uint32_t shards)
+      : size(internal::EncodeIdentity(tenant, key, bytes)),
+        hash(base::Hash64(identity())),
+        shard(static_cast<uint32_t>(hash >> 54) & (shards - 1)) {}
+  KeyLocation(const KeyLocation&) = delete;  // identity() views its own bytes
+  KeyLocation& operator=(const KeyLocation&) = delete;
+
+  std::string_view identity() const { return {bytes, size}; }
+
+  char bytes[internal::kMaxIdentityBytes];
+  const size_t size;
+  const uint64_t hash;
+  const uint32_t shard;
+};
+
 absl::Status StaleTicket(const Ticket& ticket) {
   return absl::FailedPreconditionError(base::Cat("ticket (shard ", ticket.shard, ", generation ",
                                                  ticket.generation,
@@ -378,11 +396,10 @@ absl::Status StaleTicket(const Ticket& ticket) {
 absl::StatusOr<Claim> KeyStore::Begin(std::string_view tenant, std::string_view key,
                                       std::string_view fingerprint, uint64_t visible_before) {
   KEEL_RETURN_IF_ERROR(CheckSizes(tenant, key, fingerprint));
-  char identity_bytes[internal::kMaxIdentityBytes];
-  const std::string_view identity(identity_bytes,
-                                  internal::EncodeIdentity(tenant, key, identity_bytes));
-  const uint64_t hash = base::Hash64(identity);
-  const auto shard_index = static_cast<uint32_t>(hash >> 54) & (options_.shards - 1);
+  KeyLocation where(tenant, key, options_.shards);
+  const std::string_view identity = where.identity();
+  const uint64_t hash = where.hash;
+  const uint32_t shard_index = where.shard;
   internal::KeyStoreShard& shard = shards_[shard_index];
   const uint64_t charge = tenant.size() + key.size() + fingerprint.size();
 
@@ -483,12 +500,10 @@ absl::Status KeyStore::Insert(std::string_view tenant, std::string_view key,
                                                 outcome.size(), " bytes; the most is ",
                                                 kMaxOutcomeBytes));
   }
-  char identity_bytes[internal::kMaxIdentityBytes];
-  const std::string_view identity(identity_bytes,
-                                  internal::EncodeIdentity(tenant, key, identity_bytes));
-  const uint64_t hash = base::Hash64(identity);
-  const auto shard_index = static_cast<uint32_t>(hash >> 54) & (options_.shards - 1);
-  internal::KeyStoreShard& shard = shards_[shard_index];
+  KeyLocation where(tenant, key, options_.shards);
+  const std::string_view identity = where.identity();
+  const uint64_t hash = where.hash;
+  internal::KeyStoreShard& shard = shards_[where.shard];
   std::lock_guard lock(shard.mu);
   if (internal::Block* b = shard.Find(hash, identity); b != nullptr) {
     // A key that had expired by the time it was used again is replaced, as Begin would have.
