@@ -159,8 +159,11 @@ TEST_CASE("three replicas replicate writes from any of them and read them back o
     CHECK(*GetRetrying(cluster.server(i), "k2") == "v");
     CHECK(*GetRetrying(cluster.server(i), "missing") == "(nil)");
   }
-  const ServerStatus status = cluster.server((leader + 1) % 3)->status();
-  CHECK(status.forwarded >= 1);
+  // Writes went through every replica, so followers forwarded some to the leader. Which ones
+  // depends on whether leadership moved meanwhile (it can, on a loaded machine), so count them all.
+  uint64_t forwarded = 0;
+  for (int i = 0; i < 3; ++i) forwarded += cluster.server(i)->status().forwarded;
+  CHECK(forwarded >= 1);
 }
 
 TEST_CASE("a replica restarted from its directory keeps every acknowledged write") {
