@@ -207,8 +207,8 @@ void BookingSagas(const std::string& work, bool short_run) {
               count - count / 2, 30);
   for (int i = count / 2; i < count; ++i) start(i);
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  run.driver.reset();  // polling stops; the state below is what the crash finds
   const saga::OrchestratorStats before = run.sagas->stats();
-  run.driver.reset();
   run.sagas.reset();
   run.service.reset();
   std::printf("    at the crash: %zu sagas still running\n", before.live);
