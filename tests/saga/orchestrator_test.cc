@@ -438,11 +438,6 @@ TEST_CASE("History keeps the last history_length transitions oldest first") {
   CHECK(info.history[3].time_ns > info.history[0].time_ns);
 }
 
-TEST_CASE("Idempotency keys name the saga the step and the phase") {
-  CHECK(IdempotencyKey("reservation-7", 0, Phase::kAction) == "reservation-7:0:a");
-  CHECK(IdempotencyKey("a:b", 12, Phase::kCompensation) == "a:b:12:c");
-}
-
 TEST_CASE("Many sagas run side by side and each keeps its own keys") {
   Fixture f;
   f.Open({Definition(f, 2)});
