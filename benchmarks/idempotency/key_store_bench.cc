@@ -3,8 +3,10 @@
 // Idempotency keys in memory: a retry's lookup (Begin on a completed key) and a new key's insert
 // (Begin and Complete) with 1M and 10M live keys, against std::unordered_map<std::string, Entry>
 // behind a std::mutex holding the same keys, fingerprints and outcomes (the baseline). Latency
-// benchmarks time every operation and report p50 and p99; the fill benchmarks report the memory
-// each key costs (resident set growth per key).
+// benchmarks time every operation and report p50 and p99, over uniformly drawn keys and over the
+// traffic a store really sees (fresh keys, and retries of recent ones); BM_TimerOverhead reports
+// what the two clock reads around each timed operation cost by themselves. The fill benchmarks
+// report the memory each key costs (resident set growth per key).
 //
 // Keys look like Stripe's (a 24-character random id), fingerprints are 16 bytes (a 128-bit hash
 // of the request), outcomes 24 bytes. The key order of each run is drawn before timing starts.
@@ -22,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "keel/base/internal/arena.h"
 #include "keel/base/random.h"
 #include "keel/idempotency/key_store.h"
 
@@ -240,6 +243,89 @@ void TimeEachOperation(benchmark::State& state, const std::string& prefix, Looku
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(2 * ops));
 }
 
+// The traffic an idempotency store sees: every request brings a new key, and a retry comes soon
+// after the request it repeats (Stripe's client libraries retry after 0.5 s, 1 s, 2 s...). Each
+// step inserts a fresh key, then looks up one inserted within the last `window` steps (the
+// benchmark's second argument: 10,000 steps is a second at 10,000 requests per second), each
+// operation timed on its own.
+
+template <typename Lookup, typename Insert>
+void TimeRecentRetries(benchmark::State& state, const std::string& prefix, Lookup lookup,
+                       Insert insert) {
+  const auto window = static_cast<size_t>(state.range(1));
+  const size_t ops = kSmoke ? 2 * window : 200'000 + window;
+  keel::base::Random rng(3);
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<std::string> fresh = FreshKeys(ops);
+    for (std::string& k : fresh) k = prefix + k;
+    std::vector<size_t> retry_of(ops);
+    for (size_t i = 0; i < ops; ++i) retry_of[i] = i - std::min(i, 1 + rng.Uniform(window));
+    std::vector<int64_t> lookup_ns, insert_ns;
+    lookup_ns.reserve(ops);
+    insert_ns.reserve(ops);
+    // The first window of requests only fills the window: nothing is retried yet.
+    for (size_t i = 0; i < window; ++i) insert(fresh[i]);
+    state.ResumeTiming();
+    for (size_t i = window; i < ops; ++i) {
+      int64_t t0 = Now();
+      insert(fresh[i]);
+      int64_t t1 = Now();
+      insert_ns.push_back(t1 - t0);
+      t0 = Now();
+      lookup(fresh[retry_of[i]]);
+      t1 = Now();
+      lookup_ns.push_back(t1 - t0);
+    }
+    state.PauseTiming();
+    Percentiles(state, lookup_ns, "retry");
+    Percentiles(state, insert_ns, "insert");
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(2 * (ops - window)));
+}
+
+// The machine's floor for any structure larger than its caches: one dependent read at a random
+// place in 1 GiB (about what 10M keys occupy), on 2 MiB pages as the store's own memory, timed
+// as a chain of reads through a random cycle of cache lines.
+void BM_DramRandomRead(benchmark::State& state) {
+  const size_t bytes = kSmoke ? size_t{4} << 20 : size_t{1} << 30;
+  const size_t lines = bytes / 64;
+  char* memory = keel::base::internal::MapHugePages(bytes);
+  if (memory == nullptr) {
+    state.SkipWithError("mmap failed");
+    return;
+  }
+  auto* next = reinterpret_cast<uint64_t*>(memory);
+  std::vector<uint32_t> order(lines);
+  for (size_t i = 0; i < lines; ++i) order[i] = static_cast<uint32_t>(i);
+  keel::base::Random rng(4);
+  for (size_t i = lines - 1; i > 0; --i) std::swap(order[i], order[rng.Uniform(i + 1)]);
+  for (size_t i = 0; i < lines; ++i) next[order[i] * 8] = order[(i + 1) % lines] * 8;
+  uint64_t at = 0;
+  for (auto _ : state) {
+    at = next[at];
+    benchmark::DoNotOptimize(at);
+  }
+  keel::base::internal::UnmapHugePages(memory, bytes);
+}
+BENCHMARK(BM_DramRandomRead);
+
+// The timer's own cost: two clock reads around nothing, as the latency benchmarks take them.
+void BM_TimerOverhead(benchmark::State& state) {
+  for (auto _ : state) {
+    std::vector<int64_t> ns;
+    ns.reserve(200'000);
+    for (int i = 0; i < 200'000; ++i) {
+      const int64_t t0 = Now();
+      const int64_t t1 = Now();
+      ns.push_back(t1 - t0);
+    }
+    Percentiles(state, ns, "empty");
+  }
+}
+BENCHMARK(BM_TimerOverhead)->Iterations(1);
+
 void BM_KeyStoreLatency(benchmark::State& state) {
   KeyStore& keys = FilledStore(Keys(state));
   TimeEachOperation(
@@ -278,5 +364,48 @@ void BM_KeyStoreLatencyBaseline(benchmark::State& state) {
       });
 }
 BENCHMARK(BM_KeyStoreLatencyBaseline)->Arg(1'000'000)->Arg(10'000'000)->Iterations(1);
+
+void BM_KeyStoreRecentRetries(benchmark::State& state) {
+  KeyStore& keys = FilledStore(Keys(state));
+  TimeRecentRetries(
+      state, "",
+      [&](const std::string& key) {
+        auto claim = keys.Begin("acct_1", key, kFingerprint);
+        if (!claim.ok() || claim->verdict != Verdict::kReplay) std::abort();
+        benchmark::DoNotOptimize(claim);
+      },
+      [&](const std::string& key) {
+        auto claim = keys.Begin("acct_1", key, kFingerprint);
+        if (!claim.ok() || !keys.Complete(claim->ticket, kOutcome).ok()) std::abort();
+      });
+}
+BENCHMARK(BM_KeyStoreRecentRetries)
+    ->ArgsProduct({{10'000'000}, {100, 1'000, 10'000}})
+    ->Iterations(1);
+
+void BM_KeyStoreRecentRetriesBaseline(benchmark::State& state) {
+  Baseline& baseline = FilledBaseline(Keys(state));
+  TimeRecentRetries(
+      state, "acct_1/",
+      [&](const std::string& key) {
+        std::string outcome;
+        {
+          std::lock_guard lock(baseline.mu);
+          auto it = baseline.map.find(key);
+          if (it == baseline.map.end() || it->second.fingerprint != kFingerprint) std::abort();
+          outcome = it->second.outcome;
+        }
+        benchmark::DoNotOptimize(outcome);
+      },
+      [&](const std::string& key) {
+        std::lock_guard lock(baseline.mu);
+        auto [it, inserted] = baseline.map.try_emplace(key, BaselineEntry{kFingerprint, {}, 0});
+        if (!inserted) std::abort();
+        it->second.outcome = kOutcome;
+      });
+}
+BENCHMARK(BM_KeyStoreRecentRetriesBaseline)
+    ->ArgsProduct({{10'000'000}, {100, 1'000, 10'000}})
+    ->Iterations(1);
 
 }  // namespace

@@ -28,6 +28,23 @@ const MonotonicClock& MonotonicClock::Default() {
   return clock;
 }
 
+int64_t CoarseMonotonicClock::NowNanos() const { return ReadClock(CLOCK_MONOTONIC_COARSE); }
+
+int64_t CoarseMonotonicClock::MaxLagNanos() const {
+  static const int64_t tick_ns = [] {
+    timespec ts;
+    const int rc = clock_getres(CLOCK_MONOTONIC_COARSE, &ts);
+    KEEL_ASSERT(rc == 0, "clock_getres(CLOCK_MONOTONIC_COARSE) failed");
+    return int64_t{ts.tv_sec} * kNanosPerSecond + int64_t{ts.tv_nsec};
+  }();
+  return tick_ns;
+}
+
+const CoarseMonotonicClock& CoarseMonotonicClock::Default() {
+  static const CoarseMonotonicClock clock;
+  return clock;
+}
+
 int64_t SystemClock::NowNanos() const { return ReadClock(CLOCK_REALTIME); }
 
 const SystemClock& SystemClock::Default() {

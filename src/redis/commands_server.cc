@@ -19,7 +19,7 @@
 #include "arguments.h"
 #include "command.h"
 #include "keel/base/strings.h"
-#include "keel/zset/internal/arena.h"
+#include "keel/base/internal/arena.h"
 
 namespace keel::redis::internal {
 namespace {
@@ -389,7 +389,7 @@ void InfoSection(CommandContext& ctx, std::string& out, std::string_view section
     // malloc's allocated bytes, the blocks it mapped itself, and the sorted sets' arenas (which
     // map their 2 MiB chunks directly): what Redis's used_memory counts, its allocator's total.
     const struct mallinfo2 heap = mallinfo2();
-    const size_t used = heap.uordblks + heap.hblkhd + zset::internal::Arena::ProcessMappedBytes();
+    const size_t used = heap.uordblks + heap.hblkhd + base::internal::Arena::ProcessMappedBytes();
     Line(out, "used_memory", used);
     Line(out, "used_memory_rss", ResidentBytes());
     Line(out, "mem_allocator", "libc");

@@ -31,6 +31,26 @@ TEST_CASE("MonotonicClock measures a sleep") {
   CHECK(clock.NowNanos() - start >= 20 * kNanosPerMilli);
 }
 
+TEST_CASE("CoarseMonotonicClock trails MonotonicClock by at most its lag, and never goes back") {
+  const Clock& coarse = CoarseMonotonicClock::Default();
+  const Clock& fine = MonotonicClock::Default();
+  const int64_t lag = coarse.MaxLagNanos();
+  REQUIRE(lag > 0);
+  CHECK(lag <= kNanosPerSecond);
+  CHECK(fine.MaxLagNanos() == 0);
+  int64_t previous = coarse.NowNanos();
+  for (int i = 0; i < 100000; ++i) {
+    const int64_t before = fine.NowNanos();
+    const int64_t now = coarse.NowNanos();
+    const int64_t after = fine.NowNanos();
+    REQUIRE(now >= previous);
+    REQUIRE(now <= after);  // the same clock, read as of its last tick
+    // A tick late at most; the margin allows for this thread being preempted between reads.
+    REQUIRE(now >= before - lag - 50 * kNanosPerMilli);
+    previous = now;
+  }
+}
+
 TEST_CASE("SystemClock counts nanoseconds since the Unix epoch") {
   const int64_t before_s = static_cast<int64_t>(std::time(nullptr));
   const int64_t now_ns = SystemClock::Default().NowNanos();

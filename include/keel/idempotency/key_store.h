@@ -50,11 +50,16 @@
 //   return Reply(outcome);
 //
 // Thread safety: every method may be called from several threads at once. Keys are spread over
-// shards, each behind its own mutex. Costs: each key is one heap block holding its tenant, key,
-// fingerprint and outcome, so that a retry's lookup touches the shard's index and that block and
-// nothing else; Begin allocates the block and Complete reallocates it with the outcome. A shard's
-// index doubles when three quarters full, which pauses that shard alone (it rehashes from stored
-// hashes, without touching the blocks).
+// shards, each behind its own mutex.
+//
+// Costs: each key is one block holding its tenant, key, fingerprint and outcome, carved from its
+// shard's arena (keel/base/internal/arena.h) on 2 MiB pages, and found through the shard's index,
+// an open-addressing array of (hash, block) slots, also on 2 MiB pages once it is large. So a
+// retry's lookup reads one slot and one block, and with 10M keys (over a gigabyte) each is a read
+// from main memory: the store is as fast as two memory reads allow (docs/idempotency.md has the
+// figures). Begin allocates the block and Complete reallocates it with the outcome. A shard's index
+// doubles when three quarters full, which pauses that shard alone (it rehashes from stored hashes,
+// without touching the blocks).
 #ifndef KEEL_IDEMPOTENCY_KEY_STORE_H_
 #define KEEL_IDEMPOTENCY_KEY_STORE_H_
 
@@ -89,7 +94,9 @@ struct KeyStoreOptions {
   uint64_t max_bytes = uint64_t{1} << 30;
   // The number of independently locked parts: a power of two, 1 to 1024.
   uint32_t shards = 16;
-  // Ages keys; MonotonicClock::Default() when null. Must outlive the store.
+  // Ages keys; CoarseMonotonicClock::Default() when null (a few ns per read, where a request's
+  // own cost is ~100 ns; keys then live up to one kernel tick past their retention). Must outlive
+  // the store.
   const base::Clock* clock = nullptr;
 };
 
@@ -125,6 +132,11 @@ struct KeyStoreStats {
   uint64_t mismatches = 0;
   uint64_t in_use = 0;
   uint64_t expired = 0;  // keys dropped because their retention passed
+  // Bytes held from the system for all of the above: the shards' indexes and the chunks their
+  // entries are carved from, in use or free for reuse. Expired and released entries leave free
+  // room that later entries of the same size class reuse, so a store that churns keys of steady
+  // sizes holds steady memory.
+  uint64_t memory_bytes = 0;
 };
 
 // A completed entry, as ForEachCompleted shows it.
@@ -201,6 +213,7 @@ class KeyStore {
   [[nodiscard]] internal::KeyStoreShard* ShardFor(const Ticket& ticket) const;
 
   KeyStoreOptions options_;
+  int64_t expire_after_ns_ = 0;  // retention_ns, plus the clock's lag (kRetainForever: never)
   std::unique_ptr<internal::KeyStoreShard[]> shards_;
   std::unique_ptr<internal::KeyStoreTotals> totals_;
 };

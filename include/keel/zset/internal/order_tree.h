@@ -19,7 +19,7 @@
 // iteration. Inner nodes hold up to kInnerCapacity children and, for each child i, the number of
 // entries under it (sizes[i]) and its first entry and that entry's score (firsts[i], scores[i]).
 // Every node but the root holds at least half its capacity less one. The nodes live in the tree's
-// arena (keel/zset/internal/arena.h), and so do the entries, which SortedSet allocates and frees
+// arena (keel/base/internal/arena.h), and so do the entries, which SortedSet allocates and frees
 // there and keeps in step with the tree and its hash index; Clear frees both at once.
 //
 // Keys are (score, member), scores compared as doubles (never NaN, -0.0 equal to 0.0), then member
@@ -34,9 +34,11 @@
 
 #include "absl/functional/function_ref.h"
 #include "keel/base/assert.h"
-#include "keel/zset/internal/arena.h"
+#include "keel/base/internal/arena.h"
 
 namespace keel::zset::internal {
+
+using base::internal::Arena;
 
 // One member of a sorted set with its score, in a single object of the set's arena: the score (8
 // bytes), the member's length (1 byte, or a 0xFF marker and 4 bytes when it is 255 or longer), then

@@ -1,8 +1,8 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 //
-// The sorted set's arena of keel/zset/internal/arena.h: size classes of 8-byte steps over
+// The arena of keel/base/internal/arena.h: size classes of 8-byte steps over
 // geometrically growing chunks, the large ones 2 MiB huge pages.
-#include "keel/zset/internal/arena.h"
+#include "keel/base/internal/arena.h"
 
 #include <sys/mman.h>
 
@@ -15,22 +15,22 @@
 #include "keel/base/assert.h"
 
 #if defined(__SANITIZE_ADDRESS__)
-#define KEEL_ZSET_ASAN 1
+#define KEEL_ARENA_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define KEEL_ZSET_ASAN 1
+#define KEEL_ARENA_ASAN 1
 #endif
 #endif
-#ifdef KEEL_ZSET_ASAN
+#ifdef KEEL_ARENA_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
 
-namespace keel::zset::internal {
+namespace keel::base::internal {
 namespace {
 
 // Marks memory the arena has not handed out (or has taken back) as off limits to the program.
 void Poison(void* begin, size_t bytes) {
-#ifdef KEEL_ZSET_ASAN
+#ifdef KEEL_ARENA_ASAN
   ASAN_POISON_MEMORY_REGION(begin, bytes);
 #else
   (void)begin;
@@ -39,7 +39,7 @@ void Poison(void* begin, size_t bytes) {
 }
 
 void Unpoison(void* begin, size_t bytes) {
-#ifdef KEEL_ZSET_ASAN
+#ifdef KEEL_ARENA_ASAN
   ASAN_UNPOISON_MEMORY_REGION(begin, bytes);
 #else
   (void)begin;
@@ -59,28 +59,37 @@ void SetNextFree(void* slot, void* next) {
   *static_cast<void**>(slot) = next;
 }
 
-// A 2 MiB huge page of its own: maps twice the size and unmaps the unaligned ends, since mmap
-// aligns only to the base page. nullptr if the system refuses.
-char* MapHugeChunk() {
-  constexpr size_t kBytes = Arena::kHugeChunkBytes;
-  void* raw =
-      ::mmap(nullptr, 2 * kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED) return nullptr;
-  const auto start = reinterpret_cast<uintptr_t>(raw);
-  const uintptr_t aligned = (start + kBytes - 1) & ~(uintptr_t{kBytes} - 1);
-  if (aligned > start) ::munmap(raw, aligned - start);
-  const uintptr_t tail = aligned + kBytes;
-  if (start + 2 * kBytes > tail) ::munmap(reinterpret_cast<void*>(tail), start + 2 * kBytes - tail);
-  // Advice, not a promise: without transparent huge pages the chunk is 512 base pages, still
-  // correct. The arena touches the chunk only as it hands out objects.
-  ::madvise(reinterpret_cast<void*>(aligned), kBytes, MADV_HUGEPAGE);
-  return reinterpret_cast<char*>(aligned);
-}
-
 // Every arena's mapped bytes together (Arena::ProcessMappedBytes).
 std::atomic<size_t> process_mapped_bytes{0};
 
 }  // namespace
+
+char* MapHugePages(size_t bytes) {
+  constexpr size_t kHuge = Arena::kHugeChunkBytes;
+  KEEL_DCHECK(bytes > 0 && bytes % kHuge == 0);
+  // mmap aligns only to the base page: map one huge page more and unmap the unaligned ends.
+  void* raw =
+      ::mmap(nullptr, bytes + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return nullptr;
+  const auto start = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t aligned = (start + kHuge - 1) & ~(uintptr_t{kHuge} - 1);
+  if (aligned > start) ::munmap(raw, aligned - start);
+  const uintptr_t tail = aligned + bytes;
+  if (start + bytes + kHuge > tail)
+    ::munmap(reinterpret_cast<void*>(tail), start + bytes + kHuge - tail);
+  // Advice, not a promise: without transparent huge pages the mapping is base pages, still
+  // correct. Pages are touched (and backed) only as they are used.
+  ::madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);
+  process_mapped_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  return reinterpret_cast<char*>(aligned);
+}
+
+void UnmapHugePages(void* pages, size_t bytes) {
+  // Shadow memory outlives a mapping: leave none poisoned for whatever is mapped there next.
+  Unpoison(pages, bytes);
+  ::munmap(pages, bytes);
+  process_mapped_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+}
 
 size_t Arena::ProcessMappedBytes() { return process_mapped_bytes.load(std::memory_order_relaxed); }
 
@@ -150,11 +159,10 @@ void Arena::NewChunk(size_t at_least) {
   size_t bytes = std::max(kFirstChunkBytes, std::min(2 * previous, kHugeChunkBytes));
   while (bytes < at_least) bytes *= 2;
   Chunk chunk{nullptr, bytes, false};
-  if (bytes == kHugeChunkBytes) chunk.begin = MapHugeChunk();
+  if (bytes == kHugeChunkBytes) chunk.begin = MapHugePages(bytes);
   if (chunk.begin != nullptr) {
     chunk.mapped = true;
     mapped_bytes_ += bytes;
-    process_mapped_bytes.fetch_add(bytes, std::memory_order_relaxed);
   } else {
     chunk.begin = static_cast<char*>(::operator new(bytes));
   }
@@ -209,12 +217,10 @@ void Arena::FreeLarge(void* object, size_t bytes) {
 
 void Arena::ReleaseAll() {
   for (const Chunk& chunk : chunks_) {
-    // Shadow memory outlives a mapping: leave none poisoned for whatever is mapped there next.
-    Unpoison(chunk.begin, chunk.bytes);
     if (chunk.mapped) {
-      ::munmap(chunk.begin, chunk.bytes);
-      process_mapped_bytes.fetch_sub(chunk.bytes, std::memory_order_relaxed);
+      UnmapHugePages(chunk.begin, chunk.bytes);
     } else {
+      Unpoison(chunk.begin, chunk.bytes);
       ::operator delete(static_cast<void*>(chunk.begin));
     }
   }
@@ -279,4 +285,4 @@ void Arena::CheckInvariants() const {
               " slot bytes do not add up to the carved ", carved);
 }
 
-}  // namespace keel::zset::internal
+}  // namespace keel::base::internal

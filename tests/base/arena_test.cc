@@ -1,5 +1,5 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
-#include "keel/zset/internal/arena.h"
+#include "keel/base/internal/arena.h"
 
 #include <doctest/doctest.h>
 
@@ -13,7 +13,7 @@
 #include "keel/base/random.h"
 #include "testing/testing.h"
 
-namespace keel::zset::internal {
+namespace keel::base::internal {
 namespace {
 
 constexpr size_t kHuge = Arena::kHugeChunkBytes;
@@ -182,4 +182,4 @@ TEST_CASE("The invariant check catches a slot freed twice") {
 }
 
 }  // namespace
-}  // namespace keel::zset::internal
+}  // namespace keel::base::internal

@@ -1,17 +1,18 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 //
-// Arena: the memory of one sorted set, its entries and tree nodes, carved from a few large chunks
-// instead of one malloc call each. Internal to keel/zset.
+// Arena: the memory of one structure made of many small objects (a sorted set's entries and tree
+// nodes, an idempotency store shard's key blocks), carved from a few large chunks instead of one
+// malloc call each. Internal to keel.
 //
-// Why: at a million members a sorted set is a million small objects (a 14-byte member makes a
-// 23-byte entry) and some forty thousand tree nodes. Through malloc each carries an 8-byte chunk
-// header and is rounded up to 16 bytes (a 23-byte entry costs 32), and the objects are scattered
-// over 4 KiB pages, so that a rank query or an update, which touches a handful of objects, misses
-// the TLB on most of them (measured: rank fell from ~980 to ~650 ns when glibc's malloc was given
-// huge pages). The arena rounds every object to 8 bytes with no header, and packs the set into
-// chunks that, once the set is large, are 2 MiB aligned and advised as huge pages
-// (madvise(MADV_HUGEPAGE)), so that the whole of a 1M-member set is covered by a few dozen TLB
-// entries.
+// Why (measured on the sorted set, the first user): at a million members a sorted set is a million
+// small objects (a 14-byte member makes a 23-byte entry) and some forty thousand tree nodes.
+// Through malloc each carries an 8-byte chunk header and is rounded up to 16 bytes (a 23-byte entry
+// costs 32), and the objects are scattered over 4 KiB pages, so that a rank query or an update,
+// which touches a handful of objects, misses the TLB on most of them (measured: rank fell from ~980
+// to ~650 ns when glibc's malloc was given huge pages). The arena rounds every object to 8 bytes
+// with no header, and packs the set into chunks that, once the set is large, are 2 MiB aligned and
+// advised as huge pages (madvise(MADV_HUGEPAGE)), so that the whole of a 1M-member set is covered
+// by a few dozen TLB entries.
 //
 // Layout: chunks grow geometrically from kFirstChunkBytes (a small set stays small) up to
 // kHugeChunkBytes, and every chunk after that is one 2 MiB huge page mapped on its own (mmap, not
@@ -28,15 +29,15 @@
 // link) is poisoned, so that a use after free inside the arena is reported as it would be with
 // malloc.
 //
-// Thread safety: none; an arena belongs to one sorted set.
-#ifndef KEEL_ZSET_INTERNAL_ARENA_H_
-#define KEEL_ZSET_INTERNAL_ARENA_H_
+// Thread safety: none; an arena belongs to one structure, behind that structure's own lock.
+#ifndef KEEL_BASE_INTERNAL_ARENA_H_
+#define KEEL_BASE_INTERNAL_ARENA_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
-namespace keel::zset::internal {
+namespace keel::base::internal {
 
 class Arena {
  public:
@@ -118,6 +119,13 @@ class Arena {
   size_t mapped_bytes_ = 0;
 };
 
-}  // namespace keel::zset::internal
+// Memory of `bytes` (a multiple of Arena::kHugeChunkBytes) mapped on its own, aligned to a huge
+// page and advised as huge pages, zero-filled; nullptr if the system refuses. For a large array
+// read at random (a hash table's slots), where 4 KiB pages would cost a TLB miss on most reads.
+// Counted in Arena::ProcessMappedBytes until UnmapHugePages(pages, bytes) gives it back.
+[[nodiscard]] char* MapHugePages(size_t bytes);
+void UnmapHugePages(void* pages, size_t bytes);
 
-#endif  // KEEL_ZSET_INTERNAL_ARENA_H_
+}  // namespace keel::base::internal
+
+#endif  // KEEL_BASE_INTERNAL_ARENA_H_
