@@ -29,40 +29,10 @@ using TF = TransferFlags;
 constexpr Uint128 kMax = kMaxUint128;
 constexpr uint64_t kSecond = 1'000'000'000;
 
-Account Acc(Uint128 id, uint16_t flags = 0, uint32_t ledger = 1) {
-  return {.id = id, .ledger = ledger, .code = 1, .flags = flags};
-}
-
-Transfer Xfer(Uint128 id, Uint128 dr, Uint128 cr, Uint128 amount, uint16_t flags = 0) {
-  return {.id = id,
-          .debit_account_id = dr,
-          .credit_account_id = cr,
-          .amount = amount,
-          .ledger = 1,
-          .code = 1,
-          .flags = flags};
-}
-
 Transfer Timed(Uint128 id, Uint128 dr, Uint128 cr, Uint128 amount, uint32_t timeout_s) {
   Transfer t = Xfer(id, dr, cr, amount, TF::kPending);
   t.timeout = timeout_s;
   return t;
-}
-
-Transfer Post(Uint128 id, Uint128 pending_id, Uint128 amount = kMax, uint16_t flags = 0) {
-  return {.id = id,
-          .amount = amount,
-          .pending_id = pending_id,
-          .flags = static_cast<uint16_t>(TF::kPostPendingTransfer | flags)};
-}
-
-Transfer Void(Uint128 id, Uint128 pending_id) {
-  return {.id = id, .pending_id = pending_id, .flags = TF::kVoidPendingTransfer};
-}
-
-std::string Balances(const Account& a) {
-  return absl::StrCat(ToString(a.debits_pending), " ", ToString(a.debits_posted), " ",
-                      ToString(a.credits_pending), " ", ToString(a.credits_posted));
 }
 
 constexpr uint16_t kLinked = TF::kLinked;
@@ -231,13 +201,14 @@ TEST_CASE("A pending transfer cannot be posted from its expiry on and is release
   CHECK(twin.ledger().NextExpiry() == expires1);
   CHECK(twin.transfer(5).timestamp + kSecond == expires1 + 4);
   std::string results;
-  // One nanosecond before its expiry 5 can be voided; 1, at its expiry, cannot be posted.
-  const std::vector<Transfer> void5 = {Void(6, 5)};
-  REQUIRE(twin.TransfersAt(void5, expires1 + 3, &results) == absl::StatusCode::kOk);
-  CHECK(results == "");
-  const std::vector<Transfer> post1 = {Post(7, 1), Void(8, 1)};
-  REQUIRE(twin.TransfersAt(post1, expires1 + 3 + 2, &results) == absl::StatusCode::kOk);
-  CHECK(results == "0:pending_transfer_expired 1:pending_transfer_expired");
+  // 1 cannot be posted at its expiry; one nanosecond before its expiry 5 can be voided.
+  const std::vector<Transfer> post1 = {Post(7, 1)};
+  REQUIRE(twin.TransfersAt(post1, expires1, &results) == absl::StatusCode::kOk);
+  CHECK(results == "0:pending_transfer_expired");
+  const std::vector<Transfer> void5 = {Void(6, 5), Void(8, 1)};
+  REQUIRE(twin.TransfersAt(void5, expires1 + 4, &results) == absl::StatusCode::kOk);
+  CHECK(twin.transfer(6).timestamp == expires1 + 3);
+  CHECK(results == "1:pending_transfer_expired");
   // Until ExpirePendingTransfers runs, its amount stays reserved.
   CHECK(Balances(twin.account(1)) == "100 0 0 0");
   CHECK(twin.status(1) == PendingStatus::kPending);
@@ -270,25 +241,29 @@ TEST_CASE("A pending transfer cannot be posted from its expiry on and is release
 TEST_CASE("Expiry goes by expiry time then creation time and at most kExpiryBatchMax a call") {
   Twin twin;
   REQUIRE(twin.Accounts({Acc(1), Acc(2)}) == "");
-  // 8,189 transfers with a timeout of 2 s, then, exactly 1 s after that batch, 2 with 1 s: the
-  // last two of the first batch and the second batch expire at the same nanoseconds.
+  // 8,188 transfers with a timeout of 3 s (ids 100..8287); 1 s later, 1 and 2 with 2 s, expiring
+  // with the last two of the first batch; then 3 with 1 s, created last and expiring first. That
+  // is 8,191 due at once, one more than a call expires: the last by (expires_at, creation time)
+  // is 2 (not 8287, which has a larger id, nor 3, created last).
   std::vector<Transfer> first;
-  for (uint32_t i = 0; i < kBatchMax; ++i) first.push_back(Timed(1 + i, 1, 2, 1, 2));
+  for (uint32_t i = 0; i < kBatchMax - 1; ++i) first.push_back(Timed(100 + i, 1, 2, 1, 3));
   REQUIRE(twin.Transfers(first) == "");
   const uint64_t t1 = twin.now();
-  const std::vector<Transfer> second = {Timed(10'001, 1, 2, 1, 1), Timed(10'002, 1, 2, 1, 1)};
+  const std::vector<Transfer> second = {Timed(1, 1, 2, 1, 2), Timed(2, 1, 2, 1, 2)};
   std::string results;
   REQUIRE(twin.TransfersAt(second, t1 + kSecond, &results) == absl::StatusCode::kOk);
   REQUIRE(results == "");
-  CHECK(twin.transfer(kBatchMax).timestamp + 2 * kSecond ==
-        twin.transfer(10'002).timestamp + kSecond);
-  CHECK(*twin.ExpireAt(t1 + 2 * kSecond) == kExpiryBatchMax);
-  // 8,191 were due: the one left is the latest of the latest expiry time.
-  CHECK(twin.status(kBatchMax) == PendingStatus::kExpired);
-  CHECK(twin.status(10'001) == PendingStatus::kExpired);
-  CHECK(twin.status(10'002) == PendingStatus::kPending);
+  REQUIRE(twin.Transfers({Timed(3, 1, 2, 1, 1)}) == "");
+  CHECK(twin.transfer(8287).timestamp + 3 * kSecond == twin.transfer(2).timestamp + 2 * kSecond);
+  CHECK(twin.ledger().NextExpiry() == twin.transfer(3).timestamp + kSecond);
+  CHECK(*twin.ExpireAt(t1 + 3 * kSecond) == kExpiryBatchMax);
+  CHECK(twin.status(3) == PendingStatus::kExpired);
+  CHECK(twin.status(1) == PendingStatus::kExpired);
+  CHECK(twin.status(8287) == PendingStatus::kExpired);
+  CHECK(twin.status(2) == PendingStatus::kPending);
   CHECK(twin.ledger().stats().pending == 1);
-  CHECK(*twin.ExpireAt(t1 + 2 * kSecond + 1) == 1);
+  CHECK(Balances(twin.account(1)) == "1 0 0 0");
+  CHECK(*twin.ExpireAt(t1 + 3 * kSecond + 1) == 1);
   CHECK(Balances(twin.account(1)) == "0 0 0 0");
 }
 

@@ -31,28 +31,6 @@ using AF = AccountFlags;
 using TF = TransferFlags;
 constexpr Uint128 kMax = kMaxUint128;
 
-Account Acc(Uint128 id, uint16_t flags = 0, uint32_t ledger = 1) {
-  return {.id = id, .ledger = ledger, .code = 1, .flags = flags};
-}
-
-Transfer Xfer(Uint128 id, Uint128 dr, Uint128 cr, Uint128 amount, uint16_t flags = 0) {
-  return {.id = id,
-          .debit_account_id = dr,
-          .credit_account_id = cr,
-          .amount = amount,
-          .ledger = 1,
-          .code = 1,
-          .flags = flags};
-}
-
-Transfer Post(Uint128 id, Uint128 pending_id, Uint128 amount = kMax) {
-  return {.id = id, .amount = amount, .pending_id = pending_id, .flags = TF::kPostPendingTransfer};
-}
-
-Transfer Void(Uint128 id, Uint128 pending_id) {
-  return {.id = id, .pending_id = pending_id, .flags = TF::kVoidPendingTransfer};
-}
-
 // One event of a table and the result expected for it ("ok" when created).
 template <typename Event>
 struct Row {
@@ -72,12 +50,6 @@ std::pair<std::vector<Event>, std::string> Table(const std::vector<Row<Event>>& 
     }
   }
   return {events, absl::StrJoin(expected, " ")};
-}
-
-// The four balances as text.
-std::string Balances(const Account& a) {
-  return absl::StrCat(ToString(a.debits_pending), " ", ToString(a.debits_posted), " ",
-                      ToString(a.credits_pending), " ", ToString(a.credits_posted));
 }
 
 // ---------------------------------------------------------------------------------------------

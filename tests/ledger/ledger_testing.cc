@@ -9,6 +9,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
+// GCC before 14 warns about designated initializers that leave members to their default member
+// initializers, which is what they are for here: an event names only the fields it uses.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 namespace keel::ledger::testing {
 namespace {
 
@@ -136,6 +140,36 @@ std::string Describe(const AccountFilter& f) {
                       " ud64 ", f.user_data_64, " ud32 ", f.user_data_32, " code ", f.code, " min ",
                       f.timestamp_min, " max ", f.timestamp_max, " limit ", f.limit, " flags ",
                       f.flags, "}");
+}
+
+Account Acc(Uint128 id, uint16_t flags, uint32_t ledger) {
+  return {.id = id, .ledger = ledger, .code = 1, .flags = flags};
+}
+
+Transfer Xfer(Uint128 id, Uint128 dr, Uint128 cr, Uint128 amount, uint16_t flags) {
+  return {.id = id,
+          .debit_account_id = dr,
+          .credit_account_id = cr,
+          .amount = amount,
+          .ledger = 1,
+          .code = 1,
+          .flags = flags};
+}
+
+Transfer Post(Uint128 id, Uint128 pending_id, Uint128 amount, uint16_t flags) {
+  return {.id = id,
+          .amount = amount,
+          .pending_id = pending_id,
+          .flags = static_cast<uint16_t>(TransferFlags::kPostPendingTransfer | flags)};
+}
+
+Transfer Void(Uint128 id, Uint128 pending_id) {
+  return {.id = id, .pending_id = pending_id, .flags = TransferFlags::kVoidPendingTransfer};
+}
+
+std::string Balances(const Account& a) {
+  return absl::StrCat(ToString(a.debits_pending), " ", ToString(a.debits_posted), " ",
+                      ToString(a.credits_pending), " ", ToString(a.credits_posted));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@
 //                 answers against the values TigerBeetle's semantics give.
 //   Describe(...) accounts, transfers, balances and result lists as text, transfers and accounts
 //                 as C++ designated initializers to paste into a test.
+//   Acc, Xfer, Post, Void, Balances
+//                 short constructors and a balance summary for the table tests.
 //
 // Results are compared as text, "index:name" pairs joined by spaces ("1:linked_event_failed
 // 2:exceeds_credits"); "" means every event was created.
@@ -42,6 +44,16 @@ namespace keel::ledger::testing {
 [[nodiscard]] std::string Describe(std::span<const CreateTransfersResult> results);
 [[nodiscard]] std::string Describe(const LedgerStats& stats);
 [[nodiscard]] std::string Describe(const AccountFilter& filter);
+
+// Short constructors for tables: an account on `ledger` with code 1; a transfer on ledger 1
+// with code 1; a post (of all of it by default) and a void of `pending_id`.
+[[nodiscard]] Account Acc(Uint128 id, uint16_t flags = 0, uint32_t ledger = 1);
+[[nodiscard]] Transfer Xfer(Uint128 id, Uint128 dr, Uint128 cr, Uint128 amount, uint16_t flags = 0);
+[[nodiscard]] Transfer Post(Uint128 id, Uint128 pending_id, Uint128 amount = kMaxUint128,
+                            uint16_t flags = 0);
+[[nodiscard]] Transfer Void(Uint128 id, Uint128 pending_id);
+// An account's four balances: "debits_pending debits_posted credits_pending credits_posted".
+[[nodiscard]] std::string Balances(const Account& account);
 
 class Twin {
  public:

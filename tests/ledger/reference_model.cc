@@ -83,8 +83,7 @@ absl::Status ReferenceLedger::CheckBatch(size_t n, uint64_t timestamp) const {
 
 template <typename Event, typename Result, typename Entry, typename Create>
 void ReferenceLedger::RunBatch(std::span<const Event> events, uint64_t timestamp,
-                               std::vector<Entry>& results, bool remember_transient,
-                               Create create) {
+                               std::vector<Entry>& results, Create create) {
   const size_t n = events.size();
   bool chain_open = false;
   size_t chain_start = 0;
@@ -119,9 +118,9 @@ void ReferenceLedger::RunBatch(std::span<const Event> events, uint64_t timestamp
         }
       }
       results.push_back({static_cast<uint32_t>(i), result});
-      // §6: after the rollback, so the memory survives it.
+      // §6 (transfers only): after the rollback, so the memory survives it.
       if constexpr (std::is_same_v<Result, CreateTransferResult>) {
-        if (remember_transient && ModelIsTransient(result)) failed_ids_.insert(event.id);
+        if (ModelIsTransient(result)) failed_ids_.insert(event.id);
       }
     }
     // Chain close.
@@ -143,7 +142,7 @@ absl::Status ReferenceLedger::CreateAccounts(std::span<const Account> events, ui
   // An empty batch uses no timestamp (nothing gets one); see reference_model.h.
   if (!events.empty()) last_timestamp_ = timestamp;
   RunBatch<Account, CreateAccountResult>(
-      events, timestamp, results, /*remember_transient=*/false,
+      events, timestamp, results,
       [this](uint64_t ts, const Account& a) { return CreateAccount(ts, a); });
   return absl::OkStatus();
 }
@@ -157,7 +156,7 @@ absl::Status ReferenceLedger::CreateTransfers(std::span<const Transfer> events, 
   }
   if (!events.empty()) last_timestamp_ = timestamp;
   RunBatch<Transfer, CreateTransferResult>(
-      events, timestamp, results, /*remember_transient=*/true,
+      events, timestamp, results,
       [this](uint64_t ts, const Transfer& t) { return CreateTransfer(ts, t); });
   return absl::OkStatus();
 }

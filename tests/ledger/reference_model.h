@@ -99,10 +99,10 @@ class ReferenceLedger {
   };
 
   // The batch frame (§3) shared by both kinds of event. `create` is CreateAccount or
-  // CreateTransfer; `remember_transient` is true for transfers only (§6).
+  // CreateTransfer.
   template <typename Event, typename Result, typename Entry, typename Create>
   void RunBatch(std::span<const Event> events, uint64_t timestamp, std::vector<Entry>& results,
-                bool remember_transient, Create create);
+                Create create);
   absl::Status CheckBatch(size_t n, uint64_t timestamp) const;
 
   CreateAccountResult CreateAccount(uint64_t ts, const Account& a);                 // §4.1
