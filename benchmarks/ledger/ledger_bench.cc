@@ -47,7 +47,8 @@ constexpr int kPasses = 5;
 Setup MakeLedger(uint64_t n, uint16_t flags, uint64_t transfers) {
   Setup s;
   s.ledger = std::make_unique<Ledger>();
-  if (!s.ledger->Reserve(n, transfers).ok()) std::abort();
+  const uint64_t history_rows = (flags & AccountFlags::kHistory) != 0 ? 2 * transfers : 0;
+  if (!s.ledger->Reserve(n, transfers, history_rows).ok()) std::abort();
   std::vector<Account> batch;
   std::vector<keel::ledger::CreateAccountsResult> results;
   for (uint64_t id = 1; id <= n;) {

@@ -84,12 +84,12 @@ CreateTransferResult LedgerImpl::CreateTransfer(const Transfer& t, uint64_t ts) 
   if (t.ledger == 0) return TR::kLedgerMustNotBeZero;
   if (t.code == 0) return TR::kCodeMustNotBeZero;
 
-  Account* const dr_found = FindAccount(t.debit_account_id);
-  if (dr_found == nullptr) return TR::kDebitAccountNotFound;
-  Account* const cr_found = FindAccount(t.credit_account_id);
-  if (cr_found == nullptr) return TR::kCreditAccountNotFound;
-  const Account& dr = *dr_found;
-  const Account& cr = *cr_found;
+  const uint64_t dr_row = account_index_.Find(t.debit_account_id);
+  if (dr_row == kNoRow) return TR::kDebitAccountNotFound;
+  const uint64_t cr_row = account_index_.Find(t.credit_account_id);
+  if (cr_row == kNoRow) return TR::kCreditAccountNotFound;
+  const Account& dr = accounts_[dr_row];
+  const Account& cr = accounts_[cr_row];
   if (dr.ledger != cr.ledger) return TR::kAccountsMustHaveTheSameLedger;
   if (t.ledger != dr.ledger) return TR::kTransferMustHaveTheSameLedgerAsAccounts;
 
@@ -128,8 +128,8 @@ CreateTransferResult LedgerImpl::CreateTransfer(const Transfer& t, uint64_t ts) 
   created.timestamp = ts;
   const uint64_t row =
       InsertTransfer(created, pending ? PendingStatus::kPending : PendingStatus::kNone);
-  Account& debit = MutableAccount(*dr_found);
-  Account& credit = MutableAccount(*cr_found);
+  Account& debit = MutableAccount(dr_row);
+  Account& credit = MutableAccount(cr_row);
   if (pending) {
     debit.debits_pending += amount;
     credit.credits_pending += amount;
@@ -140,8 +140,8 @@ CreateTransferResult LedgerImpl::CreateTransfer(const Transfer& t, uint64_t ts) 
     debit.debits_posted += amount;
     credit.credits_posted += amount;
   }
-  AppendHistory(debit, row);
-  AppendHistory(credit, row);
+  AppendHistory(dr_row, row);
+  AppendHistory(cr_row, row);
   return TR::kOk;
 }
 
@@ -211,8 +211,10 @@ CreateTransferResult LedgerImpl::PostOrVoid(const Transfer& t, uint64_t ts) {
     EraseExpiry({p.timestamp + uint64_t{p.timeout} * kNanosPerSecond, p.timestamp, pending_row});
   }
   SetStatus(pending_row, post ? PendingStatus::kPosted : PendingStatus::kVoided);
-  Account& debit = MutableAccount(*FindAccount(p.debit_account_id));
-  Account& credit = MutableAccount(*FindAccount(p.credit_account_id));
+  const uint64_t dr_row = account_index_.Find(p.debit_account_id);
+  const uint64_t cr_row = account_index_.Find(p.credit_account_id);
+  Account& debit = MutableAccount(dr_row);
+  Account& credit = MutableAccount(cr_row);
   KEEL_ASSERT(debit.debits_pending >= p.amount && credit.credits_pending >= p.amount,
               "a pending transfer's amount is missing from its accounts' pending balances");
   debit.debits_pending -= p.amount;
@@ -221,8 +223,8 @@ CreateTransferResult LedgerImpl::PostOrVoid(const Transfer& t, uint64_t ts) {
     debit.debits_posted += amount;
     credit.credits_posted += amount;
   }
-  AppendHistory(debit, row);
-  AppendHistory(credit, row);
+  AppendHistory(dr_row, row);
+  AppendHistory(cr_row, row);
   return TR::kOk;
 }
 

@@ -89,10 +89,12 @@ void LedgerImpl::PrefetchTransfer(const Transfer& t, int stage) const {
   }
   // An Account is two cache lines: the balances in the first, ledger and flags in the second.
   for (const Uint128 id : {t.debit_account_id, t.credit_account_id}) {
-    if (const Account* a = FindAccount(id); a != nullptr) {
-      __builtin_prefetch(a, 1);
-      __builtin_prefetch(reinterpret_cast<const char*>(a) + 64, 1);
-    }
+    const uint64_t row = account_index_.Find(id);
+    if (row == kNoRow) continue;
+    const char* account = reinterpret_cast<const char*>(&accounts_[row]);
+    __builtin_prefetch(account, 1);
+    __builtin_prefetch(account + 64, 1);
+    if (history_.size() != 0) __builtin_prefetch(&history_head_[row], 1);
   }
   if (t.pending_id != 0) {
     if (const uint64_t row = FindTransferRow(t.pending_id); row != kNoRow) {
@@ -134,6 +136,7 @@ void LedgerImpl::RollbackChain() {
       case Undo::Kind::kAccountInserted:
         account_index_.Erase(accounts_.back().id);
         accounts_.pop_back();
+        history_head_.pop_back();
         break;
       case Undo::Kind::kAccountChanged:
         accounts_[u.row] = u.account;
@@ -158,7 +161,8 @@ void LedgerImpl::RollbackChain() {
         expiry_.insert(u.expiry);
         break;
       case Undo::Kind::kHistoryAppended:
-        history_.find(u.row)->second.pop_back();
+        history_head_[u.row] = history_.back().previous;
+        history_.pop_back();
         break;
     }
   }
@@ -167,11 +171,12 @@ void LedgerImpl::RollbackChain() {
   // recorded, and the chain ends at its last event.
 }
 
-Account& LedgerImpl::MutableAccount(Account& account) {
+Account& LedgerImpl::MutableAccount(uint64_t row) {
+  Account& account = accounts_[row];
   if (in_chain_) {
     Undo& u = undo_.emplace_back();
     u.kind = Undo::Kind::kAccountChanged;
-    u.row = AccountRowOf(account);
+    u.row = row;
     u.account = account;
   }
   return account;
@@ -180,6 +185,7 @@ Account& LedgerImpl::MutableAccount(Account& account) {
 void LedgerImpl::InsertAccount(const Account& account) {
   account_index_.Insert(account.id, accounts_.size());
   accounts_.push_back(account);
+  history_head_.push_back(kNoRow);
   if (in_chain_) undo_.push_back({.kind = Undo::Kind::kAccountInserted});
 }
 
@@ -213,12 +219,14 @@ void LedgerImpl::EraseExpiry(const ExpiryKey& key) {
   if (in_chain_) undo_.push_back({.kind = Undo::Kind::kExpiryErased, .expiry = key});
 }
 
-void LedgerImpl::AppendHistory(const Account& account, uint64_t transfer_row) {
+void LedgerImpl::AppendHistory(uint64_t account_row, uint64_t transfer_row) {
+  const Account& account = accounts_[account_row];
   if ((account.flags & AccountFlags::kHistory) == 0) return;
-  const uint64_t account_row = AccountRowOf(account);
-  history_[account_row].push_back({transfers_[transfer_row].timestamp, transfer_row,
-                                   account.debits_pending, account.debits_posted,
-                                   account.credits_pending, account.credits_posted});
+  uint64_t& head = history_head_[account_row];
+  history_.push_back({transfers_[transfer_row].timestamp, transfer_row, head,
+                      account.debits_pending, account.debits_posted, account.credits_pending,
+                      account.credits_posted});
+  head = history_.size() - 1;
   if (in_chain_) undo_.push_back({.kind = Undo::Kind::kHistoryAppended, .row = account_row});
 }
 
@@ -252,7 +260,7 @@ Ledger::~Ledger() = default;
 Ledger::Ledger(Ledger&&) noexcept = default;
 Ledger& Ledger::operator=(Ledger&&) noexcept = default;
 
-absl::Status Ledger::Reserve(uint64_t accounts, uint64_t transfers) {
+absl::Status Ledger::Reserve(uint64_t accounts, uint64_t transfers, uint64_t history_rows) {
   internal::LedgerImpl& s = *impl_;
   if (accounts > s.options_.max_accounts || transfers > s.options_.max_transfers) {
     return absl::InvalidArgumentError(base::Cat(
@@ -264,6 +272,8 @@ absl::Status Ledger::Reserve(uint64_t accounts, uint64_t transfers) {
   s.transfer_index_.Reserve(transfers);
   s.transfers_.Reserve(transfers);
   s.statuses_.reserve(transfers);
+  s.history_head_.reserve(accounts);
+  s.history_.Reserve(history_rows);
   return absl::OkStatus();
 }
 
@@ -380,8 +390,6 @@ absl::Status Ledger::GetAccountBalances(const AccountFilter& filter,
   if (account == nullptr || (account->flags & AccountFlags::kHistory) == 0) {
     return absl::OkStatus();
   }
-  const auto rows = impl_->history_.find(impl_->AccountRowOf(*account));
-  if (rows == impl_->history_.end()) return absl::OkStatus();
   const uint32_t limit = std::min(filter.limit, kBatchMax);
   auto matches = [&](const internal::HistoryRow& row) {
     const Transfer& t = impl_->transfers_[row.transfer_row];
@@ -395,18 +403,23 @@ absl::Status Ledger::GetAccountBalances(const AccountFilter& filter,
            (filter.timestamp_min == 0 || row.timestamp >= filter.timestamp_min) &&
            (filter.timestamp_max == 0 || row.timestamp <= filter.timestamp_max);
   };
-  auto emit = [&](const internal::HistoryRow& row) {
-    if (!matches(row)) return true;
-    balances.push_back({row.debits_pending, row.debits_posted, row.credits_pending,
-                        row.credits_posted, row.timestamp});
-    return balances.size() < limit;
-  };
-  if ((filter.flags & AccountFilter::kReversed) != 0) {
-    for (auto it = rows->second.rbegin(); it != rows->second.rend() && emit(*it); ++it) {
-    }
-  } else {
-    for (auto it = rows->second.begin(); it != rows->second.end() && emit(*it); ++it) {
-    }
+  // The account's rows link newest to oldest.
+  const bool reversed = (filter.flags & AccountFilter::kReversed) != 0;
+  std::vector<const internal::HistoryRow*> matched;
+  for (uint64_t r = impl_->history_head_[impl_->account_index_.Find(filter.account_id)];
+       r != internal::kNoRow; r = impl_->history_[r].previous) {
+    const internal::HistoryRow& row = impl_->history_[r];
+    if (!matches(row)) continue;
+    matched.push_back(&row);
+    if (reversed && matched.size() == limit) break;
+  }
+  if (!reversed) {
+    std::reverse(matched.begin(), matched.end());
+    if (matched.size() > limit) matched.resize(limit);
+  }
+  for (const internal::HistoryRow* row : matched) {
+    balances.push_back({row->debits_pending, row->debits_posted, row->credits_pending,
+                        row->credits_posted, row->timestamp});
   }
   return absl::OkStatus();
 }

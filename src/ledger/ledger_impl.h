@@ -111,9 +111,11 @@ class ChunkedRows {
 };
 
 // An account's balances right after one of its transfers (accounts with kHistory only).
+// One log holds every account's rows; each row links to its account's previous one.
 struct HistoryRow {
   uint64_t timestamp = 0;
   uint64_t transfer_row = 0;
+  uint64_t previous = ~uint64_t{0};  // the account's row before this one, or none
   Uint128 debits_pending = 0;
   Uint128 debits_posted = 0;
   Uint128 credits_pending = 0;
@@ -139,7 +141,7 @@ struct Undo {
     kStatusChanged,     // restore `status` of transfer row `row`
     kExpiryInserted,    // erase `expiry`
     kExpiryErased,      // insert `expiry`
-    kHistoryAppended,   // pop the last history row of account row `row`
+    kHistoryAppended,   // pop the newest history row, relinking its account
   };
   Kind kind = Kind::kAccountInserted;
   uint64_t row = 0;
@@ -176,18 +178,16 @@ class LedgerImpl {
   void RollbackChain();
 
   // Changes, recorded in the undo log while a chain is open.
-  Account& MutableAccount(Account& account);  // records its current value, returns it
+  Account& MutableAccount(uint64_t row);  // records its current value, returns it
   void InsertAccount(const Account& account);
   uint64_t InsertTransfer(const Transfer& transfer, PendingStatus status);
   void SetStatus(uint64_t row, PendingStatus status);
   void InsertExpiry(const ExpiryKey& key);
   void EraseExpiry(const ExpiryKey& key);
-  void AppendHistory(const Account& account, uint64_t transfer_row);
+  void AppendHistory(uint64_t account_row, uint64_t transfer_row);
 
   CreateTransferResult PostOrVoid(const Transfer& t, uint64_t ts);
   CreateTransferResult CompareWithExisting(const Transfer& t, uint64_t row) const;
-
-  uint64_t AccountRowOf(const Account& account) const { return account_index_.Find(account.id); }
 
   LedgerOptions options_;
   ChunkedRows<Account> accounts_;
@@ -197,7 +197,8 @@ class LedgerImpl {
   IdIndex transfer_index_;
   absl::flat_hash_set<Uint128> failed_ids_;
   std::set<ExpiryKey> expiry_;
-  absl::flat_hash_map<uint64_t, std::vector<HistoryRow>> history_;  // by account row
+  ChunkedRows<HistoryRow> history_;
+  std::vector<uint64_t> history_head_;  // by account row: its newest history row, or kNoRow
   uint64_t last_timestamp_ = 0;
   uint64_t pending_ = 0;
   uint64_t expired_ = 0;
