@@ -6,7 +6,8 @@
 // (Prefetch), and to be useful that must be the very cache line the lookup will read. A
 // flat_hash_map can only prefetch the start of a probe group, which for 32-byte entries is up to
 // 480 bytes away from the entry. Here an entry sits at its hash's home slot or just after it
-// (linear probing, at most half full), so the home slot's line is the line the lookup reads.
+// (linear probing, at most half full), so the home slot's line and the next are the lines the
+// lookup reads.
 //
 // Entries are 24 bytes (the id's two halves and the row plus one, 0 meaning empty); the table
 // doubles when half full, and once it is 2 MiB or more it lives on huge pages. Erase is
@@ -42,9 +43,13 @@ class IdIndex {
     }
   }
 
-  // Asks the CPU for the line a Find(id) will read first.
+  // Asks the CPU for the lines a Find(id) will most likely read: the home entry's and the next
+  // (a 24-byte entry may straddle two lines, and a probe run may go on into the next).
   void Prefetch(Uint128 id) const {
-    __builtin_prefetch(&entries_[Home(absl::Uint128Low64(id), absl::Uint128High64(id))]);
+    const char* home = reinterpret_cast<const char*>(
+        &entries_[Home(absl::Uint128Low64(id), absl::Uint128High64(id))]);
+    __builtin_prefetch(home);
+    __builtin_prefetch(home + 64);
   }
 
   // REQUIRES: `id` is not in the index.
