@@ -20,6 +20,7 @@
 
 #include "keel/base/assert.h"
 #include "keel/base/internal/arena.h"
+#include "keel/base/internal/prefetch.h"
 #include "keel/ledger/types.h"
 
 namespace keel::ledger::internal {
@@ -48,8 +49,8 @@ class IdIndex {
   void Prefetch(Uint128 id) const {
     const char* home = reinterpret_cast<const char*>(
         &entries_[Home(absl::Uint128Low64(id), absl::Uint128High64(id))]);
-    __builtin_prefetch(home);
-    __builtin_prefetch(home + 64);
+    base::internal::Prefetch(home);
+    base::internal::Prefetch(home + 64);
   }
 
   // REQUIRES: `id` is not in the index.

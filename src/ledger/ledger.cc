@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "keel/base/assert.h"
+#include "keel/base/internal/prefetch.h"
 #include "keel/base/status.h"
 #include "keel/base/strings.h"
 #include "ledger_impl.h"
@@ -92,14 +93,14 @@ void LedgerImpl::PrefetchTransfer(const Transfer& t, int stage) const {
     const uint64_t row = account_index_.Find(id);
     if (row == kNoRow) continue;
     const char* account = reinterpret_cast<const char*>(&accounts_[row]);
-    __builtin_prefetch(account, 1);
-    __builtin_prefetch(account + 64, 1);
-    if (history_.size() != 0) __builtin_prefetch(&history_head_[row], 1);
+    base::internal::Prefetch(account);
+    base::internal::Prefetch(account + 64);
+    if (history_.size() != 0) base::internal::Prefetch(&history_head_[row]);
   }
   if (t.pending_id != 0) {
     if (const uint64_t row = FindTransferRow(t.pending_id); row != kNoRow) {
-      __builtin_prefetch(&transfers_[row]);
-      __builtin_prefetch(reinterpret_cast<const char*>(&transfers_[row]) + 64);
+      base::internal::Prefetch(&transfers_[row]);
+      base::internal::Prefetch(reinterpret_cast<const char*>(&transfers_[row]) + 64);
     }
   }
 }
