@@ -1,17 +1,19 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 //
-// IdIndex: a hash index from a 128-bit id to a row number, built for the ledger's batch loop.
+// IdIndex: a hash index from a 128-bit id to the row that holds it, built for the ledger's batch
+// loop.
 //
-// Why not absl::flat_hash_map: the batch loop asks for the memory of events a few places ahead
-// (Prefetch), and to be useful that must be the very cache line the lookup will read. A
-// flat_hash_map can only prefetch the start of a probe group, which for 32-byte entries is up to
-// 480 bytes away from the entry. Here an entry sits at its hash's home slot or just after it
-// (linear probing, at most half full), so the home slot's line and the next are the lines the
-// lookup reads.
+// The batch loop asks for the memory of events a few places ahead (Prefetch), so a lookup should
+// read as few cache lines as possible and the prefetch must name exactly those. An entry here is
+// 8 bytes: 24 bits of the id's hash (a tag) and 40 bits of row number. The id itself stays in
+// the row, which the caller reads anyway: a lookup reads its home entry's line (eight entries,
+// linear probing, at most half full, so a probe run rarely leaves it) and compares the id of a
+// row only when the tag matches, about once in 16 million for a key that is not there. A
+// flat_hash_map of (id, row) would read a 32-byte entry that it cannot prefetch exactly.
 //
-// Entries are 24 bytes (the id's two halves and the row plus one, 0 meaning empty); the table
-// doubles when half full, and once it is 2 MiB or more it lives on huge pages. Erase is
-// backward-shift deletion, so lookups never meet tombstones.
+// The rows are the truth: the table can be rebuilt from them (growing does that, reading the rows
+// in order), and every row is in the index. Erase is backward-shift deletion, so lookups never
+// meet tombstones. Once the table is 2 MiB or more it lives on huge pages.
 #ifndef KEEL_SRC_LEDGER_ID_INDEX_H_
 #define KEEL_SRC_LEDGER_ID_INDEX_H_
 
@@ -25,104 +27,113 @@
 
 namespace keel::ledger::internal {
 
+// `Rows` has `size()` and `operator[](row).id`.
+template <typename Rows>
 class IdIndex {
  public:
   static constexpr uint64_t kNone = ~uint64_t{0};
+  static constexpr uint64_t kMaxRows = (uint64_t{1} << 40) - 1;
 
-  IdIndex() : entries_(kInitialSlots) {}
-
-  size_t size() const { return size_; }
+  explicit IdIndex(const Rows& rows) : rows_(rows), entries_(kInitialSlots) {}
 
   // The row of `id`, or kNone.
   uint64_t Find(Uint128 id) const {
-    const uint64_t lo = absl::Uint128Low64(id);
-    const uint64_t hi = absl::Uint128High64(id);
-    for (size_t i = Home(lo, hi);; i = (i + 1) & mask()) {
-      const Entry& e = entries_[i];
-      if (e.row_plus_one == 0) return kNone;
-      if (e.lo == lo && e.hi == hi) return e.row_plus_one - 1;
+    const uint64_t h = Hash(id);
+    const uint64_t tag = Tag(h);
+    for (size_t i = h & mask();; i = (i + 1) & mask()) {
+      const uint64_t e = entries_[i];
+      if (e == 0) return kNone;
+      if ((e >> 40) == tag) {
+        const uint64_t row = (e & kMaxRows) - 1;
+        if (rows_[row].id == id) return row;
+      }
     }
   }
 
-  // Asks the CPU for the lines a Find(id) will most likely read: the home entry's and the next
-  // (a 24-byte entry may straddle two lines, and a probe run may go on into the next).
-  void Prefetch(Uint128 id) const {
-    const char* home = reinterpret_cast<const char*>(
-        &entries_[Home(absl::Uint128Low64(id), absl::Uint128High64(id))]);
-    base::internal::Prefetch(home);
-    base::internal::Prefetch(home + 64);
+  // The row Find(id) will most likely return, found without reading any row (so that the caller
+  // can prefetch it): the first entry whose tag matches, or kNone.
+  uint64_t Candidate(Uint128 id) const {
+    const uint64_t h = Hash(id);
+    for (size_t i = h & mask();; i = (i + 1) & mask()) {
+      const uint64_t e = entries_[i];
+      if (e == 0) return kNone;
+      if ((e >> 40) == Tag(h)) return (e & kMaxRows) - 1;
+    }
   }
 
-  // REQUIRES: `id` is not in the index.
+  // Asks the CPU for the line a Find(id) will read in the index.
+  void Prefetch(Uint128 id) const { base::internal::Prefetch(&entries_[Hash(id) & mask()]); }
+
+  // Adds the newest row, `row`, holding `id`. REQUIRES: `id` is not in the index; row < kMaxRows.
   void Insert(Uint128 id, uint64_t row) {
-    if ((size_ + 1) * 2 > entries_.size()) Grow();
-    Place({absl::Uint128Low64(id), absl::Uint128High64(id), row + 1});
+    KEEL_ASSERT(row < kMaxRows, "the ledger's id index holds at most 2^40 - 1 rows");
+    if ((size_ + 1) * 2 > entries_.size()) Rebuild(entries_.size() * 2);
+    Place(Hash(id), row);
     ++size_;
   }
 
   // REQUIRES: `id` is in the index.
   void Erase(Uint128 id) {
-    const uint64_t lo = absl::Uint128Low64(id);
-    const uint64_t hi = absl::Uint128High64(id);
-    size_t hole = Home(lo, hi);
-    while (!(entries_[hole].lo == lo && entries_[hole].hi == hi)) {
-      KEEL_ASSERT(entries_[hole].row_plus_one != 0, "erasing an id the index does not hold");
-      hole = (hole + 1) & mask();
+    const uint64_t h = Hash(id);
+    size_t hole = h & mask();
+    for (;; hole = (hole + 1) & mask()) {
+      const uint64_t e = entries_[hole];
+      KEEL_ASSERT(e != 0, "erasing an id the index does not hold");
+      if ((e >> 40) == Tag(h) && rows_[(e & kMaxRows) - 1].id == id) break;
     }
     // Later entries of the probe run move back, so that no lookup stops early at the hole.
     for (size_t i = (hole + 1) & mask();; i = (i + 1) & mask()) {
-      const Entry& e = entries_[i];
-      if (e.row_plus_one == 0) break;
-      const size_t home = Home(e.lo, e.hi);
+      const uint64_t e = entries_[i];
+      if (e == 0) break;
+      const size_t home = Hash(rows_[(e & kMaxRows) - 1].id) & mask();
       const bool stays = hole <= i ? (hole < home && home <= i) : (hole < home || home <= i);
       if (!stays) {
         entries_[hole] = e;
         hole = i;
       }
     }
-    entries_[hole] = {};
+    entries_[hole] = 0;
     --size_;
   }
 
   // Sizes the table for `n` ids, so that inserting them never grows it.
   void Reserve(size_t n) {
-    while (n * 2 > entries_.size()) Grow();
+    size_t slots = entries_.size();
+    while (n * 2 > slots) slots *= 2;
+    if (slots != entries_.size()) Rebuild(slots);
   }
 
  private:
-  struct Entry {
-    uint64_t lo = 0;
-    uint64_t hi = 0;
-    uint64_t row_plus_one = 0;  // 0: empty
-  };
   static constexpr size_t kInitialSlots = 16;
 
-  size_t mask() const { return entries_.size() - 1; }
-
   // A multiply-xorshift mix of both halves (ids are often sequential).
-  size_t Home(uint64_t lo, uint64_t hi) const {
-    uint64_t h = lo * 0x9E3779B97F4A7C15ULL ^ (hi + 0x632BE59BD9B4E019ULL) * 0xC2B2AE3D27D4EB4FULL;
+  static uint64_t Hash(Uint128 id) {
+    uint64_t h = absl::Uint128Low64(id) * 0x9E3779B97F4A7C15ULL ^
+                 (absl::Uint128High64(id) + 0x632BE59BD9B4E019ULL) * 0xC2B2AE3D27D4EB4FULL;
     h ^= h >> 29;
     h *= 0xBF58476D1CE4E5B9ULL;
     h ^= h >> 32;
-    return static_cast<size_t>(h) & mask();
+    return h;
+  }
+  // The top 24 bits: the table's home slot uses the low bits.
+  static uint64_t Tag(uint64_t hash) { return hash >> 40; }
+
+  size_t mask() const { return entries_.size() - 1; }
+
+  void Place(uint64_t hash, uint64_t row) {
+    size_t i = hash & mask();
+    while (entries_[i] != 0) i = (i + 1) & mask();
+    entries_[i] = (Tag(hash) << 40) | (row + 1);
   }
 
-  void Place(const Entry& entry) {
-    size_t i = Home(entry.lo, entry.hi);
-    while (entries_[i].row_plus_one != 0) i = (i + 1) & mask();
-    entries_[i] = entry;
+  // A table of `slots` entries holding every row, read in order.
+  void Rebuild(size_t slots) {
+    std::vector<uint64_t, base::internal::HugePageAllocator<uint64_t>>(slots).swap(entries_);
+    for (size_t row = 0; row < size_; ++row) Place(Hash(rows_[row].id), row);
   }
 
-  void Grow() {
-    std::vector<Entry, base::internal::HugePageAllocator<Entry>> old(entries_.size() * 2);
-    old.swap(entries_);
-    for (const Entry& e : old) {
-      if (e.row_plus_one != 0) Place(e);
-    }
-  }
-
-  std::vector<Entry, base::internal::HugePageAllocator<Entry>> entries_;
+  const Rows& rows_;
+  std::vector<uint64_t, base::internal::HugePageAllocator<uint64_t>> entries_;
   size_t size_ = 0;
 };
 

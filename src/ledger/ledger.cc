@@ -90,7 +90,7 @@ void LedgerImpl::PrefetchTransfer(const Transfer& t, int stage) const {
   }
   // An Account is two cache lines: the balances in the first, ledger and flags in the second.
   for (const Uint128 id : {t.debit_account_id, t.credit_account_id}) {
-    const uint64_t row = account_index_.Find(id);
+    const uint64_t row = account_index_.Candidate(id);
     if (row == kNoRow) continue;
     const char* account = reinterpret_cast<const char*>(&accounts_[row]);
     base::internal::Prefetch(account);
@@ -98,7 +98,7 @@ void LedgerImpl::PrefetchTransfer(const Transfer& t, int stage) const {
     if (history_.size() != 0) base::internal::Prefetch(&history_head_[row]);
   }
   if (t.pending_id != 0) {
-    if (const uint64_t row = FindTransferRow(t.pending_id); row != kNoRow) {
+    if (const uint64_t row = transfer_index_.Candidate(t.pending_id); row != kNoRow) {
       base::internal::Prefetch(&transfers_[row]);
       base::internal::Prefetch(reinterpret_cast<const char*>(&transfers_[row]) + 64);
     }

@@ -51,6 +51,8 @@ class ChunkedRows {
  public:
   static constexpr size_t kChunkRows = size_t{1} << 14;
   static constexpr size_t kChunkBytes = kChunkRows * sizeof(T);
+  // Rows start on a cache line, so that a 128-byte row is exactly two lines.
+  static constexpr size_t kAlignment = alignof(T) > 64 ? alignof(T) : 64;
 
   ChunkedRows() = default;
   ChunkedRows(const ChunkedRows&) = delete;
@@ -60,7 +62,7 @@ class ChunkedRows {
       if (Mapped(i)) {
         base::internal::UnmapHugePages(chunks_[i], kChunkBytes);
       } else {
-        ::operator delete (static_cast<void*>(chunks_[i]), std::align_val_t{alignof(T)});
+        ::operator delete (static_cast<void*>(chunks_[i]), std::align_val_t{kAlignment});
       }
     }
   }
@@ -100,7 +102,7 @@ class ChunkedRows {
       memory = base::internal::MapHugePages(kChunkBytes);
       mapped = memory != nullptr;
     }
-    if (memory == nullptr) memory = ::operator new (kChunkBytes, std::align_val_t{alignof(T)});
+    if (memory == nullptr) memory = ::operator new (kChunkBytes, std::align_val_t{kAlignment});
     chunks_.push_back(static_cast<T*>(memory));
     mapped_.push_back(mapped);
   }
@@ -150,7 +152,7 @@ struct Undo {
   ExpiryKey expiry{};
 };
 
-inline constexpr uint64_t kNoRow = IdIndex::kNone;
+inline constexpr uint64_t kNoRow = ~uint64_t{0};  // IdIndex's kNone
 
 class LedgerImpl {
  public:
@@ -191,10 +193,10 @@ class LedgerImpl {
 
   LedgerOptions options_;
   ChunkedRows<Account> accounts_;
-  IdIndex account_index_;
+  IdIndex<ChunkedRows<Account>> account_index_{accounts_};
   ChunkedRows<Transfer> transfers_;
   std::vector<PendingStatus> statuses_;  // by transfer row
-  IdIndex transfer_index_;
+  IdIndex<ChunkedRows<Transfer>> transfer_index_{transfers_};
   absl::flat_hash_set<Uint128> failed_ids_;
   std::set<ExpiryKey> expiry_;
   ChunkedRows<HistoryRow> history_;
