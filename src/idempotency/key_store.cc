@@ -23,6 +23,7 @@
 #include "keel/base/assert.h"
 #include "keel/base/hash.h"
 #include "keel/base/internal/arena.h"
+#include "keel/base/internal/prefetch.h"
 #include "keel/base/status.h"
 #include "keel/base/strings.h"
 
@@ -218,8 +219,8 @@ class alignas(64) KeyStoreShard {
         // The block's header says where its identity ends, so reading it line by line would
         // wait for memory once per line: ask for its first lines together instead.
         const char* line = reinterpret_cast<const char*>(slot.block);
-        __builtin_prefetch(line + 64);
-        __builtin_prefetch(line + 128);
+        base::internal::Prefetch(line + 64);
+        base::internal::Prefetch(line + 128);
         if (slot.block->identity() == identity) return slot.block;
       }
     }

@@ -32,8 +32,8 @@ CreateAccountResult LedgerImpl::CreateAccount(const Account& a, uint64_t ts) {
 
   // A repeated id is judged before the request's own faults, so that a retry of a batch that
   // went through reads `exists` whatever else it says.
-  if (const auto found = accounts_.find(a.id); found != accounts_.end()) {
-    const Account& e = found->second;
+  if (const Account* found = FindAccount(a.id); found != nullptr) {
+    const Account& e = *found;
     if (a.flags != e.flags) return AR::kExistsWithDifferentFlags;
     if (a.user_data_128 != e.user_data_128) return AR::kExistsWithDifferentUserData128;
     if (a.user_data_64 != e.user_data_64) return AR::kExistsWithDifferentUserData64;
@@ -64,8 +64,8 @@ CreateTransferResult LedgerImpl::CreateTransfer(const Transfer& t, uint64_t ts) 
   if ((t.flags & ~TransferFlags::kSupported) != 0) return TR::kReservedFlag;
   if (t.id == 0) return TR::kIdMustNotBeZero;
   if (t.id == kMaxUint128) return TR::kIdMustNotBeIntMax;
-  if (const auto found = transfers_.find(t.id); found != transfers_.end()) {
-    return CompareWithExisting(t, found->second);
+  if (const uint64_t row = FindTransferRow(t.id); row != kNoRow) {
+    return CompareWithExisting(t, row);
   }
   if (failed_ids_.contains(t.id)) return TR::kIdAlreadyFailed;
   if (Has(t.flags, TransferFlags::kPostPendingTransfer) ||
@@ -84,12 +84,12 @@ CreateTransferResult LedgerImpl::CreateTransfer(const Transfer& t, uint64_t ts) 
   if (t.ledger == 0) return TR::kLedgerMustNotBeZero;
   if (t.code == 0) return TR::kCodeMustNotBeZero;
 
-  const auto dr_found = accounts_.find(t.debit_account_id);
-  if (dr_found == accounts_.end()) return TR::kDebitAccountNotFound;
-  const auto cr_found = accounts_.find(t.credit_account_id);
-  if (cr_found == accounts_.end()) return TR::kCreditAccountNotFound;
-  const Account& dr = dr_found->second;
-  const Account& cr = cr_found->second;
+  const uint64_t dr_row = account_index_.Find(t.debit_account_id);
+  if (dr_row == kNoRow) return TR::kDebitAccountNotFound;
+  const uint64_t cr_row = account_index_.Find(t.credit_account_id);
+  if (cr_row == kNoRow) return TR::kCreditAccountNotFound;
+  const Account& dr = accounts_[dr_row];
+  const Account& cr = accounts_[cr_row];
   if (dr.ledger != cr.ledger) return TR::kAccountsMustHaveTheSameLedger;
   if (t.ledger != dr.ledger) return TR::kTransferMustHaveTheSameLedgerAsAccounts;
 
@@ -126,21 +126,22 @@ CreateTransferResult LedgerImpl::CreateTransfer(const Transfer& t, uint64_t ts) 
   Transfer created = t;
   created.amount = amount;
   created.timestamp = ts;
-  InsertTransfer(created, pending ? PendingStatus::kPending : PendingStatus::kNone);
-  Account& debit = MutableAccount(dr_found->second);
-  Account& credit = MutableAccount(cr_found->second);
+  const uint64_t row =
+      InsertTransfer(created, pending ? PendingStatus::kPending : PendingStatus::kNone);
+  Account& debit = MutableAccount(dr_row);
+  Account& credit = MutableAccount(cr_row);
   if (pending) {
     debit.debits_pending += amount;
     credit.credits_pending += amount;
     if (t.timeout > 0) {
-      InsertExpiry({ts + uint64_t{t.timeout} * kNanosPerSecond, ts, t.id});
+      InsertExpiry({ts + uint64_t{t.timeout} * kNanosPerSecond, ts, row});
     }
   } else {
     debit.debits_posted += amount;
     credit.credits_posted += amount;
   }
-  AppendHistory(debit, created);
-  AppendHistory(credit, created);
+  AppendHistory(dr_row, row);
+  AppendHistory(cr_row, row);
   return TR::kOk;
 }
 
@@ -156,9 +157,9 @@ CreateTransferResult LedgerImpl::PostOrVoid(const Transfer& t, uint64_t ts) {
   if (t.pending_id == t.id) return TR::kPendingIdMustBeDifferent;
   if (t.timeout != 0) return TR::kTimeoutReservedForPendingTransfer;
 
-  const auto found = transfers_.find(t.pending_id);
-  if (found == transfers_.end()) return TR::kPendingTransferNotFound;
-  const Transfer& p = found->second.transfer;
+  const uint64_t pending_row = FindTransferRow(t.pending_id);
+  if (pending_row == kNoRow) return TR::kPendingTransferNotFound;
+  const Transfer& p = transfers_[pending_row];
   if (!Has(p.flags, TransferFlags::kPending)) return TR::kPendingTransferNotPending;
   // Fields left 0 are taken from the pending transfer; fields given must match it.
   if (t.debit_account_id != 0 && t.debit_account_id != p.debit_account_id) {
@@ -177,7 +178,7 @@ CreateTransferResult LedgerImpl::PostOrVoid(const Transfer& t, uint64_t ts) {
   if (amount > p.amount) return TR::kExceedsPendingTransferAmount;
   if (void_ && amount < p.amount) return TR::kPendingTransferHasDifferentAmount;
 
-  switch (found->second.status) {
+  switch (statuses_[pending_row]) {
     case PendingStatus::kPosted:
       return TR::kPendingTransferAlreadyPosted;
     case PendingStatus::kVoided:
@@ -204,35 +205,31 @@ CreateTransferResult LedgerImpl::PostOrVoid(const Transfer& t, uint64_t ts) {
   created.code = p.code;
   created.timeout = 0;
   created.timestamp = ts;
-  // Copies: inserting may move the stored pending transfer.
-  const Uint128 pending_amount = p.amount;
-  const uint32_t pending_timeout = p.timeout;
-  const uint64_t pending_timestamp = p.timestamp;
-  InsertTransfer(created, PendingStatus::kNone);
-  StoredTransfer& pending = transfers_.find(t.pending_id)->second;
-  if (pending_timeout > 0) {
-    EraseExpiry({pending_timestamp + uint64_t{pending_timeout} * kNanosPerSecond, pending_timestamp,
-                 t.pending_id});
+  // Rows never move, so `p` stays valid as the new transfer is appended.
+  const uint64_t row = InsertTransfer(created, PendingStatus::kNone);
+  if (p.timeout > 0) {
+    EraseExpiry({p.timestamp + uint64_t{p.timeout} * kNanosPerSecond, p.timestamp, pending_row});
   }
-  SetStatus(pending, post ? PendingStatus::kPosted : PendingStatus::kVoided);
-  Account& debit = MutableAccount(accounts_.find(created.debit_account_id)->second);
-  Account& credit = MutableAccount(accounts_.find(created.credit_account_id)->second);
-  KEEL_ASSERT(debit.debits_pending >= pending_amount && credit.credits_pending >= pending_amount,
+  SetStatus(pending_row, post ? PendingStatus::kPosted : PendingStatus::kVoided);
+  const uint64_t dr_row = account_index_.Find(p.debit_account_id);
+  const uint64_t cr_row = account_index_.Find(p.credit_account_id);
+  Account& debit = MutableAccount(dr_row);
+  Account& credit = MutableAccount(cr_row);
+  KEEL_ASSERT(debit.debits_pending >= p.amount && credit.credits_pending >= p.amount,
               "a pending transfer's amount is missing from its accounts' pending balances");
-  debit.debits_pending -= pending_amount;
-  credit.credits_pending -= pending_amount;
+  debit.debits_pending -= p.amount;
+  credit.credits_pending -= p.amount;
   if (post) {
     debit.debits_posted += amount;
     credit.credits_posted += amount;
   }
-  AppendHistory(debit, created);
-  AppendHistory(credit, created);
+  AppendHistory(dr_row, row);
+  AppendHistory(cr_row, row);
   return TR::kOk;
 }
 
-CreateTransferResult LedgerImpl::CompareWithExisting(const Transfer& t,
-                                                     const StoredTransfer& stored) const {
-  const Transfer& e = stored.transfer;
+CreateTransferResult LedgerImpl::CompareWithExisting(const Transfer& t, uint64_t row) const {
+  const Transfer& e = transfers_[row];
   if (t.flags != e.flags) return TR::kExistsWithDifferentFlags;
   if (t.pending_id != e.pending_id) return TR::kExistsWithDifferentPendingId;
   if (t.timeout != e.timeout) return TR::kExistsWithDifferentTimeout;
@@ -259,9 +256,9 @@ CreateTransferResult LedgerImpl::CompareWithExisting(const Transfer& t,
   }
 
   // A post or void: fields left 0 stood for the pending transfer's.
-  const auto found = transfers_.find(e.pending_id);
-  KEEL_ASSERT(found != transfers_.end(), "a post or void outlived its pending transfer");
-  const Transfer& p = found->second.transfer;
+  const uint64_t pending_row = FindTransferRow(e.pending_id);
+  KEEL_ASSERT(pending_row != kNoRow, "a post or void outlived its pending transfer");
+  const Transfer& p = transfers_[pending_row];
   if (t.debit_account_id != 0 && t.debit_account_id != e.debit_account_id) {
     return TR::kExistsWithDifferentDebitAccountId;
   }

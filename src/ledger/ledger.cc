@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "keel/base/assert.h"
+#include "keel/base/internal/prefetch.h"
 #include "keel/base/status.h"
 #include "keel/base/strings.h"
 #include "ledger_impl.h"
@@ -21,15 +22,23 @@ namespace internal {
 // ---------------------------------------------------------------------------------------------
 // The batch frame.
 
-template <typename Event, typename Result, typename Create>
+template <typename Event, typename Result, typename Create, typename Prefetch>
 void LedgerImpl::Execute(std::span<const Event> events, uint64_t timestamp,
-                         std::vector<Result>& results, Create create, bool remember_failures) {
+                         std::vector<Result>& results, Create create, Prefetch prefetch) {
   using Code = decltype(Result{}.result);
+  // How far ahead the loop asks for index entries, then for rows: far enough that they arrive
+  // before they are needed, near enough that they are still in the cache.
+  constexpr uint32_t kIndexAhead = 16;
+  constexpr uint32_t kRowAhead = 8;
   const auto n = static_cast<uint32_t>(events.size());
+  for (uint32_t i = 0; i < std::min(n, kIndexAhead); ++i) prefetch(events[i], 0);
+  for (uint32_t i = 0; i < std::min(n, kRowAhead); ++i) prefetch(events[i], 1);
   bool chain_open = false;
   uint32_t chain_start = 0;
   bool chain_broken = false;
   for (uint32_t i = 0; i < n; ++i) {
+    if (i + kIndexAhead < n) prefetch(events[i + kIndexAhead], 0);
+    if (i + kRowAhead < n) prefetch(events[i + kRowAhead], 1);
     const Event& event = events[i];
     const bool linked = (event.flags & 1) != 0;  // kLinked is bit 0 for both kinds
     if (linked && !chain_open) {
@@ -58,7 +67,7 @@ void LedgerImpl::Execute(std::span<const Event> events, uint64_t timestamp,
       results.push_back({i, result});
       // After the rollback: the id stays failed although its chain was undone.
       if constexpr (std::is_same_v<Code, CreateTransferResult>) {
-        if (remember_failures && IsTransient(result)) failed_ids_.insert(event.id);
+        if (IsTransient(result)) failed_ids_.insert(event.id);
       }
     }
     if (chain_open && (!linked || result == Code::kLinkedEventChainOpen)) {
@@ -70,6 +79,43 @@ void LedgerImpl::Execute(std::span<const Event> events, uint64_t timestamp,
   }
   KEEL_DCHECK(!in_chain_);
 }
+
+void LedgerImpl::PrefetchTransfer(const Transfer& t, int stage) const {
+  if (stage == 0) {
+    transfer_index_.Prefetch(t.id);
+    account_index_.Prefetch(t.debit_account_id);
+    account_index_.Prefetch(t.credit_account_id);
+    if (t.pending_id != 0) transfer_index_.Prefetch(t.pending_id);
+    return;
+  }
+  // An Account is two cache lines: the balances in the first, ledger and flags in the second.
+  for (const Uint128 id : {t.debit_account_id, t.credit_account_id}) {
+    const uint64_t row = account_index_.Candidate(id);
+    if (row == kNoRow) continue;
+    const char* account = reinterpret_cast<const char*>(&accounts_[row]);
+    base::internal::Prefetch(account);
+    base::internal::Prefetch(account + 64);
+    if (history_.size() != 0) base::internal::Prefetch(&history_head_[row]);
+  }
+  if (t.pending_id != 0) {
+    if (const uint64_t row = transfer_index_.Candidate(t.pending_id); row != kNoRow) {
+      base::internal::Prefetch(&transfers_[row]);
+      base::internal::Prefetch(reinterpret_cast<const char*>(&transfers_[row]) + 64);
+    }
+  }
+}
+
+Account* LedgerImpl::FindAccount(Uint128 id) {
+  const uint64_t row = account_index_.Find(id);
+  return row == kNoRow ? nullptr : &accounts_[row];
+}
+
+const Account* LedgerImpl::FindAccount(Uint128 id) const {
+  const uint64_t row = account_index_.Find(id);
+  return row == kNoRow ? nullptr : &accounts_[row];
+}
+
+uint64_t LedgerImpl::FindTransferRow(Uint128 id) const { return transfer_index_.Find(id); }
 
 // ---------------------------------------------------------------------------------------------
 // The undo log.
@@ -89,19 +135,21 @@ void LedgerImpl::RollbackChain() {
     const Undo& u = *it;
     switch (u.kind) {
       case Undo::Kind::kAccountInserted:
-        accounts_.erase(u.id);
+        account_index_.Erase(accounts_.back().id);
+        accounts_.pop_back();
+        history_head_.pop_back();
         break;
       case Undo::Kind::kAccountChanged:
-        accounts_.find(u.account.id)->second = u.account;
+        accounts_[u.row] = u.account;
         break;
-      case Undo::Kind::kTransferInserted: {
-        const auto found = transfers_.find(u.id);
-        if (found->second.status == PendingStatus::kPending) --pending_;
-        transfers_.erase(found);
+      case Undo::Kind::kTransferInserted:
+        if (statuses_.back() == PendingStatus::kPending) --pending_;
+        transfer_index_.Erase(transfers_.back().id);
+        transfers_.pop_back();
+        statuses_.pop_back();
         break;
-      }
       case Undo::Kind::kStatusChanged: {
-        PendingStatus& status = transfers_.find(u.id)->second.status;
+        PendingStatus& status = statuses_[u.row];
         if (status == PendingStatus::kPending) --pending_;
         if (u.status == PendingStatus::kPending) ++pending_;
         status = u.status;
@@ -114,7 +162,8 @@ void LedgerImpl::RollbackChain() {
         expiry_.insert(u.expiry);
         break;
       case Undo::Kind::kHistoryAppended:
-        history_.find(u.id)->second.pop_back();
+        history_head_[u.row] = history_.back().previous;
+        history_.pop_back();
         break;
     }
   }
@@ -123,37 +172,41 @@ void LedgerImpl::RollbackChain() {
   // recorded, and the chain ends at its last event.
 }
 
-Account& LedgerImpl::MutableAccount(Account& account) {
+Account& LedgerImpl::MutableAccount(uint64_t row) {
+  Account& account = accounts_[row];
   if (in_chain_) {
     Undo& u = undo_.emplace_back();
     u.kind = Undo::Kind::kAccountChanged;
+    u.row = row;
     u.account = account;
   }
   return account;
 }
 
 void LedgerImpl::InsertAccount(const Account& account) {
-  accounts_.emplace(account.id, account);
-  if (in_chain_) undo_.push_back({.kind = Undo::Kind::kAccountInserted, .id = account.id});
+  account_index_.Insert(account.id, accounts_.size());
+  accounts_.push_back(account);
+  history_head_.push_back(kNoRow);
+  if (in_chain_) undo_.push_back({.kind = Undo::Kind::kAccountInserted});
 }
 
-StoredTransfer& LedgerImpl::InsertTransfer(const Transfer& transfer, PendingStatus status) {
-  StoredTransfer& stored = transfers_[transfer.id];
-  stored.transfer = transfer;
-  stored.status = status;
+uint64_t LedgerImpl::InsertTransfer(const Transfer& transfer, PendingStatus status) {
+  const uint64_t row = transfers_.size();
+  transfer_index_.Insert(transfer.id, row);
+  transfers_.push_back(transfer);
+  statuses_.push_back(status);
   if (status == PendingStatus::kPending) ++pending_;
-  if (in_chain_) undo_.push_back({.kind = Undo::Kind::kTransferInserted, .id = transfer.id});
-  return stored;
+  if (in_chain_) undo_.push_back({.kind = Undo::Kind::kTransferInserted});
+  return row;
 }
 
-void LedgerImpl::SetStatus(StoredTransfer& stored, PendingStatus status) {
+void LedgerImpl::SetStatus(uint64_t row, PendingStatus status) {
   if (in_chain_) {
-    undo_.push_back(
-        {.kind = Undo::Kind::kStatusChanged, .id = stored.transfer.id, .status = stored.status});
+    undo_.push_back({.kind = Undo::Kind::kStatusChanged, .row = row, .status = statuses_[row]});
   }
-  if (stored.status == PendingStatus::kPending) --pending_;
+  if (statuses_[row] == PendingStatus::kPending) --pending_;
   if (status == PendingStatus::kPending) ++pending_;
-  stored.status = status;
+  statuses_[row] = status;
 }
 
 void LedgerImpl::InsertExpiry(const ExpiryKey& key) {
@@ -167,12 +220,15 @@ void LedgerImpl::EraseExpiry(const ExpiryKey& key) {
   if (in_chain_) undo_.push_back({.kind = Undo::Kind::kExpiryErased, .expiry = key});
 }
 
-void LedgerImpl::AppendHistory(const Account& account, const Transfer& transfer) {
+void LedgerImpl::AppendHistory(uint64_t account_row, uint64_t transfer_row) {
+  const Account& account = accounts_[account_row];
   if ((account.flags & AccountFlags::kHistory) == 0) return;
-  history_[account.id].push_back({transfer.timestamp, transfer.id, account.debits_pending,
-                                  account.debits_posted, account.credits_pending,
-                                  account.credits_posted});
-  if (in_chain_) undo_.push_back({.kind = Undo::Kind::kHistoryAppended, .id = account.id});
+  uint64_t& head = history_head_[account_row];
+  history_.push_back({transfers_[transfer_row].timestamp, transfer_row, head,
+                      account.debits_pending, account.debits_posted, account.credits_pending,
+                      account.credits_posted});
+  head = history_.size() - 1;
+  if (in_chain_) undo_.push_back({.kind = Undo::Kind::kHistoryAppended, .row = account_row});
 }
 
 }  // namespace internal
@@ -205,6 +261,23 @@ Ledger::~Ledger() = default;
 Ledger::Ledger(Ledger&&) noexcept = default;
 Ledger& Ledger::operator=(Ledger&&) noexcept = default;
 
+absl::Status Ledger::Reserve(uint64_t accounts, uint64_t transfers, uint64_t history_rows) {
+  internal::LedgerImpl& s = *impl_;
+  if (accounts > s.options_.max_accounts || transfers > s.options_.max_transfers) {
+    return absl::InvalidArgumentError(base::Cat(
+        "cannot reserve room for ", accounts, " accounts and ", transfers,
+        " transfers: the limits are ", s.options_.max_accounts, " and ", s.options_.max_transfers));
+  }
+  s.account_index_.Reserve(accounts);
+  s.accounts_.Reserve(accounts);
+  s.transfer_index_.Reserve(transfers);
+  s.transfers_.Reserve(transfers);
+  s.statuses_.reserve(transfers);
+  s.history_head_.reserve(accounts);
+  s.history_.Reserve(history_rows);
+  return absl::OkStatus();
+}
+
 absl::Status Ledger::CreateAccounts(std::span<const Account> events, uint64_t timestamp,
                                     std::vector<CreateAccountsResult>& results) {
   results.clear();
@@ -217,7 +290,7 @@ absl::Status Ledger::CreateAccounts(std::span<const Account> events, uint64_t ti
   impl_->Execute(
       events, timestamp, results,
       [this](const Account& a, uint64_t ts) { return impl_->CreateAccount(a, ts); },
-      /*remember_failures=*/false);
+      [](const Account&, int) {});
   if (!events.empty()) impl_->last_timestamp_ = timestamp;
   return absl::OkStatus();
 }
@@ -234,7 +307,7 @@ absl::Status Ledger::CreateTransfers(std::span<const Transfer> events, uint64_t 
   impl_->Execute(
       events, timestamp, results,
       [this](const Transfer& t, uint64_t ts) { return impl_->CreateTransfer(t, ts); },
-      /*remember_failures=*/true);
+      [this](const Transfer& t, int stage) { impl_->PrefetchTransfer(t, stage); });
   if (!events.empty()) impl_->last_timestamp_ = timestamp;
   return absl::OkStatus();
 }
@@ -252,12 +325,12 @@ absl::StatusOr<uint32_t> Ledger::ExpirePendingTransfers(uint64_t timestamp) {
          s.expiry_.begin()->expires_at <= timestamp) {
     const internal::ExpiryKey key = *s.expiry_.begin();
     s.expiry_.erase(s.expiry_.begin());
-    internal::StoredTransfer& stored = s.transfers_.find(key.id)->second;
-    KEEL_ASSERT(stored.status == PendingStatus::kPending, "an expiry for a resolved transfer");
-    s.SetStatus(stored, PendingStatus::kExpired);
-    const Transfer& p = stored.transfer;
-    Account& debit = s.accounts_.find(p.debit_account_id)->second;
-    Account& credit = s.accounts_.find(p.credit_account_id)->second;
+    KEEL_ASSERT(s.statuses_[key.row] == PendingStatus::kPending,
+                "an expiry for a resolved transfer");
+    s.SetStatus(key.row, PendingStatus::kExpired);
+    const Transfer& p = s.transfers_[key.row];
+    Account& debit = *s.FindAccount(p.debit_account_id);
+    Account& credit = *s.FindAccount(p.credit_account_id);
     debit.debits_pending -= p.amount;
     credit.credits_pending -= p.amount;
     ++expired;
@@ -272,20 +345,20 @@ std::optional<uint64_t> Ledger::NextExpiry() const {
 }
 
 std::optional<Account> Ledger::LookupAccount(Uint128 id) const {
-  const auto found = impl_->accounts_.find(id);
-  if (found == impl_->accounts_.end()) return std::nullopt;
-  return found->second;
+  const Account* found = impl_->FindAccount(id);
+  if (found == nullptr) return std::nullopt;
+  return *found;
 }
 
 std::optional<Transfer> Ledger::LookupTransfer(Uint128 id) const {
-  const auto found = impl_->transfers_.find(id);
-  if (found == impl_->transfers_.end()) return std::nullopt;
-  return found->second.transfer;
+  const uint64_t row = impl_->FindTransferRow(id);
+  if (row == internal::kNoRow) return std::nullopt;
+  return impl_->transfers_[row];
 }
 
 PendingStatus Ledger::PendingStatusOf(Uint128 transfer_id) const {
-  const auto found = impl_->transfers_.find(transfer_id);
-  return found == impl_->transfers_.end() ? PendingStatus::kNone : found->second.status;
+  const uint64_t row = impl_->FindTransferRow(transfer_id);
+  return row == internal::kNoRow ? PendingStatus::kNone : impl_->statuses_[row];
 }
 
 absl::Status Ledger::GetAccountBalances(const AccountFilter& filter,
@@ -314,15 +387,13 @@ absl::Status Ledger::GetAccountBalances(const AccountFilter& filter,
   if ((filter.flags & (AccountFilter::kDebits | AccountFilter::kCredits)) == 0) {
     return absl::InvalidArgumentError("account filter: neither kDebits nor kCredits is set");
   }
-  const auto account = impl_->accounts_.find(filter.account_id);
-  if (account == impl_->accounts_.end() || (account->second.flags & AccountFlags::kHistory) == 0) {
+  const Account* account = impl_->FindAccount(filter.account_id);
+  if (account == nullptr || (account->flags & AccountFlags::kHistory) == 0) {
     return absl::OkStatus();
   }
-  const auto rows = impl_->history_.find(filter.account_id);
-  if (rows == impl_->history_.end()) return absl::OkStatus();
   const uint32_t limit = std::min(filter.limit, kBatchMax);
   auto matches = [&](const internal::HistoryRow& row) {
-    const Transfer& t = impl_->transfers_.find(row.transfer_id)->second.transfer;
+    const Transfer& t = impl_->transfers_[row.transfer_row];
     const bool side =
         ((filter.flags & AccountFilter::kDebits) != 0 && t.debit_account_id == filter.account_id) ||
         ((filter.flags & AccountFilter::kCredits) != 0 && t.credit_account_id == filter.account_id);
@@ -333,18 +404,23 @@ absl::Status Ledger::GetAccountBalances(const AccountFilter& filter,
            (filter.timestamp_min == 0 || row.timestamp >= filter.timestamp_min) &&
            (filter.timestamp_max == 0 || row.timestamp <= filter.timestamp_max);
   };
-  auto emit = [&](const internal::HistoryRow& row) {
-    if (!matches(row)) return true;
-    balances.push_back({row.debits_pending, row.debits_posted, row.credits_pending,
-                        row.credits_posted, row.timestamp});
-    return balances.size() < limit;
-  };
-  if ((filter.flags & AccountFilter::kReversed) != 0) {
-    for (auto it = rows->second.rbegin(); it != rows->second.rend() && emit(*it); ++it) {
-    }
-  } else {
-    for (auto it = rows->second.begin(); it != rows->second.end() && emit(*it); ++it) {
-    }
+  // The account's rows link newest to oldest.
+  const bool reversed = (filter.flags & AccountFilter::kReversed) != 0;
+  std::vector<const internal::HistoryRow*> matched;
+  for (uint64_t r = impl_->history_head_[impl_->account_index_.Find(filter.account_id)];
+       r != internal::kNoRow; r = impl_->history_[r].previous) {
+    const internal::HistoryRow& row = impl_->history_[r];
+    if (!matches(row)) continue;
+    matched.push_back(&row);
+    if (reversed && matched.size() == limit) break;
+  }
+  if (!reversed) {
+    std::reverse(matched.begin(), matched.end());
+    if (matched.size() > limit) matched.resize(limit);
+  }
+  for (const internal::HistoryRow* row : matched) {
+    balances.push_back({row->debits_pending, row->debits_posted, row->credits_pending,
+                        row->credits_posted, row->timestamp});
   }
   return absl::OkStatus();
 }
@@ -352,7 +428,7 @@ absl::Status Ledger::GetAccountBalances(const AccountFilter& filter,
 std::vector<Account> Ledger::Accounts() const {
   std::vector<Account> accounts;
   accounts.reserve(impl_->accounts_.size());
-  for (const auto& [id, account] : impl_->accounts_) accounts.push_back(account);
+  for (size_t i = 0; i < impl_->accounts_.size(); ++i) accounts.push_back(impl_->accounts_[i]);
   std::sort(accounts.begin(), accounts.end(),
             [](const Account& a, const Account& b) { return a.id < b.id; });
   return accounts;
@@ -364,7 +440,9 @@ absl::Status Ledger::CheckInvariants() const {
   };
   // Sums wrap at 2^128 alike on both sides, so equal sums still mean balanced books.
   std::map<uint32_t, Sums> by_ledger;
-  for (const auto& [id, a] : impl_->accounts_) {
+  const internal::LedgerImpl& state = *impl_;
+  for (size_t i = 0; i < state.accounts_.size(); ++i) {
+    const Account& a = state.accounts_[i];
     Sums& s = by_ledger[a.ledger];
     s.debits_pending += a.debits_pending;
     s.debits_posted += a.debits_posted;
@@ -379,14 +457,16 @@ absl::Status Ledger::CheckInvariants() const {
   // Each account's pending balances are exactly its pending transfers' amounts.
   absl::flat_hash_map<Uint128, std::pair<Uint128, Uint128>> pending;  // debits, credits
   uint64_t pending_count = 0;
-  for (const auto& [id, stored] : impl_->transfers_) {
-    if (stored.status != PendingStatus::kPending) continue;
+  for (size_t row = 0; row < state.transfers_.size(); ++row) {
+    if (state.statuses_[row] != PendingStatus::kPending) continue;
+    const Transfer& t = state.transfers_[row];
     ++pending_count;
-    pending[stored.transfer.debit_account_id].first += stored.transfer.amount;
-    pending[stored.transfer.credit_account_id].second += stored.transfer.amount;
+    pending[t.debit_account_id].first += t.amount;
+    pending[t.credit_account_id].second += t.amount;
   }
-  for (const auto& [id, a] : impl_->accounts_) {
-    const auto found = pending.find(id);
+  for (size_t i = 0; i < state.accounts_.size(); ++i) {
+    const Account& a = state.accounts_[i];
+    const auto found = pending.find(a.id);
     const std::pair<Uint128, Uint128> expected =
         found == pending.end() ? std::pair<Uint128, Uint128>{0, 0} : found->second;
     if (a.debits_pending != expected.first || a.credits_pending != expected.second) {

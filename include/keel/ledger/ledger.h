@@ -91,6 +91,15 @@ class Ledger {
   Ledger(const Ledger&) = delete;
   Ledger& operator=(const Ledger&) = delete;
 
+  // Makes room for `accounts` accounts, `transfers` transfers and `history_rows` balance-history
+  // rows in all (a transfer adds one row per side whose account has kHistory), allocating and
+  // touching the memory now, so that batches that add them later do not pay for fresh memory (on
+  // a virtual machine the first touch of a page can cost more than the transfers written to it).
+  // As TigerBeetle allocates everything at startup. Errors: kInvalidArgument past max_accounts
+  // or max_transfers.
+  [[nodiscard]] absl::Status Reserve(uint64_t accounts, uint64_t transfers,
+                                     uint64_t history_rows = 0);
+
   // Applies a batch of account creations at `timestamp` and puts the failed events' results in
   // `results` (cleared first), in index order. Errors, with nothing applied: kInvalidArgument for
   // a batch over kBatchMax events, or a timestamp out of 1..kTimestampMax or not after every

@@ -35,6 +35,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 namespace keel::base::internal {
@@ -125,6 +126,45 @@ class Arena {
 // Counted in Arena::ProcessMappedBytes until UnmapHugePages(pages, bytes) gives it back.
 [[nodiscard]] char* MapHugePages(size_t bytes);
 void UnmapHugePages(void* pages, size_t bytes);
+
+// A standard allocator that maps allocations of 2 MiB or more as huge pages of their own
+// (MapHugePages, rounded up to whole huge pages) and leaves smaller ones to operator new. For a
+// hash table or array that grows large and is read at random, e.g.
+// absl::flat_hash_map<K, V, Hash, Eq, HugePageAllocator<std::pair<const K, V>>>.
+template <typename T>
+struct HugePageAllocator {
+  using value_type = T;
+
+  HugePageAllocator() = default;
+  template <typename U>
+  HugePageAllocator(const HugePageAllocator<U>&) noexcept {}  // NOLINT: rebinding converts
+
+  static size_t MappedBytes(size_t n) {
+    const size_t bytes = n * sizeof(T);
+    if (bytes < Arena::kHugeChunkBytes) return 0;
+    return (bytes + Arena::kHugeChunkBytes - 1) & ~(Arena::kHugeChunkBytes - 1);
+  }
+
+  T* allocate(size_t n) {
+    if (const size_t mapped = MappedBytes(n); mapped != 0) {
+      if (char* pages = MapHugePages(mapped); pages != nullptr) return reinterpret_cast<T*>(pages);
+      throw std::bad_alloc();
+    }
+    return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{alignof(T)}));
+  }
+  void deallocate(T* p, size_t n) noexcept {
+    if (const size_t mapped = MappedBytes(n); mapped != 0) {
+      UnmapHugePages(p, mapped);
+      return;
+    }
+    ::operator delete (p, std::align_val_t{alignof(T)});
+  }
+
+  template <typename U>
+  bool operator==(const HugePageAllocator<U>&) const noexcept {
+    return true;
+  }
+};
 
 }  // namespace keel::base::internal
 
