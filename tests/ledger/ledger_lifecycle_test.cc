@@ -129,6 +129,35 @@ TEST_CASE("Chain members see each other and a rollback undoes all of them") {
   CHECK(twin.account(13).timestamp == twin.now() - 1);
 }
 
+TEST_CASE("A chain of a whole batch rolls back whole and then applies whole") {
+  Twin twin;
+  REQUIRE(twin.Accounts({Acc(1, AF::kHistory), Acc(2, AF::kHistory)}) == "");
+  // kBatchMax transfers, pending ones and their posts, all linked but the last, which fails: the
+  // whole batch is undone, ids, balances, pending statuses and history rows.
+  std::vector<Transfer> chain;
+  for (uint32_t i = 0; chain.size() + 3 < kBatchMax; ++i) {
+    chain.push_back(Xfer(1000 + 2 * i, 1, 2, 1 + i % 7, TF::kPending | kLinked));
+    chain.push_back(Post(1001 + 2 * i, 1000 + 2 * i, kMax, kLinked));
+  }
+  while (chain.size() + 1 < kBatchMax) {
+    chain.push_back(Xfer(20'000 + chain.size(), 2, 1, 1, kLinked));
+  }
+  chain.push_back(Xfer(30'000, 3, 1, 1));  // debit_account_not_found
+  std::string expected;
+  for (size_t i = 0; i + 1 < chain.size(); ++i) {
+    absl::StrAppend(&expected, i, ":linked_event_failed ");
+  }
+  absl::StrAppend(&expected, chain.size() - 1, ":debit_account_not_found");
+  CHECK(twin.Transfers(chain) == expected);
+  CHECK(twin.ledger().stats().transfers == 0);
+  CHECK(Balances(twin.account(1)) == "0 0 0 0");
+  chain.back().debit_account_id = 2;
+  chain.back().id = 30'001;  // 30'000 failed for good
+  CHECK(twin.Transfers(chain) == "");
+  CHECK(twin.ledger().stats().transfers == kBatchMax);
+  CHECK(twin.ledger().stats().pending == 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // id_already_failed (§6).
 // ---------------------------------------------------------------------------------------------

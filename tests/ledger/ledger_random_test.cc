@@ -49,6 +49,7 @@ struct Profile {
   double fresh_ids = 0.5;    // the share of transfers with an id never used before
   bool big_amounts = false;  // amounts near 2^127 and 2^128 - 1 more often
   LedgerOptions options;     // sometimes small enough for batches to be refused
+  int id_shape = 0;          // how ids look: small numbers, high bits only, scattered, near 2^128
 };
 
 // The shape of the run for a seed, drawn from its own stream.
@@ -60,6 +61,7 @@ Profile DrawProfile(uint64_t seed) {
   profile.account_ids = static_cast<uint32_t>(4 + rng.Uniform(7));
   profile.fresh_ids = 0.3 + 0.4 * rng.UniformDouble();
   profile.big_amounts = rng.Bernoulli(0.4);
+  profile.id_shape = static_cast<int>(rng.Uniform(4));
   if (rng.Bernoulli(0.25)) {
     profile.options.max_accounts = 2 + rng.Uniform(profile.account_ids);
     profile.options.max_transfers = 300 + rng.Uniform(1000);
@@ -121,10 +123,25 @@ class Generator {
     return items[items.size() - 1 - rng_.Uniform(std::min<size_t>(items.size(), 64))];
   }
 
+  // Ids are numbered from 1 and then shaped (Profile::id_shape): the ledger's id index must not
+  // care how they look.
+  Uint128 Shape(uint64_t k) const {
+    switch (profile_.id_shape) {
+      case 1:
+        return Uint128(k) << 64;  // the low 64 bits all zero
+      case 2:
+        return Uint128(k) * absl::MakeUint128(0x9e3779b97f4a7c15, 0xf39cc0605cedc835);  // odd
+      case 3:
+        return kMax - k;
+      default:
+        return k;
+    }
+  }
+
   Uint128 AccountId() {
     if (rng_.Bernoulli(0.02)) return 0;
     if (rng_.Bernoulli(0.02)) return kMax;
-    return Between(1, profile_.account_ids + 1);  // the last one is rarely created
+    return Shape(Between(1, profile_.account_ids + 1));  // the last one is rarely created
   }
 
   // A fresh id, or one of the last 32 handed out: ids collide often (exists, id_already_failed)
@@ -132,8 +149,11 @@ class Generator {
   Uint128 TransferId() {
     if (rng_.Bernoulli(0.015)) return 0;
     if (rng_.Bernoulli(0.01)) return kMax;
-    if (next_transfer_id_ == 1 || rng_.Bernoulli(profile_.fresh_ids)) return next_transfer_id_++;
-    return next_transfer_id_ - 1 - rng_.Uniform(std::min<uint64_t>(next_transfer_id_ - 1, 32));
+    if (next_transfer_id_ == 1 || rng_.Bernoulli(profile_.fresh_ids)) {
+      return Shape(next_transfer_id_++);
+    }
+    return Shape(next_transfer_id_ - 1 -
+                 rng_.Uniform(std::min<uint64_t>(next_transfer_id_ - 1, 32)));
   }
 
   Uint128 Amount() {
@@ -175,7 +195,7 @@ class Generator {
     Account a;
     // The last account id is created rarely, so that not-found stays reachable.
     a.id = AccountId();
-    if (a.id == profile_.account_ids + 1 && rng_.Bernoulli(0.9)) a.id = 1;
+    if (a.id == Shape(profile_.account_ids + 1) && rng_.Bernoulli(0.9)) a.id = Shape(1);
     a.ledger = rng_.Bernoulli(0.05) ? 0 : (rng_.Bernoulli(0.15) ? 2 : 1);
     a.code = static_cast<uint16_t>(rng_.Bernoulli(0.05) ? 0 : (rng_.Bernoulli(0.1) ? 2 : 1));
     if (rng_.Bernoulli(0.2)) a.flags |= AF::kLinked;
