@@ -101,7 +101,8 @@ class Ledger {
                                      uint64_t history_rows = 0);
 
   // Applies a batch of account creations at `timestamp` and puts the failed events' results in
-  // `results` (cleared first), in index order. Errors, with nothing applied: kInvalidArgument for
+  // `results` (cleared first), in index order. An empty batch changes nothing, the last
+  // timestamp used included. Errors, with nothing applied: kInvalidArgument for
   // a batch over kBatchMax events, or a timestamp out of 1..kTimestampMax or not after every
   // timestamp used before (timestamp - n must be >= last_timestamp); kResourceExhausted when the
   // batch could pass max_accounts.
