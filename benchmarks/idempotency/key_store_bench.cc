@@ -326,58 +326,57 @@ void BM_TimerOverhead(benchmark::State& state) {
 }
 BENCHMARK(BM_TimerOverhead)->Iterations(1);
 
+// One retry's lookup and one new key's insert, on the store and on the baseline.
+void StoreLookup(KeyStore& keys, const std::string& key) {
+  auto claim = keys.Begin("acct_1", key, kFingerprint);
+  if (!claim.ok() || claim->verdict != Verdict::kReplay) std::abort();
+  benchmark::DoNotOptimize(claim);
+}
+
+void StoreInsert(KeyStore& keys, const std::string& key) {
+  auto claim = keys.Begin("acct_1", key, kFingerprint);
+  if (!claim.ok() || !keys.Complete(claim->ticket, kOutcome).ok()) std::abort();
+}
+
+void BaselineLookup(Baseline& baseline, const std::string& key) {
+  std::string outcome;
+  {
+    std::lock_guard lock(baseline.mu);
+    auto it = baseline.map.find(key);
+    if (it == baseline.map.end() || it->second.fingerprint != kFingerprint) std::abort();
+    outcome = it->second.outcome;
+  }
+  benchmark::DoNotOptimize(outcome);
+}
+
+void BaselineInsert(Baseline& baseline, const std::string& key) {
+  std::lock_guard lock(baseline.mu);
+  auto [it, inserted] = baseline.map.try_emplace(key, BaselineEntry{kFingerprint, {}, 0});
+  if (!inserted) std::abort();
+  it->second.outcome = kOutcome;
+}
+
 void BM_KeyStoreLatency(benchmark::State& state) {
   KeyStore& keys = FilledStore(Keys(state));
   TimeEachOperation(
-      state, "",
-      [&](const std::string& key) {
-        auto claim = keys.Begin("acct_1", key, kFingerprint);
-        if (!claim.ok() || claim->verdict != Verdict::kReplay) std::abort();
-        benchmark::DoNotOptimize(claim);
-      },
-      [&](const std::string& key) {
-        auto claim = keys.Begin("acct_1", key, kFingerprint);
-        if (!claim.ok() || !keys.Complete(claim->ticket, kOutcome).ok()) std::abort();
-      });
+      state, "", [&](const std::string& key) { StoreLookup(keys, key); },
+      [&](const std::string& key) { StoreInsert(keys, key); });
 }
 BENCHMARK(BM_KeyStoreLatency)->Arg(1'000'000)->Arg(10'000'000)->Iterations(1);
 
 void BM_KeyStoreLatencyBaseline(benchmark::State& state) {
   Baseline& baseline = FilledBaseline(Keys(state));
   TimeEachOperation(
-      state, "acct_1/",
-      [&](const std::string& key) {
-        std::string outcome;
-        {
-          std::lock_guard lock(baseline.mu);
-          auto it = baseline.map.find(key);
-          if (it == baseline.map.end() || it->second.fingerprint != kFingerprint) std::abort();
-          outcome = it->second.outcome;
-        }
-        benchmark::DoNotOptimize(outcome);
-      },
-      [&](const std::string& key) {
-        std::lock_guard lock(baseline.mu);
-        auto [it, inserted] = baseline.map.try_emplace(key, BaselineEntry{kFingerprint, {}, 0});
-        if (!inserted) std::abort();
-        it->second.outcome = kOutcome;
-      });
+      state, "acct_1/", [&](const std::string& key) { BaselineLookup(baseline, key); },
+      [&](const std::string& key) { BaselineInsert(baseline, key); });
 }
 BENCHMARK(BM_KeyStoreLatencyBaseline)->Arg(1'000'000)->Arg(10'000'000)->Iterations(1);
 
 void BM_KeyStoreRecentRetries(benchmark::State& state) {
   KeyStore& keys = FilledStore(Keys(state));
   TimeRecentRetries(
-      state, "",
-      [&](const std::string& key) {
-        auto claim = keys.Begin("acct_1", key, kFingerprint);
-        if (!claim.ok() || claim->verdict != Verdict::kReplay) std::abort();
-        benchmark::DoNotOptimize(claim);
-      },
-      [&](const std::string& key) {
-        auto claim = keys.Begin("acct_1", key, kFingerprint);
-        if (!claim.ok() || !keys.Complete(claim->ticket, kOutcome).ok()) std::abort();
-      });
+      state, "", [&](const std::string& key) { StoreLookup(keys, key); },
+      [&](const std::string& key) { StoreInsert(keys, key); });
 }
 BENCHMARK(BM_KeyStoreRecentRetries)
     ->ArgsProduct({{10'000'000}, {100, 1'000, 10'000}})
@@ -386,23 +385,8 @@ BENCHMARK(BM_KeyStoreRecentRetries)
 void BM_KeyStoreRecentRetriesBaseline(benchmark::State& state) {
   Baseline& baseline = FilledBaseline(Keys(state));
   TimeRecentRetries(
-      state, "acct_1/",
-      [&](const std::string& key) {
-        std::string outcome;
-        {
-          std::lock_guard lock(baseline.mu);
-          auto it = baseline.map.find(key);
-          if (it == baseline.map.end() || it->second.fingerprint != kFingerprint) std::abort();
-          outcome = it->second.outcome;
-        }
-        benchmark::DoNotOptimize(outcome);
-      },
-      [&](const std::string& key) {
-        std::lock_guard lock(baseline.mu);
-        auto [it, inserted] = baseline.map.try_emplace(key, BaselineEntry{kFingerprint, {}, 0});
-        if (!inserted) std::abort();
-        it->second.outcome = kOutcome;
-      });
+      state, "acct_1/", [&](const std::string& key) { BaselineLookup(baseline, key); },
+      [&](const std::string& key) { BaselineInsert(baseline, key); });
 }
 BENCHMARK(BM_KeyStoreRecentRetriesBaseline)
     ->ArgsProduct({{10'000'000}, {100, 1'000, 10'000}})
