@@ -18,8 +18,8 @@
 #include "append_only_file.h"
 #include "arguments.h"
 #include "command.h"
-#include "keel/base/strings.h"
 #include "keel/base/internal/arena.h"
+#include "keel/base/strings.h"
 
 namespace keel::redis::internal {
 namespace {
