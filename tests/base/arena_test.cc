@@ -183,3 +183,36 @@ TEST_CASE("The invariant check catches a slot freed twice") {
 
 }  // namespace
 }  // namespace keel::base::internal
+
+namespace keel::base::internal {
+namespace {
+
+TEST_CASE("MapHugePages gives aligned zeroed memory and counts it until unmapped") {
+  const size_t before = Arena::ProcessMappedBytes();
+  char* pages = MapHugePages(2 * kHuge);
+  REQUIRE(pages != nullptr);
+  CHECK(reinterpret_cast<uintptr_t>(pages) % kHuge == 0);
+  CHECK(Arena::ProcessMappedBytes() == before + 2 * kHuge);
+  for (size_t i = 0; i < 2 * kHuge; i += 4096) REQUIRE(pages[i] == 0);
+  pages[2 * kHuge - 1] = 7;
+  UnmapHugePages(pages, 2 * kHuge);
+  CHECK(Arena::ProcessMappedBytes() == before);
+}
+
+TEST_CASE("HugePageAllocator maps large allocations and leaves small ones to operator new") {
+  const size_t before = Arena::ProcessMappedBytes();
+  {
+    std::vector<uint64_t, HugePageAllocator<uint64_t>> small(100, 3);
+    CHECK(Arena::ProcessMappedBytes() == before);
+    // 3 MiB rounds up to two huge pages.
+    std::vector<uint64_t, HugePageAllocator<uint64_t>> large((size_t{3} << 20) / 8, 5);
+    CHECK(Arena::ProcessMappedBytes() == before + 2 * kHuge);
+    CHECK(reinterpret_cast<uintptr_t>(large.data()) % kHuge == 0);
+    CHECK(large.back() == 5);
+    CHECK(small.front() == 3);
+  }
+  CHECK(Arena::ProcessMappedBytes() == before);
+}
+
+}  // namespace
+}  // namespace keel::base::internal
