@@ -33,16 +33,14 @@ void LedgerImpl::Execute(std::span<const Event> events, uint64_t timestamp,
   const auto n = static_cast<uint32_t>(events.size());
   for (uint32_t i = 0; i < std::min(n, kIndexAhead); ++i) prefetch(events[i], 0);
   for (uint32_t i = 0; i < std::min(n, kRowAhead); ++i) prefetch(events[i], 1);
-  bool chain_open = false;
-  uint32_t chain_start = 0;
+  uint32_t chain_start = 0;  // while in_chain_
   bool chain_broken = false;
   for (uint32_t i = 0; i < n; ++i) {
     if (i + kIndexAhead < n) prefetch(events[i + kIndexAhead], 0);
     if (i + kRowAhead < n) prefetch(events[i + kRowAhead], 1);
     const Event& event = events[i];
     const bool linked = (event.flags & 1) != 0;  // kLinked is bit 0 for both kinds
-    if (linked && !chain_open) {
-      chain_open = true;
+    if (linked && !in_chain_) {
       chain_start = i;
       BeginChain();
     }
@@ -59,7 +57,7 @@ void LedgerImpl::Execute(std::span<const Event> events, uint64_t timestamp,
     }
 
     if (result != Code::kOk) {
-      if (chain_open && !chain_broken) {
+      if (in_chain_ && !chain_broken) {
         chain_broken = true;
         RollbackChain();
         for (uint32_t j = chain_start; j < i; ++j) results.push_back({j, Code::kLinkedEventFailed});
@@ -70,10 +68,8 @@ void LedgerImpl::Execute(std::span<const Event> events, uint64_t timestamp,
         if (IsTransient(result)) failed_ids_.insert(event.id);
       }
     }
-    if (chain_open && (!linked || result == Code::kLinkedEventChainOpen)) {
-      if (!chain_broken) CommitChain();
-      in_chain_ = false;
-      chain_open = false;
+    if (in_chain_ && (!linked || result == Code::kLinkedEventChainOpen)) {
+      EndChain();
       chain_broken = false;
     }
   }
@@ -125,7 +121,9 @@ void LedgerImpl::BeginChain() {
   in_chain_ = true;
 }
 
-void LedgerImpl::CommitChain() {
+void LedgerImpl::EndChain() {
+  // A chain that broke was unwound already; one that held keeps its changes. Either way its
+  // undo log is no longer needed.
   undo_.clear();
   in_chain_ = false;
 }

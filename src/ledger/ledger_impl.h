@@ -176,7 +176,7 @@ class LedgerImpl {
 
   // Savepoints for linked chains.
   void BeginChain();
-  void CommitChain();
+  void EndChain();
   void RollbackChain();
 
   // Changes, recorded in the undo log while a chain is open.
