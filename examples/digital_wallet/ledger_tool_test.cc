@@ -1,0 +1,919 @@
+// Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
+//
+// The ledger tool's runner (ledger_tool.h): batching (B, a change of line type, C, a malformed
+// line, the end of the input, the cut at 8,189 events), the clock and expiry at exactly the
+// timeout, line numbers, CRLF, a missing final newline, overlong lines, balances, output only
+// after a Sync, a second run that continues the first's clock, the clock's limits; and a
+// randomized differential test against a re-implementation of the rules written plainly
+// here (whole file in memory, absl::StrSplit, digit-by-digit 128-bit arithmetic, iostreams),
+// driving keel::ledger::Ledger directly.
+//
+// Seeds are fixed and printed (KEEL_TEST_SEED replays one); KEEL_WALLET_LEDGER_FILES sets how
+// many random files the differential test runs (a small default for CI).
+#include "digital_wallet/ledger_tool.h"
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "keel/base/random.h"
+#include "keel/ledger/ledger.h"
+#include "keel/ledger/results.h"
+#include "testing/testing.h"
+
+namespace keel::examples::wallet {
+namespace {
+
+using ledger::Uint128;
+
+constexpr uint64_t kStart = kClockStartSeconds * kNanosPerSecond;
+
+// Runs a tool over `store` on `input`, fed in pieces of `chunk` bytes (0: at once), and returns
+// its output; with `balances`, the balances too.
+std::string RunOn(LedgerStore& store, std::string_view input, bool balances = false,
+                  size_t chunk = 0) {
+  std::string out;
+  LedgerTool tool(store, [&](std::string_view bytes) {
+    out.append(bytes);
+    return absl::OkStatus();
+  });
+  if (chunk == 0) chunk = std::max<size_t>(input.size(), 1);
+  for (size_t at = 0; at < input.size(); at += chunk) {
+    REQUIRE(tool.Feed(input.substr(at, chunk)).ok());
+    REQUIRE(tool.Flush().ok());
+  }
+  REQUIRE(tool.Finish().ok());
+  if (balances) REQUIRE(tool.WriteBalances().ok());
+  return out;
+}
+
+// The output on a fresh in-memory ledger, which must not depend on how the input is cut.
+std::string Run(std::string_view input, bool balances = false) {
+  MemoryLedgerStore store;
+  const std::string out = RunOn(store, input, balances);
+  if (input.size() < 4096) {
+    for (const size_t chunk : {1, 2, 3, 7, 64}) {
+      MemoryLedgerStore other;
+      CAPTURE(chunk);
+      CHECK(RunOn(other, input, balances, chunk) == out);
+    }
+  }
+  return out;
+}
+
+TEST_CASE("The example of the header") {
+  CHECK(Run("A,1,700,10,0\nA,2,700,10,0\nT,9,1,2,100,0,0,700,1,0\n") == "1,1,ok\n2,2,ok\n3,9,ok\n");
+}
+
+TEST_CASE("Every A and T line gets a line with TigerBeetle's result name, in input order") {
+  const std::string in =
+      "A,1,700,10,0\n"
+      "A,1,700,10,0\n"         // exists
+      "A,1,700,11,0\n"         // exists_with_different_code
+      "A,0,700,10,0\n"         // id_must_not_be_zero
+      "A,3,0,10,0\n"           // ledger_must_not_be_zero
+      "A,4,700,10,imported\n"  // reserved_flag
+      "A,5,700,10,closed\n"    // reserved_flag
+      "A,2,700,10,debits_must_not_exceed_credits\n"
+      "A,6,700,10,debits_must_not_exceed_credits|credits_must_not_exceed_debits\n"
+      "T,100,1,2,10,0,0,700,1,0\n"              // ok: 2 may not go negative, but it is credited
+      "T,101,2,1,11,0,0,700,1,0\n"              // exceeds_credits
+      "T,101,2,1,1,0,0,700,1,0\n"               // id_already_failed
+      "T,102,1,9,1,0,0,700,1,0\n"               // credit_account_not_found
+      "T,103,1,2,1,0,0,701,1,0\n"               // transfer_must_have_the_same_ledger_as_accounts
+      "T,104,1,2,1,0,0,700,1,closing_credit\n"  // reserved_flag
+      "T,105,1,1,1,0,0,700,1,0\n"               // accounts_must_be_different
+      "T,106,1,2,1,0,7,700,1,0\n"               // timeout_reserved_for_pending_transfer
+      "T,100,1,2,10,0,0,700,1,0\n";             // exists
+  CHECK(Run(in) ==
+        "1,1,ok\n"
+        "2,1,exists\n"
+        "3,1,exists_with_different_code\n"
+        "4,0,id_must_not_be_zero\n"
+        "5,3,ledger_must_not_be_zero\n"
+        "6,4,reserved_flag\n"
+        "7,5,reserved_flag\n"
+        "8,2,ok\n"
+        "9,6,flags_are_mutually_exclusive\n"
+        "10,100,ok\n"
+        "11,101,exceeds_credits\n"
+        "12,101,id_already_failed\n"
+        "13,102,credit_account_not_found\n"
+        "14,103,transfer_must_have_the_same_ledger_as_accounts\n"
+        "15,104,reserved_flag\n"
+        "16,105,accounts_must_be_different\n"
+        "17,106,timeout_reserved_for_pending_transfer\n"
+        "18,100,exists\n");
+}
+
+TEST_CASE("Ids are printed canonically: no leading zeros, all 128 bits") {
+  CHECK(Run("A,0007,1,1,0\nA,340282366920938463463374607431768211454,1,1,0\n"
+            "A,00340282366920938463463374607431768211455,1,1,0\n") ==
+        "1,7,ok\n2,340282366920938463463374607431768211454,ok\n"
+        "3,340282366920938463463374607431768211455,id_must_not_be_int_max\n");
+}
+
+TEST_CASE("Line numbers count every line: B, C, malformed and empty ones included") {
+  CHECK(Run("B\nC,1\nA,1,1,1,0\n\nB\nB\nA,2,1,1,0\nC,0\nx\nA,3,1,1,0\n") ==
+        "3,1,ok\n4,-,malformed\n7,2,ok\n9,-,malformed\n10,3,ok\n");
+}
+
+const char kTwoAccounts[] = "A,1,1,1,0\nA,2,1,1,0\n";
+
+TEST_CASE("A B line ends a batch, so a linked chain across it is open") {
+  const std::string chain = "T,10,1,2,5,0,0,1,1,linked\nT,11,1,2,5,0,0,1,1,0\n";
+  CHECK(Run(kTwoAccounts + chain) == "1,1,ok\n2,2,ok\n3,10,ok\n4,11,ok\n");
+  CHECK(Run(kTwoAccounts + std::string("T,10,1,2,5,0,0,1,1,linked\nB\nT,11,1,2,5,0,0,1,1,0\n")) ==
+        "1,1,ok\n2,2,ok\n3,10,linked_event_chain_open\n5,11,ok\n");
+  // A chain that fails inside one batch: the others get linked_event_failed.
+  CHECK(Run(kTwoAccounts + std::string("T,10,1,2,5,0,0,1,1,linked\nT,11,1,3,5,0,0,1,1,linked\n"
+                                       "T,12,1,2,5,0,0,1,1,0\nT,13,1,2,5,0,0,1,1,0\n")) ==
+        "1,1,ok\n2,2,ok\n3,10,linked_event_failed\n4,11,credit_account_not_found\n"
+        "5,12,linked_event_failed\n6,13,ok\n");
+}
+
+TEST_CASE("A change from A lines to T lines or back ends a batch") {
+  CHECK(Run("A,1,1,1,0\nA,2,1,1,linked\nT,10,1,2,5,0,0,1,1,0\n") ==
+        "1,1,ok\n2,2,linked_event_chain_open\n3,10,credit_account_not_found\n");
+  CHECK(Run(std::string(kTwoAccounts) + "T,10,1,2,5,0,0,1,1,linked\nA,3,1,1,0\n") ==
+        "1,1,ok\n2,2,ok\n3,10,linked_event_chain_open\n4,3,ok\n");
+}
+
+TEST_CASE("A C line ends a batch, even C,0") {
+  CHECK(Run(std::string(kTwoAccounts) + "T,10,1,2,5,0,0,1,1,linked\nC,0\nT,11,1,2,5,0,0,1,1,0\n") ==
+        "1,1,ok\n2,2,ok\n3,10,linked_event_chain_open\n5,11,ok\n");
+}
+
+TEST_CASE("A malformed line ends the batch, whose lines come first") {
+  CHECK(Run(std::string(kTwoAccounts) +
+            "T,10,1,2,5,0,0,1,1,linked\nT,11,1,2,5,0,0,1,1,linked\nT,12,1,2,5,0,0,1,1,lnked\n"
+            "T,13,1,2,5,0,0,1,1,0\n") ==
+        "1,1,ok\n2,2,ok\n3,10,linked_event_failed\n4,11,linked_event_chain_open\n"
+        "5,-,malformed\n6,13,ok\n");
+  // A malformed B or C line ends it too.
+  CHECK(Run(std::string(kTwoAccounts) + "T,10,1,2,5,0,0,1,1,linked\nB,\nT,11,1,2,5,0,0,1,1,0\n") ==
+        "1,1,ok\n2,2,ok\n3,10,linked_event_chain_open\n4,-,malformed\n5,11,ok\n");
+  CHECK(Run(std::string(kTwoAccounts) + "T,10,1,2,5,0,0,1,1,linked\nC,x\nT,11,1,2,5,0,0,1,1,0\n") ==
+        "1,1,ok\n2,2,ok\n3,10,linked_event_chain_open\n4,-,malformed\n5,11,ok\n");
+}
+
+TEST_CASE("The end of the input ends the last batch, with or without a final newline") {
+  CHECK(Run(std::string(kTwoAccounts) + "T,10,1,2,5,0,0,1,1,linked\n") ==
+        "1,1,ok\n2,2,ok\n3,10,linked_event_chain_open\n");
+  CHECK(Run(std::string(kTwoAccounts) + "T,10,1,2,5,0,0,1,1,linked") ==
+        "1,1,ok\n2,2,ok\n3,10,linked_event_chain_open\n");
+  CHECK(Run("A,1,1,1,0") == "1,1,ok\n");
+  CHECK(Run("A,1,1,1,0\nbad") == "1,1,ok\n2,-,malformed\n");
+  CHECK(Run("A,1,1,1,0\nB") == "1,1,ok\n");
+}
+
+TEST_CASE("Empty input, empty lines, and balances with no accounts") {
+  CHECK(Run("").empty());
+  CHECK(Run("", true) == "#balances\n");
+  CHECK(Run("B\nC,3\n", true) == "#balances\n");
+  CHECK(Run("\n") == "1,-,malformed\n");
+  CHECK(Run("\n\n") == "1,-,malformed\n2,-,malformed\n");
+  CHECK(Run("\r\n") == "1,-,malformed\n");
+}
+
+TEST_CASE("CRLF lines give the output of LF lines; only one trailing CR is stripped") {
+  const std::string lf =
+      "A,1,1,1,0\nA,2,1,1,0\nB\nT,10,1,2,5,0,0,1,1,linked\nC,1\nT,11,1,2,5,0,0,1,1,0\nzz\n";
+  std::string crlf;
+  for (const char c : lf) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  const std::string want = "1,1,ok\n2,2,ok\n4,10,linked_event_chain_open\n6,11,ok\n7,-,malformed\n";
+  CHECK(Run(lf) == want);
+  CHECK(Run(crlf) == want);
+  CHECK(Run(crlf.substr(0, crlf.size() - 2)) == want);  // CRLF without the last one
+  CHECK(Run("A,1,1,1,0\r\r\nA,2,1,1,0\r") == "1,-,malformed\n2,2,ok\n");
+  CHECK(Run("B\r\nA,1,1,1,0\rA,2,1,1,0\n") == "2,-,malformed\n");  // a lone CR is no line end
+}
+
+TEST_CASE("--balances lists every account in id order, ids past 2^64 included") {
+  const std::string in =
+      "A,18446744073709551617,1,1,0\n"
+      "A,5,1,1,0\n"
+      "A,340282366920938463463374607431768211454,1,1,0\n"
+      "A,18446744073709551616,1,1,0\n"
+      "A,1,1,1,0\n"
+      "A,7,2,1,0\n"
+      "T,1,5,18446744073709551616,300,0,0,1,1,0\n"
+      "T,2,1,340282366920938463463374607431768211454,25,0,0,1,1,pending\n"
+      "T,3,18446744073709551617,5,340282366920938463463374607431768211455,0,0,1,1,"
+      "balancing_debit\n";
+  CHECK(Run(in, true) ==
+        "1,18446744073709551617,ok\n2,5,ok\n3,340282366920938463463374607431768211454,ok\n"
+        "4,18446744073709551616,ok\n5,1,ok\n6,7,ok\n7,1,ok\n8,2,ok\n9,3,ok\n"
+        "#balances\n"
+        "1,25,0,0,0\n"
+        "5,0,300,0,0\n"
+        "7,0,0,0,0\n"
+        "18446744073709551616,0,0,0,300\n"
+        "18446744073709551617,0,0,0,0\n"
+        "340282366920938463463374607431768211454,0,0,25,0\n");
+}
+
+TEST_CASE("Events of a batch get consecutive nanoseconds of the clock's second, k never reset") {
+  MemoryLedgerStore store;
+  std::string out;
+  LedgerTool tool(store, [&](std::string_view bytes) {
+    out.append(bytes);
+    return absl::OkStatus();
+  });
+  CHECK(tool.clock_seconds() == kClockStartSeconds);
+  CHECK(tool.clock_nanos_used() == 0);
+  REQUIRE(tool.Feed("A,1,1,1,0\nA,2,1,1,0\nA,3,1,1,0\nC,10\nT,7,1,2,1,0,0,1,1,0\n"
+                    "T,8,1,2,1,0,0,1,1,0\nC,0\nC,5\nT,9,1,2,1,0,0,1,1,0\n")
+              .ok());
+  REQUIRE(tool.Finish().ok());
+  const ledger::Ledger& l = store.ledger();
+  CHECK(l.LookupAccount(1)->timestamp == kStart + 1);
+  CHECK(l.LookupAccount(3)->timestamp == kStart + 3);
+  CHECK(l.LookupTransfer(7)->timestamp == kStart + 10 * kNanosPerSecond + 4);
+  CHECK(l.LookupTransfer(8)->timestamp == kStart + 10 * kNanosPerSecond + 5);
+  CHECK(l.LookupTransfer(9)->timestamp == kStart + 15 * kNanosPerSecond + 6);
+  CHECK(tool.clock_seconds() == kClockStartSeconds + 15);
+  CHECK(tool.clock_nanos_used() == 6);
+  CHECK(l.stats().last_timestamp == kStart + 15 * kNanosPerSecond + 6);
+}
+
+TEST_CASE("A batch longer than 8,189 events is cut there; a chain across the cut is open") {
+  std::string in;
+  for (int i = 1; i <= 8190; ++i) {
+    in += "A," + std::to_string(i) + ",1,1," + (i == 8189 ? "linked" : "0") + "\n";
+  }
+  MemoryLedgerStore store;
+  const std::string out = RunOn(store, in);
+  std::vector<std::string> lines = absl::StrSplit(out, '\n');
+  REQUIRE(lines.size() == 8191);
+  CHECK(lines[8187] == "8188,8188,ok");
+  CHECK(lines[8188] == "8189,8189,linked_event_chain_open");
+  CHECK(lines[8189] == "8190,8190,ok");
+  CHECK(store.ledger().LookupAccount(8188)->timestamp == kStart + 8188);
+  CHECK(store.ledger().LookupAccount(8190)->timestamp == kStart + 8190);
+  // Exactly 8,189 events make one batch, and the chain closes inside it.
+  std::string exact;
+  for (int i = 1; i <= 8189; ++i) {
+    exact += "A," + std::to_string(i) + ",1,1," + (i == 8188 ? "linked" : "0") + "\n";
+  }
+  const std::string exact_out = Run(exact);
+  CHECK(exact_out.find("chain_open") == std::string::npos);
+  CHECK(exact_out.find("failed") == std::string::npos);
+}
+
+TEST_CASE("A pending transfer expires when the clock reaches its timestamp plus its timeout") {
+  const std::string pending = std::string(kTwoAccounts) + "T,10,1,2,100,0,5,1,1,pending\n";
+  // One second before: still pending; a post succeeds.
+  CHECK(Run(pending + "C,4\n", true) ==
+        "1,1,ok\n2,2,ok\n3,10,ok\n#balances\n1,100,0,0,0\n2,0,0,100,0\n");
+  CHECK(Run(pending + "C,4\nT,11,0,0,100,10,0,1,1,post_pending_transfer\n", true) ==
+        "1,1,ok\n2,2,ok\n3,10,ok\n5,11,ok\n#balances\n1,0,100,0,0\n2,0,0,0,100\n");
+  // At the timeout: expired, its amount released, and neither post nor void can touch it.
+  CHECK(Run(pending + "C,5\n", true) ==
+        "1,1,ok\n2,2,ok\n3,10,ok\n#balances\n1,0,0,0,0\n2,0,0,0,0\n");
+  CHECK(Run(pending + "C,5\nT,11,0,0,100,10,0,1,1,post_pending_transfer\n", true) ==
+        "1,1,ok\n2,2,ok\n3,10,ok\n5,11,pending_transfer_expired\n#balances\n"
+        "1,0,0,0,0\n2,0,0,0,0\n");
+  CHECK(Run(pending + "C,2\nC,3\nT,11,0,0,0,10,0,1,1,void_pending_transfer\n") ==
+        "1,1,ok\n2,2,ok\n3,10,ok\n6,11,pending_transfer_expired\n");
+  CHECK(Run(pending + "C,2\nC,2\nT,11,0,0,0,10,0,1,1,void_pending_transfer\n") ==
+        "1,1,ok\n2,2,ok\n3,10,ok\n6,11,ok\n");
+  // Created late in its second (after other batches) changes nothing: clock seconds decide.
+  CHECK(Run(std::string(kTwoAccounts) + "T,9,1,2,1,0,0,1,1,0\nB\nT,10,1,2,100,0,1,1,1,pending\n"
+                                        "C,1\n",
+            true) == "1,1,ok\n2,2,ok\n3,9,ok\n5,10,ok\n#balances\n1,0,1,0,0\n2,0,0,0,1\n");
+  // A timeout of 0 never expires.
+  CHECK(Run(std::string(kTwoAccounts) + "T,10,1,2,100,0,0,1,1,pending\nC,4000000000\n", true) ==
+        "1,1,ok\n2,2,ok\n3,10,ok\n#balances\n1,100,0,0,0\n2,0,0,100,0\n");
+}
+
+TEST_CASE("More than 8,190 expiries at one C are all released") {
+  std::string in = kTwoAccounts;
+  constexpr int kPending = 20000;
+  for (int i = 1; i <= kPending; ++i) {
+    in += "T," + std::to_string(i) + ",1,2,1,0,3,1,1,pending\n";
+  }
+  in += "C,3\n";
+  MemoryLedgerStore store;
+  const std::string out = RunOn(store, in, true);
+  CHECK(out.substr(out.find("#balances")) == "#balances\n1,0,0,0,0\n2,0,0,0,0\n");
+  CHECK(store.ledger().stats().expired == kPending);
+}
+
+TEST_CASE("A C beyond what the clock can hold is malformed and leaves the clock") {
+  // The clock holds S * 10^9 + k <= 2^63 - 1: S up to 9,223,372,036 while k <= 854,775,807.
+  constexpr uint64_t kMaxSeconds = 9'223'372'036;
+  const std::string to_max = "C," + std::to_string(kMaxSeconds - kClockStartSeconds) + "\n";
+  CHECK(Run("A,1,1,1,0\nC,18446744073709551615\nA,2,1,1,0\n") == "1,1,ok\n2,-,malformed\n3,2,ok\n");
+  CHECK(Run("C," + std::to_string(kMaxSeconds - kClockStartSeconds + 1) + "\nA,2,1,1,0\n") ==
+        "1,-,malformed\n2,2,ok\n");
+  MemoryLedgerStore store;
+  CHECK(RunOn(store, to_max + "A,2,1,1,0\nC,1\nC,0\nA,3,1,1,0\n") ==
+        "2,2,ok\n3,-,malformed\n5,3,ok\n");
+  CHECK(store.ledger().LookupAccount(3)->timestamp == kMaxSeconds * kNanosPerSecond + 2);
+}
+
+TEST_CASE("A batch that would bring k to 10^9 is an error; the batches before it are output") {
+  MemoryLedgerStore store;
+  // A ledger whose clock has already used 999,999,990 of its nanoseconds.
+  REQUIRE(store.ExpirePendingTransfers(kStart + 999'999'990).ok());
+  std::string out;
+  LedgerTool tool(store, [&](std::string_view bytes) {
+    out.append(bytes);
+    return absl::OkStatus();
+  });
+  CHECK(tool.clock_nanos_used() == 999'999'990);
+  std::string in = "A,1,1,1,0\nB\n";
+  for (int i = 2; i <= 10; ++i) in += "A," + std::to_string(i) + ",1,1,0\n";
+  REQUIRE(tool.Feed(in).ok());  // 9 accounts pending in the open batch
+  const absl::Status status = tool.Finish();
+  CHECK(status.code() == absl::StatusCode::kOutOfRange);
+  CHECK(std::string(status.message()).find("line 11") != std::string::npos);
+  REQUIRE(tool.Flush().ok());
+  CHECK(out == "1,1,ok\n");
+  CHECK(store.ledger().stats().accounts == 1);
+
+  // One event fewer fits exactly: k ends at 999,999,999.
+  MemoryLedgerStore fits;
+  REQUIRE(fits.ExpirePendingTransfers(kStart + 999'999'990).ok());
+  std::string nine;
+  for (int i = 1; i <= 9; ++i) nine += "A," + std::to_string(i) + ",1,1,0\n";
+  CHECK(RunOn(fits, nine).size() == 9 * 7);
+  CHECK(fits.ledger().stats().last_timestamp == kStart + 999'999'999);
+}
+
+TEST_CASE("A second run on the same ledger continues its state and its clock") {
+  MemoryLedgerStore store;
+  CHECK(RunOn(store, std::string(kTwoAccounts) + "T,10,1,2,100,0,5,1,1,pending\n"
+                                                 "T,11,1,2,100,0,9,1,1,pending\nC,4\n") ==
+        "1,1,ok\n2,2,ok\n3,10,ok\n4,11,ok\n");
+  // Line numbers start again; the clock is S + 4 with k = 4.
+  {
+    LedgerTool tool(store, [](std::string_view) { return absl::OkStatus(); });
+    CHECK(tool.clock_seconds() == kClockStartSeconds + 4);
+    CHECK(tool.clock_nanos_used() == 4);
+  }
+  CHECK(RunOn(store,
+              "A,1,1,1,0\nC,1\nT,12,0,0,100,10,0,1,1,post_pending_transfer\n"
+              "T,13,0,0,100,11,0,1,1,post_pending_transfer\n",
+              true) ==
+        "1,1,exists\n3,12,pending_transfer_expired\n4,13,ok\n#balances\n1,0,100,0,0\n"
+        "2,0,0,0,100\n");
+  CHECK_FALSE(store.ledger().LookupTransfer(12).has_value());
+  CHECK(store.ledger().LookupTransfer(13)->timestamp == kStart + 5 * kNanosPerSecond + 7);
+}
+
+TEST_CASE("Lines over 1 MiB are malformed, read past in any cut; 1 MiB exactly is a line") {
+  // An account line of exactly kMaxLineBytes, made long by repeated flag names and padded to the
+  // byte by leading zeros in its id.
+  std::string flags = "history";
+  while (flags.size() + 8 + 100 < kMaxLineBytes) flags += "|history";
+  const std::string tail = ",1,1," + flags;
+  const std::string exact =
+      "A," + std::string(kMaxLineBytes - 2 - 1 - tail.size(), '0') + "1" + tail;
+  REQUIRE(exact.size() == kMaxLineBytes);
+  const std::string longer = "A,0" + exact.substr(2);
+  const std::string in = exact + "\n" + longer + "\n" + exact + "\r\n" + longer +
+                         "\r\nA,2,1,1,0\n" + longer;  // the last without a newline
+  const std::string want =
+      "1,1,ok\n2,-,malformed\n3,1,exists\n4,-,malformed\n5,2,ok\n"
+      "6,-,malformed\n";
+  for (const size_t chunk :
+       {size_t{0}, size_t{1000}, kMaxLineBytes - 3, kMaxLineBytes + 1, size_t{65536}}) {
+    MemoryLedgerStore store;
+    CAPTURE(chunk);
+    CHECK(RunOn(store, in, false, chunk) == want);
+  }
+}
+
+// A store that checks the tool's durability contract: no output is written while a batch applied
+// since the last Sync() is pending, and syncs are counted.
+class CheckingStore final : public LedgerStore {
+ public:
+  absl::Status CreateAccounts(std::span<const ledger::Account> events, uint64_t timestamp,
+                              std::vector<ledger::CreateAccountsResult>& results) override {
+    dirty_ = true;
+    return memory_.CreateAccounts(events, timestamp, results);
+  }
+  absl::Status CreateTransfers(std::span<const ledger::Transfer> events, uint64_t timestamp,
+                               std::vector<ledger::CreateTransfersResult>& results) override {
+    dirty_ = true;
+    return memory_.CreateTransfers(events, timestamp, results);
+  }
+  absl::StatusOr<uint32_t> ExpirePendingTransfers(uint64_t timestamp) override {
+    dirty_ = true;
+    return memory_.ExpirePendingTransfers(timestamp);
+  }
+  absl::Status Sync() override {
+    ++syncs_;
+    dirty_ = false;
+    return absl::OkStatus();
+  }
+  const ledger::Ledger& ledger() const override { return memory_.ledger(); }
+
+  bool dirty() const { return dirty_; }
+  int syncs() const { return syncs_; }
+
+ private:
+  MemoryLedgerStore memory_;
+  bool dirty_ = false;
+  int syncs_ = 0;
+};
+
+TEST_CASE("Output is written only after a Sync, and syncs are grouped") {
+  CheckingStore store;
+  size_t written = 0;
+  int writes = 0;
+  LedgerTool tool(store, [&](std::string_view bytes) {
+    CHECK_FALSE(store.dirty());
+    written += bytes.size();
+    ++writes;
+    return absl::OkStatus();
+  });
+  // 200,000 transfers that all fail (no accounts), in one piece: about 7 MB of output.
+  std::string in;
+  for (int i = 1; i <= 200000; ++i) {
+    in += "T," + std::to_string(i) + ",1,2,1,0,0,1,1,0\n";
+    if (i % 1000 == 0) in += "C,1\n";
+  }
+  REQUIRE(tool.Feed(in).ok());
+  REQUIRE(tool.Flush().ok());
+  REQUIRE(tool.Finish().ok());
+  CHECK_FALSE(store.dirty());
+  const auto most = static_cast<int>(written / kFlushBytes) + 2;
+  CHECK(writes <= most);
+  CHECK(store.syncs() <= most + 1);  // Finish syncs even with nothing to write
+  CHECK(store.syncs() >= static_cast<int>(written / kFlushBytes));
+}
+
+TEST_CASE("Finish syncs even when a trailing C leaves nothing to write") {
+  CheckingStore store;
+  LedgerTool tool(store, [](std::string_view) { return absl::OkStatus(); });
+  REQUIRE(tool.Feed("C,5\n").ok());
+  CHECK(store.dirty());
+  REQUIRE(tool.Finish().ok());
+  CHECK_FALSE(store.dirty());
+}
+
+TEST_CASE("The sink's error stops the tool") {
+  MemoryLedgerStore store;
+  LedgerTool tool(store, [](std::string_view) { return absl::UnavailableError("disk full"); });
+  REQUIRE(tool.Feed("A,1,1,1,0\n").ok());
+  CHECK(tool.Finish().code() == absl::StatusCode::kUnavailable);
+}
+
+TEST_CASE("RunLedgerFile reads a file in chunks and writes to a descriptor") {
+  testing::TempDir dir;
+  std::string in;
+  for (int i = 1; i <= 5000; ++i) in += "A," + std::to_string(i) + ",1,1,0\n";
+  for (int i = 1; i <= 60000; ++i) {
+    in += "T," + std::to_string(i) + "," + std::to_string(i % 5000 + 1) + "," +
+          std::to_string((i * 7) % 5000 + 1) + ",3,0,0,1,1," + (i % 3 == 0 ? "linked" : "0") + "\n";
+  }
+  const std::string in_path = dir.path() + "/in.txt";
+  const std::string out_path = dir.path() + "/out.txt";
+  std::ofstream(in_path) << in;
+  const int out_fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  REQUIRE(out_fd >= 0);
+  MemoryLedgerStore store;
+  REQUIRE(RunLedgerFile(in_path, store, {.balances = true}, out_fd).ok());
+  ::close(out_fd);
+  std::ifstream got(out_path);
+  std::stringstream buffer;
+  buffer << got.rdbuf();
+  CHECK(buffer.str() == Run(in, true));
+
+  MemoryLedgerStore other;
+  const absl::Status missing = RunLedgerFile(dir.path() + "/missing.txt", other, {}, out_fd);
+  CHECK(missing.code() == absl::StatusCode::kNotFound);
+  CHECK(std::string(missing.message()).find("missing.txt") != std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The randomized differential test.
+
+// The rules, written plainly from its text and docs/digital_wallet.md, independently of
+// ledger_file.cc and ledger_tool.cc: the whole input in memory, lines and fields cut with
+// absl::StrSplit, numbers read digit by digit in 128-bit arithmetic with the width as a bound,
+// flags from a map, output through iostreams, the clock as S and k.
+class Reference {
+ public:
+  Reference() : ledger_(ToolLedgerOptions()) {}
+
+  std::string Run(const std::string& input, bool balances) {
+    std::ostringstream out;
+    std::vector<std::string> lines = absl::StrSplit(input, '\n');
+    if (lines.back().empty()) lines.pop_back();  // the text after the last newline, if any
+    for (size_t i = 0; i < lines.size(); ++i) {
+      std::string line = lines[i];
+      const uint64_t number = i + 1;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      Line(line, number, out);
+    }
+    Apply(out);
+    if (balances) {
+      out << "#balances\n";
+      for (const ledger::Account& a : ledger_.Accounts()) {
+        out << a.id << "," << a.debits_pending << "," << a.debits_posted << "," << a.credits_pending
+            << "," << a.credits_posted << "\n";
+      }
+    }
+    return out.str();
+  }
+
+  uint64_t seconds() const { return seconds_; }
+  uint64_t nanos() const { return nanos_; }
+
+ private:
+  static std::optional<Uint128> Number(const std::string& s, int bits) {
+    if (s.empty()) return std::nullopt;
+    const Uint128 max = bits == 128 ? ledger::kMaxUint128 : (Uint128{1} << bits) - 1;
+    Uint128 value = 0;
+    for (const char c : s) {
+      if (c < '0' || c > '9') return std::nullopt;
+      const int digit = c - '0';
+      if (value > (max - digit) / 10) return std::nullopt;
+      value = value * 10 + digit;
+    }
+    return value;
+  }
+
+  static std::optional<uint16_t> Flags(const std::string& s, bool account) {
+    static const std::map<std::string, uint16_t> kAccountNames = {
+        {"linked", 1},
+        {"debits_must_not_exceed_credits", 2},
+        {"credits_must_not_exceed_debits", 4},
+        {"history", 8},
+        {"imported", 16},
+        {"closed", 32}};
+    static const std::map<std::string, uint16_t> kTransferNames = {{"linked", 1},
+                                                                   {"pending", 2},
+                                                                   {"post_pending_transfer", 4},
+                                                                   {"void_pending_transfer", 8},
+                                                                   {"balancing_debit", 16},
+                                                                   {"balancing_credit", 32},
+                                                                   {"closing_debit", 64},
+                                                                   {"closing_credit", 128},
+                                                                   {"imported", 256}};
+    const auto& names = account ? kAccountNames : kTransferNames;
+    if (s == "0") return 0;
+    uint16_t flags = 0;
+    for (const std::string& name : std::vector<std::string>(absl::StrSplit(s, '|'))) {
+      const auto it = names.find(name);
+      if (it == names.end()) return std::nullopt;
+      flags |= it->second;
+    }
+    return flags;
+  }
+
+  void Line(const std::string& line, uint64_t number, std::ostringstream& out) {
+    const std::vector<std::string> f = absl::StrSplit(line, ',');
+    bool ok = line.size() <= kMaxLineBytes;
+    if (ok && f[0] == "A" && f.size() == 5) {
+      const auto id = Number(f[1], 128);
+      const auto ledger_id = Number(f[2], 32);
+      const auto code = Number(f[3], 16);
+      const auto flags = Flags(f[4], true);
+      if (id && ledger_id && code && flags) {
+        if (!transfers_.empty()) Apply(out);
+        ledger::Account a;
+        a.id = *id;
+        a.ledger = static_cast<uint32_t>(*ledger_id);
+        a.code = static_cast<uint16_t>(*code);
+        a.flags = *flags;
+        accounts_.push_back(a);
+        numbers_.push_back(number);
+        if (accounts_.size() == ledger::kBatchMax) Apply(out);
+        return;
+      }
+    } else if (ok && f[0] == "T" && f.size() == 10) {
+      std::optional<Uint128> v[8];
+      for (int j = 0; j < 8; ++j) v[j] = Number(f[j + 1], j < 5 ? 128 : (j == 7 ? 16 : 32));
+      const auto flags = Flags(f[9], false);
+      if (std::all_of(v, v + 8, [](const auto& x) { return x.has_value(); }) && flags) {
+        if (!accounts_.empty()) Apply(out);
+        ledger::Transfer t;
+        t.id = *v[0];
+        t.debit_account_id = *v[1];
+        t.credit_account_id = *v[2];
+        t.amount = *v[3];
+        t.pending_id = *v[4];
+        t.timeout = static_cast<uint32_t>(*v[5]);
+        t.ledger = static_cast<uint32_t>(*v[6]);
+        t.code = static_cast<uint16_t>(*v[7]);
+        t.flags = *flags;
+        transfers_.push_back(t);
+        numbers_.push_back(number);
+        if (transfers_.size() == ledger::kBatchMax) Apply(out);
+        return;
+      }
+    } else if (ok && line == "B") {
+      Apply(out);
+      return;
+    } else if (ok && f[0] == "C" && f.size() == 2) {
+      const auto s = Number(f[1], 64);
+      if (s) {
+        Apply(out);
+        const Uint128 now = (Uint128{seconds_} + *s) * kNanosPerSecond + nanos_;
+        if (now <= ledger::kTimestampMax) {
+          seconds_ += static_cast<uint64_t>(*s);
+          while (true) {
+            const absl::StatusOr<uint32_t> expired =
+                ledger_.ExpirePendingTransfers(static_cast<uint64_t>(now));
+            REQUIRE(expired.ok());
+            if (*expired != ledger::kExpiryBatchMax) break;
+          }
+          return;
+        }
+        out << number << ",-,malformed\n";  // beyond what the clock can hold
+        return;
+      }
+    }
+    Apply(out);
+    out << number << ",-,malformed\n";
+  }
+
+  void Apply(std::ostringstream& out) {
+    const size_t n = accounts_.size() + transfers_.size();
+    if (n == 0) return;
+    REQUIRE(nanos_ + n < kNanosPerSecond);
+    const uint64_t timestamp = seconds_ * kNanosPerSecond + nanos_ + n;
+    nanos_ += n;
+    if (!accounts_.empty()) {
+      std::vector<ledger::CreateAccountsResult> results;
+      REQUIRE(ledger_.CreateAccounts(accounts_, timestamp, results).ok());
+      std::map<uint32_t, ledger::CreateAccountResult> failed;
+      for (const auto& r : results) failed[r.index] = r.result;
+      for (uint32_t i = 0; i < accounts_.size(); ++i) {
+        out << numbers_[i] << "," << accounts_[i].id << ","
+            << ledger::ResultName(failed.count(i) ? failed[i] : ledger::CreateAccountResult::kOk)
+            << "\n";
+      }
+    } else {
+      std::vector<ledger::CreateTransfersResult> results;
+      REQUIRE(ledger_.CreateTransfers(transfers_, timestamp, results).ok());
+      std::map<uint32_t, ledger::CreateTransferResult> failed;
+      for (const auto& r : results) failed[r.index] = r.result;
+      for (uint32_t i = 0; i < transfers_.size(); ++i) {
+        out << numbers_[i] << "," << transfers_[i].id << ","
+            << ledger::ResultName(failed.count(i) ? failed[i] : ledger::CreateTransferResult::kOk)
+            << "\n";
+      }
+    }
+    accounts_.clear();
+    transfers_.clear();
+    numbers_.clear();
+  }
+
+  ledger::Ledger ledger_;
+  uint64_t seconds_ = kClockStartSeconds;
+  uint64_t nanos_ = 0;
+  std::vector<ledger::Account> accounts_;
+  std::vector<ledger::Transfer> transfers_;
+  std::vector<uint64_t> numbers_;
+};
+
+// Random files over small id spaces, so that ids collide, chains break and pending transfers get
+// posted, voided and expired; some numbers at and past their widths, leading zeros, every flag
+// name, malformed lines of many shapes, CRLF, and no final newline. A `big` file holds long runs
+// of transfers, so that batches are cut at 8,189 with chains across the cut.
+class FileGenerator {
+ public:
+  explicit FileGenerator(uint64_t seed) : rng_(seed) {}
+
+  std::string File(bool big) {
+    std::string file;
+    const bool crlf = rng_.Bernoulli(0.2);
+    const uint64_t lines = big ? 20000 : 1 + rng_.Uniform(400);
+    for (uint64_t i = 0; i < lines; ++i) {
+      std::string line;
+      if (big) {
+        line = i < 12 ? Account() : (rng_.Bernoulli(0.0002) ? "C,1" : Transfer());
+      } else {
+        const uint64_t what = rng_.Uniform(100);
+        line = what < 18   ? Account()
+               : what < 75 ? Transfer()
+               : what < 84 ? "B"
+               : what < 93 ? "C," + Num(rng_.Uniform(4))
+                           : Malformed();
+      }
+      file += line;
+      if (crlf || rng_.Bernoulli(0.02)) file += "\r";
+      file += "\n";
+    }
+    if (rng_.Bernoulli(0.3)) {
+      // No final newline (and perhaps a last line that is only a CR).
+      file.pop_back();
+      if (!file.empty() && file.back() == '\r' && rng_.Bernoulli(0.5)) file.pop_back();
+    }
+    return file;
+  }
+
+ private:
+  // A number in decimal, sometimes with leading zeros.
+  std::string Num(Uint128 value) {
+    std::ostringstream out;
+    out << std::string(rng_.Bernoulli(0.05) ? rng_.Uniform(3) + 1 : 0, '0') << value;
+    return out.str();
+  }
+
+  Uint128 Pick(std::initializer_list<Uint128> values) {
+    return values.begin()[rng_.Uniform(values.size())];
+  }
+
+  Uint128 AccountId() {
+    if (rng_.Bernoulli(0.05)) {
+      return Pick({0, absl::MakeUint128(1, 0), absl::MakeUint128(1, 3), ledger::kMaxUint128,
+                   ledger::kMaxUint128 - 1});
+    }
+    return Uint128{1 + rng_.Uniform(8)};
+  }
+
+  std::string Flags(const std::vector<std::string>& names, const std::vector<double>& odds) {
+    std::vector<std::string> chosen;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (rng_.Bernoulli(odds[i])) chosen.push_back(names[i]);
+    }
+    if (chosen.empty()) return "0";
+    rng_.Shuffle(chosen);
+    if (rng_.Bernoulli(0.05)) chosen.push_back(chosen[0]);  // a repeat
+    std::string out;
+    for (const std::string& name : chosen) out += (out.empty() ? "" : "|") + name;
+    return out;
+  }
+
+  std::string Account() {
+    const std::string flags =
+        Flags({"linked", "debits_must_not_exceed_credits", "credits_must_not_exceed_debits",
+               "history", "imported", "closed"},
+              {0.12, 0.2, 0.1, 0.1, 0.01, 0.01});
+    return "A," + Num(AccountId()) + "," + Num(Mostly(1, 2)) + "," + Num(Mostly(1, 0)) + "," +
+           flags;
+  }
+
+  // `usual` most of the time, else `other`.
+  uint64_t Mostly(uint64_t usual, uint64_t other) { return rng_.Bernoulli(0.93) ? usual : other; }
+
+  // A transfer of one of a few shapes: plain, pending, a post or void of an earlier pending
+  // transfer, balancing, or any flags at all; linked or not; its id mostly fresh.
+  std::string Transfer() {
+    const uint64_t shape = rng_.Uniform(100);
+    std::string flags;
+    Uint128 pending_id = 0;
+    uint64_t timeout = 0;
+    Uint128 amount = rng_.Uniform(40);
+    bool zero_accounts = false;
+    if (shape < 45) {
+      flags = "0";
+    } else if (shape < 65) {
+      flags = "pending";
+      timeout = rng_.Bernoulli(0.8) ? 1 + rng_.Uniform(4) : 0;
+    } else if (shape < 85 && !pending_.empty()) {
+      flags = shape < 77 ? "post_pending_transfer" : "void_pending_transfer";
+      pending_id = pending_[rng_.Uniform(pending_.size())];
+      zero_accounts = rng_.Bernoulli(0.7);
+      amount = rng_.Bernoulli(0.5)   ? Uint128{0}
+               : rng_.Bernoulli(0.5) ? ledger::kMaxUint128
+                                     : amount;
+    } else if (shape < 92) {
+      flags = rng_.Bernoulli(0.5) ? "balancing_debit" : "balancing_credit|pending";
+      amount = rng_.Bernoulli(0.5) ? ledger::kMaxUint128 : amount;
+    } else {
+      flags = Flags(
+          {"linked", "pending", "post_pending_transfer", "void_pending_transfer", "balancing_debit",
+           "balancing_credit", "closing_debit", "closing_credit", "imported"},
+          {0.2, 0.3, 0.15, 0.1, 0.05, 0.05, 0.05, 0.05, 0.05});
+      pending_id = rng_.Bernoulli(0.5) ? Uint128{rng_.Uniform(next_id_ + 1)} : Uint128{0};
+      timeout = rng_.Uniform(4);
+      amount = rng_.Bernoulli(0.2) ? Pick({ledger::kMaxUint128, Uint128{1} << 127}) : amount;
+    }
+    if (rng_.Bernoulli(0.2)) flags = flags == "0" ? "linked" : flags + "|linked";
+    Uint128 id = rng_.Bernoulli(0.75) ? Uint128{next_id_++} : Uint128{1 + rng_.Uniform(next_id_)};
+    if (rng_.Bernoulli(0.01)) id = Pick({0, ledger::kMaxUint128, absl::MakeUint128(7, 7)});
+    if (flags.find("pending") == 0) {
+      pending_.push_back(id);
+      if (pending_.size() > 16) pending_.erase(pending_.begin());
+    }
+    return "T," + Num(id) + "," + Num(zero_accounts ? 0 : AccountId()) + "," +
+           Num(zero_accounts ? 0 : AccountId()) + "," + Num(amount) + "," + Num(pending_id) + "," +
+           Num(timeout) + "," + Num(Mostly(1, 2)) + "," + Num(Mostly(1, 0)) + "," + flags;
+  }
+
+  std::string Malformed() {
+    switch (rng_.Uniform(14)) {
+      case 0:
+        return "";
+      case 1:
+        return "B,";
+      case 2:
+        return "C,";
+      case 3:
+        return "C,18446744073709551615";  // parses, but the clock cannot hold it
+      case 4:
+        return "C,18446744073709551616";
+      case 5:
+        return "A,1,4294967296,1,0";
+      case 6:
+        return "A,1,1,65536,0";
+      case 7:
+        return "T,1,1,2,1,0,4294967296,1,1,pending";
+      case 8:
+        return "T,340282366920938463463374607431768211456,1,2,1,0,0,1,1,0";
+      case 9:
+        return Account() + ",0";
+      case 10:
+        return Transfer().substr(0, 12);
+      case 11:
+        return "A,1,1,1,0|linked";
+      case 12:
+        return "T,1,1,2,1,0,0,1,1,1";
+      default:
+        return "x";
+    }
+  }
+
+  base::Random rng_;
+  uint64_t next_id_ = 1;
+  std::vector<Uint128> pending_;  // recent pending transfers' ids
+};
+
+TEST_CASE("Random files give the output of the plain re-implementation, cut and continued") {
+  const uint64_t files = testing::TestRounds("KEEL_WALLET_LEDGER_FILES", 300);
+  const uint64_t base_seed = testing::TestSeed(15'000);
+  std::map<std::string, uint64_t> seen;  // how often each result came out, over all files
+  for (uint64_t f = 0; f < files; ++f) {
+    const uint64_t seed = base_seed + f;
+    CAPTURE(seed);
+    FileGenerator generator(seed);
+    base::Random rng(seed, /*stream=*/1);
+    const bool big = f % 25 == 7;
+    const std::string file = generator.File(big);
+
+    // One run, the input cut at random.
+    Reference reference;
+    const std::string want = reference.Run(file, true);
+    MemoryLedgerStore store;
+    std::string got;
+    LedgerTool tool(store, [&](std::string_view bytes) {
+      got.append(bytes);
+      return absl::OkStatus();
+    });
+    for (size_t at = 0; at < file.size();) {
+      const size_t piece = 1 + rng.Uniform(rng.Bernoulli(0.5) ? 16 : 4096);
+      REQUIRE(tool.Feed(std::string_view(file).substr(at, piece)).ok());
+      if (rng.Bernoulli(0.3)) REQUIRE(tool.Flush().ok());
+      at += piece;
+    }
+    REQUIRE(tool.Finish().ok());
+    REQUIRE(tool.WriteBalances().ok());
+    REQUIRE(got == want);
+    for (const absl::string_view line : absl::StrSplit(got, '\n')) {
+      if (line == "#balances") break;
+      const size_t comma = line.rfind(',');
+      if (line.find(',') != comma) ++seen[std::string(line.substr(comma + 1))];
+    }
+    CHECK(tool.clock_seconds() == reference.seconds());
+    CHECK(tool.clock_nanos_used() == reference.nanos());
+    REQUIRE(store.ledger().CheckInvariants().ok());
+
+    // The same file as two runs on one ledger, cut at a line: the second run recovers the clock
+    // from the ledger, as a run with --dir does.
+    const size_t cut = file.find('\n', rng.Uniform(file.size() + 1));
+    if (cut == std::string::npos) continue;
+    const std::string first = file.substr(0, cut + 1);
+    const std::string second = file.substr(cut + 1);
+    Reference continued;
+    const std::string want_first = continued.Run(first, false);
+    const std::string want_second = continued.Run(second, true);
+    MemoryLedgerStore shared;
+    CHECK(RunOn(shared, first) == want_first);
+    CHECK(RunOn(shared, second, true) == want_second);
+  }
+  // The files reach the corners they are made for (with the default count or more).
+  if (files >= 300 && base_seed == 15'000) {
+    for (const char* result :
+         {"ok", "malformed", "exists", "exists_with_different_flags", "linked_event_failed",
+          "linked_event_chain_open", "id_already_failed", "reserved_flag", "exceeds_credits",
+          "pending_transfer_expired", "pending_transfer_already_posted",
+          "pending_transfer_already_voided", "pending_transfer_not_found", "id_must_not_be_int_max",
+          "flags_are_mutually_exclusive"}) {
+      CAPTURE(result);
+      CHECK(seen[result] > 0);
+    }
+  }
+  std::string summary;
+  for (const auto& [result, count] : seen) summary += result + "=" + std::to_string(count) + " ";
+  MESSAGE(summary);
+}
+
+}  // namespace
+}  // namespace keel::examples::wallet
