@@ -113,6 +113,11 @@ absl::StatusOr<std::optional<std::pair<uint64_t, std::string>>> DurableLedgerImp
 }
 
 absl::Status DurableLedgerImpl::Open(DurableLedgerReport& report) {
+  if (options_.log.max_record_bytes < kMaxEventBytes) {
+    return absl::InvalidArgumentError(
+        base::Cat("log.max_record_bytes ", options_.log.max_record_bytes,
+                  " cannot hold the largest event, ", kMaxEventBytes, " bytes"));
+  }
   KEEL_RETURN_IF_ERROR(fs_.CreateDir(dir_));
   KEEL_RETURN_IF_ERROR(wal::SyncParentDir(fs_, dir_));
   wal::LogOptions log_options = options_.log;

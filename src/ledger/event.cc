@@ -74,7 +74,7 @@ void BeginEvent(LedgerImpl& s, std::string* event, CommandKind kind, uint64_t ti
   event->clear();
   event->push_back(static_cast<char>(kind));
   event->push_back(static_cast<char>(kEventVersion));
-  event->append(12, '\0');  // reserved and the counts, filled in by FinishEvent
+  event->append(14, '\0');  // reserved and the counts, filled in by FinishEvent
   base::PutFixed64(*event, timestamp);
   s.event_ = event;
   s.event_failed_ids_.clear();

@@ -45,6 +45,10 @@ struct TransferFact {
 };
 static_assert(sizeof(TransferFact) == 160);
 
+// The largest event: a batch of kBatchMax transfers, all created.
+inline constexpr size_t kMaxEventBytes =
+    kEventHeaderBytes + size_t{kBatchMax} * sizeof(TransferFact);
+
 struct EventHeader {
   CommandKind kind = CommandKind::kCreateTransfers;
   uint32_t created = 0;

@@ -42,15 +42,15 @@ enum class CommandKind : uint8_t {
 struct Command {
   CommandKind kind = CommandKind::kCreateTransfers;
   uint64_t timestamp = 0;
-  std::vector<Account> accounts;    // kCreateAccounts only
-  std::vector<Transfer> transfers;  // kCreateTransfers only
+  std::vector<Account> accounts{};    // kCreateAccounts only
+  std::vector<Transfer> transfers{};  // kCreateTransfers only
 };
 
 // What a command did: the failed events' results (as Ledger returns them), or how many pending
 // transfers expired.
 struct CommandResult {
-  std::vector<CreateAccountsResult> accounts;
-  std::vector<CreateTransfersResult> transfers;
+  std::vector<CreateAccountsResult> accounts{};
+  std::vector<CreateTransfersResult> transfers{};
   uint32_t expired = 0;
 };
 

@@ -59,7 +59,8 @@ namespace keel::ledger {
 struct DurableLedgerOptions {
   LedgerOptions ledger;
   // The event log's options (file system, recovery mode, segment sizes). Its sync policy is the
-  // ledger's own: events are appended unsynced and made durable by Sync and WaitDurable.
+  // ledger's own: events are appended unsynced and made durable by Sync and WaitDurable. Its
+  // max_record_bytes must hold the largest event, a batch of kBatchMax transfers (1.3 MB).
   wal::LogOptions log;
   // Write a snapshot once this many events were appended since the last one; 0: only when
   // WriteSnapshot is called.
