@@ -57,6 +57,7 @@ CreateAccountResult LedgerImpl::CreateAccount(const Account& a, uint64_t ts) {
   Account created = a;
   created.timestamp = ts;
   InsertAccount(created);
+  RecordAccount(created);
   return AR::kOk;
 }
 
@@ -142,6 +143,7 @@ CreateTransferResult LedgerImpl::CreateTransfer(const Transfer& t, uint64_t ts) 
   }
   AppendHistory(dr_row, row);
   AppendHistory(cr_row, row);
+  RecordTransfer(created, dr_row, cr_row, kNoRow);
   return TR::kOk;
 }
 
@@ -225,6 +227,7 @@ CreateTransferResult LedgerImpl::PostOrVoid(const Transfer& t, uint64_t ts) {
   }
   AppendHistory(dr_row, row);
   AppendHistory(cr_row, row);
+  RecordTransfer(created, dr_row, cr_row, pending_row);
   return TR::kOk;
 }
 

@@ -65,7 +65,10 @@ void LedgerImpl::Execute(std::span<const Event> events, uint64_t timestamp,
       results.push_back({i, result});
       // After the rollback: the id stays failed although its chain was undone.
       if constexpr (std::is_same_v<Code, CreateTransferResult>) {
-        if (IsTransient(result)) failed_ids_.insert(event.id);
+        if (IsTransient(result)) {
+          failed_ids_.insert(event.id);
+          if (event_ != nullptr) event_failed_ids_.push_back(event.id);
+        }
       }
     }
     if (in_chain_ && (!linked || result == Code::kLinkedEventChainOpen)) {
@@ -119,6 +122,7 @@ uint64_t LedgerImpl::FindTransferRow(Uint128 id) const { return transfer_index_.
 void LedgerImpl::BeginChain() {
   KEEL_DCHECK(!in_chain_ && undo_.empty());
   in_chain_ = true;
+  if (event_ != nullptr) chain_event_start_ = event_->size();
 }
 
 void LedgerImpl::EndChain() {
@@ -166,6 +170,7 @@ void LedgerImpl::RollbackChain() {
     }
   }
   undo_.clear();
+  if (event_ != nullptr) event_->resize(chain_event_start_);
   // Still in the chain: its later events fail without changing anything, so nothing more is
   // recorded, and the chain ends at its last event.
 }
@@ -222,11 +227,35 @@ void LedgerImpl::AppendHistory(uint64_t account_row, uint64_t transfer_row) {
   const Account& account = accounts_[account_row];
   if ((account.flags & AccountFlags::kHistory) == 0) return;
   uint64_t& head = history_head_[account_row];
-  history_.push_back({transfers_[transfer_row].timestamp, transfer_row, head,
-                      account.debits_pending, account.debits_posted, account.credits_pending,
-                      account.credits_posted});
+  history_.push_back({.debits_pending = account.debits_pending,
+                      .debits_posted = account.debits_posted,
+                      .credits_pending = account.credits_pending,
+                      .credits_posted = account.credits_posted,
+                      .timestamp = transfers_[transfer_row].timestamp,
+                      .transfer_row = transfer_row,
+                      .previous = head});
   head = history_.size() - 1;
   if (in_chain_) undo_.push_back({.kind = Undo::Kind::kHistoryAppended, .row = account_row});
+}
+
+uint32_t LedgerImpl::Expire(uint64_t timestamp) {
+  last_timestamp_ = timestamp;
+  uint32_t expired = 0;
+  while (expired < kExpiryBatchMax && !expiry_.empty() &&
+         expiry_.begin()->expires_at <= timestamp) {
+    const ExpiryKey key = *expiry_.begin();
+    expiry_.erase(expiry_.begin());
+    KEEL_ASSERT(statuses_[key.row] == PendingStatus::kPending, "an expiry for a resolved transfer");
+    SetStatus(key.row, PendingStatus::kExpired);
+    const Transfer& p = transfers_[key.row];
+    Account& debit = *FindAccount(p.debit_account_id);
+    Account& credit = *FindAccount(p.credit_account_id);
+    debit.debits_pending -= p.amount;
+    credit.credits_pending -= p.amount;
+    ++expired;
+  }
+  expired_ += expired;
+  return expired;
 }
 
 }  // namespace internal
@@ -317,24 +346,24 @@ absl::StatusOr<uint32_t> Ledger::ExpirePendingTransfers(uint64_t timestamp) {
                                                 " is before the last timestamp used, ",
                                                 s.last_timestamp_, ", or out of range"));
   }
-  s.last_timestamp_ = timestamp;
-  uint32_t expired = 0;
-  while (expired < kExpiryBatchMax && !s.expiry_.empty() &&
-         s.expiry_.begin()->expires_at <= timestamp) {
-    const internal::ExpiryKey key = *s.expiry_.begin();
-    s.expiry_.erase(s.expiry_.begin());
-    KEEL_ASSERT(s.statuses_[key.row] == PendingStatus::kPending,
-                "an expiry for a resolved transfer");
-    s.SetStatus(key.row, PendingStatus::kExpired);
-    const Transfer& p = s.transfers_[key.row];
-    Account& debit = *s.FindAccount(p.debit_account_id);
-    Account& credit = *s.FindAccount(p.credit_account_id);
-    debit.debits_pending -= p.amount;
-    credit.credits_pending -= p.amount;
-    ++expired;
+  return s.Expire(timestamp);
+}
+
+absl::StatusOr<CommandResult> Ledger::Execute(const Command& command) {
+  CommandResult result;
+  switch (command.kind) {
+    case CommandKind::kCreateAccounts:
+      KEEL_RETURN_IF_ERROR(CreateAccounts(command.accounts, command.timestamp, result.accounts));
+      break;
+    case CommandKind::kCreateTransfers:
+      KEEL_RETURN_IF_ERROR(CreateTransfers(command.transfers, command.timestamp, result.transfers));
+      break;
+    case CommandKind::kExpirePendingTransfers: {
+      KEEL_ASSIGN_OR_RETURN(result.expired, ExpirePendingTransfers(command.timestamp));
+      break;
+    }
   }
-  s.expired_ += expired;
-  return expired;
+  return result;
 }
 
 std::optional<uint64_t> Ledger::NextExpiry() const {

@@ -25,16 +25,19 @@
 #include <new>
 #include <set>
 #include <span>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "event.h"
 #include "id_index.h"
 #include "keel/base/assert.h"
 #include "keel/base/internal/arena.h"
 #include "keel/ledger/ledger.h"
+#include "record_bytes.h"
 
 namespace keel::ledger::internal {
 
@@ -115,13 +118,14 @@ class ChunkedRows {
 // An account's balances right after one of its transfers (accounts with kHistory only).
 // One log holds every account's rows; each row links to its account's previous one.
 struct HistoryRow {
-  uint64_t timestamp = 0;
-  uint64_t transfer_row = 0;
-  uint64_t previous = ~uint64_t{0};  // the account's row before this one, or none
   Uint128 debits_pending = 0;
   Uint128 debits_posted = 0;
   Uint128 credits_pending = 0;
   Uint128 credits_posted = 0;
+  uint64_t timestamp = 0;
+  uint64_t transfer_row = 0;
+  uint64_t previous = ~uint64_t{0};  // the account's row before this one, or none
+  uint64_t reserved = 0;             // fills the row to 96 bytes, so snapshots copy no padding
 };
 
 // A pending transfer with a timeout, in the order expiry takes them.
@@ -166,6 +170,8 @@ class LedgerImpl {
   template <typename Event, typename Result, typename Create, typename Prefetch>
   void Execute(std::span<const Event> events, uint64_t timestamp, std::vector<Result>& results,
                Create create, Prefetch prefetch);
+  // Expires pending transfers by `timestamp` (at most kExpiryBatchMax) and uses it up.
+  uint32_t Expire(uint64_t timestamp);
   // Asks for what the transfer `t` will read: `stage` 0 its index entries, 1 its rows.
   void PrefetchTransfer(const Transfer& t, int stage) const;
 
@@ -188,6 +194,20 @@ class LedgerImpl {
   void EraseExpiry(const ExpiryKey& key);
   void AppendHistory(uint64_t account_row, uint64_t transfer_row);
 
+  // Appends a created account or transfer to the event being recorded, if one is.
+  void RecordAccount(const Account& a) {
+    if (event_ != nullptr) PutRow(*event_, a);
+  }
+  void RecordTransfer(const Transfer& t, uint64_t debit_row, uint64_t credit_row,
+                      uint64_t pending_row) {
+    if (event_ != nullptr) {
+      PutRow(*event_, TransferFact{.transfer = t,
+                                   .debit_row = debit_row,
+                                   .credit_row = credit_row,
+                                   .pending_row = pending_row});
+    }
+  }
+
   CreateTransferResult PostOrVoid(const Transfer& t, uint64_t ts);
   CreateTransferResult CompareWithExisting(const Transfer& t, uint64_t row) const;
 
@@ -207,6 +227,20 @@ class LedgerImpl {
 
   bool in_chain_ = false;
   std::vector<Undo> undo_;
+
+  // Event recording (event.h): while a batch runs with `event_` set, each account or transfer it
+  // creates is appended to it, and each id it leaves failed to `event_failed_ids_`; a chain that
+  // fails cuts the event back to where the chain began.
+  std::string* event_ = nullptr;
+  size_t chain_event_start_ = 0;
+  std::vector<Uint128> event_failed_ids_;
+};
+
+// Gives the files of src/ledger (events, snapshots, the durable ledger) the state behind a Ledger.
+class LedgerAccess {
+ public:
+  static LedgerImpl& Of(Ledger& ledger) { return *ledger.impl_; }
+  static const LedgerImpl& Of(const Ledger& ledger) { return *ledger.impl_; }
 };
 
 }  // namespace keel::ledger::internal

@@ -30,6 +30,7 @@
 #include "keel/base/random.h"
 #include "keel/ledger/ledger.h"
 #include "keel/ledger/results.h"
+#include "keel/wal/memory_file_system.h"
 #include "ledger/ledger_testing.h"
 #include "ledger/reference_model.h"
 #include "testing/testing.h"
@@ -350,6 +351,10 @@ bool Run(uint64_t seed, uint64_t steps, Coverage& coverage, uint64_t& expired) {
   const Profile profile = DrawProfile(seed);
   Twin twin(profile.options, profile.start_timestamp);
   twin.set_full_check_period(50);
+  // Every batch also goes through event sourcing: a DurableLedger on a file system in memory,
+  // reopened now and then (from its events, or from a snapshot and the events after it).
+  wal::MemoryFileSystem fs;
+  twin.EnableDurable(fs, "/ledger");
   Generator gen(profile, seed, twin);
   base::Random& rng = gen.rng();
   std::deque<std::string> log;  // the last steps, printed on a difference
@@ -364,6 +369,7 @@ bool Run(uint64_t seed, uint64_t steps, Coverage& coverage, uint64_t& expired) {
                          : rng.Bernoulli(0.6) ? gen.Between(1, 1000)
                                               : gen.Between(kSecond / 3, 3 * kSecond / 2);
     const double what = rng.UniformDouble();
+    if (step % 97 == 96) twin.ReopenDurable(/*snapshot_first=*/rng.Bernoulli(0.5));
     if (what < 0.08) {
       uint64_t timestamp = twin.now() + 1 + gap;
       const std::optional<uint64_t> next_expiry = twin.model().NextExpiry();
@@ -398,6 +404,8 @@ bool Run(uint64_t seed, uint64_t steps, Coverage& coverage, uint64_t& expired) {
       coverage.Add(twin.TransfersAt(batch, timestamp, &results), results);
     }
   }
+  twin.ReopenDurable(/*snapshot_first=*/false);
+  twin.CheckSame();
   expired += twin.ledger().stats().expired;
   if (twin.diverged()) {
     MESSAGE("seed ", seed, ": the last steps before the difference:\n", absl::StrJoin(log, "\n"));

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -248,7 +249,7 @@ void Twin::Differ(const std::string& message) {
 // ---------------------------------------------------------------------------------------------
 
 Twin::Twin(const LedgerOptions& options, uint64_t start_timestamp)
-    : ledger_(options), model_(options), now_(start_timestamp) {
+    : options_(options), ledger_(options), model_(options), now_(start_timestamp) {
   account_ids_ = {0, kMaxUint128};
   transfer_ids_ = {0, kMaxUint128};
 }
@@ -280,6 +281,21 @@ absl::StatusCode Twin::Batch(const char* what, std::span<const Event> events, ui
     Differ(absl::StrCat(what, " at ", timestamp, " of ", Describe(events),
                         "\n  ledger: ", StatusText(ledger_status), " [", Text(ledger_results),
                         "]\n  model:  ", StatusText(model_status), " [", Text(model_results), "]"));
+  }
+  if (durable_ != nullptr) {
+    std::vector<Result> durable_results;
+    absl::Status durable_status;
+    if constexpr (std::is_same_v<Event, Account>) {
+      durable_status = durable_->CreateAccounts(events, timestamp, durable_results).status();
+    } else {
+      durable_status = durable_->CreateTransfers(events, timestamp, durable_results).status();
+    }
+    if (durable_status.code() != ledger_status.code() || !Equal(ledger_results, durable_results)) {
+      Differ(absl::StrCat(what, " at ", timestamp, " of ", Describe(events),
+                          "\n  ledger:  ", StatusText(ledger_status), " [", Text(ledger_results),
+                          "]\n  durable: ", StatusText(durable_status), " [", Text(durable_results),
+                          "]"));
+    }
   }
   if (ledger_status.ok() && model_status.ok()) now_ = timestamp;
   if (results != nullptr) *results = Text(ledger_results);
@@ -319,6 +335,15 @@ absl::StatusOr<uint32_t> Twin::ExpireAt(uint64_t timestamp) {
   if (!same) {
     Differ(absl::StrCat("ExpirePendingTransfers(", timestamp, ")\n  ledger: ",
                         StatusText(ledger_expired), "\n  model:  ", StatusText(model_expired)));
+  }
+  if (durable_ != nullptr) {
+    absl::StatusOr<DurableLedger::Expiry> durable_expired =
+        durable_->ExpirePendingTransfers(timestamp);
+    if (durable_expired.status().code() != ledger_expired.status().code() ||
+        (durable_expired.ok() && durable_expired->expired != *ledger_expired)) {
+      Differ(absl::StrCat("ExpirePendingTransfers(", timestamp,
+                          ") on the durable ledger: ", durable_expired.status().ToString()));
+    }
   }
   if (ledger_expired.ok() && model_expired.ok()) now_ = timestamp;
   AfterCall({}, true);
@@ -436,6 +461,38 @@ void Twin::CheckSame() {
   for (const Transfer& t : model_.Transfers()) transfer_ids.insert(t.id);
   for (const Uint128 id : transfer_ids) CheckTransfer(id);
   CheckHistory(/*limit=*/kBatchMax);  // all of it, both ways round
+  if (durable_ != nullptr && durable_->ledger().StateHash() != ledger_.StateHash()) {
+    Differ("the durable ledger's state differs from the ledger's (StateHash)");
+  }
+}
+
+void Twin::EnableDurable(wal::FileSystem& fs, std::string dir) {
+  durable_fs_ = &fs;
+  durable_dir_ = std::move(dir);
+  ReopenDurable(/*snapshot_first=*/false);
+}
+
+void Twin::ReopenDurable(bool snapshot_first) {
+  if (durable_ != nullptr && snapshot_first) {
+    const absl::StatusOr<uint64_t> position = durable_->WriteSnapshot();
+    REQUIRE_MESSAGE(position.ok(), position.status().ToString());
+  }
+  if (durable_ != nullptr) REQUIRE(durable_->Sync().ok());
+  durable_.reset();
+  DurableLedgerOptions options;
+  options.ledger = options_;
+  options.log.file_system = durable_fs_;
+  options.log.max_segment_bytes = 2 << 20;
+  options.log.max_record_bytes = 3 << 19;
+  options.log.salt = 1;
+  absl::StatusOr<std::unique_ptr<DurableLedger>> opened =
+      DurableLedger::Open(durable_dir_, options);
+  REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
+  durable_ = std::move(*opened);
+  if (durable_->ledger().StateHash() != ledger_.StateHash()) {
+    Differ(absl::StrCat("the durable ledger reopened at position ", durable_->position(),
+                        " holds another state than the ledger"));
+  }
 }
 
 }  // namespace keel::ledger::testing

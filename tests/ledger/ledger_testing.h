@@ -19,6 +19,7 @@
 #define KEEL_TESTS_LEDGER_LEDGER_TESTING_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>
@@ -27,7 +28,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "keel/ledger/durable_ledger.h"
 #include "keel/ledger/ledger.h"
+#include "keel/wal/file_system.h"
 #include "ledger/reference_model.h"
 
 namespace keel::ledger::testing {
@@ -107,6 +110,14 @@ class Twin {
   Ledger& ledger() { return ledger_; }
   ReferenceLedger& model() { return model_; }
 
+  // Event sourcing: from now on every call also goes to a DurableLedger in `dir` on `fs`, which
+  // must answer alike; every full check also compares the states' hashes. ReopenDurable closes it
+  // and opens it again, rebuilding its state from its snapshot and events, after writing a
+  // snapshot when `snapshot_first`; then compares the hashes.
+  void EnableDurable(wal::FileSystem& fs, std::string dir);
+  void ReopenDurable(bool snapshot_first);
+  [[nodiscard]] const DurableLedger* durable() const { return durable_.get(); }
+
  private:
   template <typename Event, typename Result, typename Create>
   absl::StatusCode Batch(const char* what, std::span<const Event> events, uint64_t timestamp,
@@ -119,8 +130,12 @@ class Twin {
   void Same(const What& what, const T& ledger_value, const T& model_value);
   void Differ(const std::string& message);
 
+  LedgerOptions options_;
   Ledger ledger_;
   ReferenceLedger model_;
+  std::unique_ptr<DurableLedger> durable_;
+  wal::FileSystem* durable_fs_ = nullptr;
+  std::string durable_dir_;
   bool diverged_ = false;
   uint32_t full_check_period_ = 1;
   uint64_t calls_ = 0;

@@ -52,10 +52,13 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "keel/ledger/command.h"
 #include "keel/ledger/results.h"
 #include "keel/ledger/types.h"
 
@@ -80,7 +83,8 @@ struct LedgerStats {
 
 namespace internal {
 class LedgerImpl;
-}
+class LedgerAccess;
+}  // namespace internal
 
 class Ledger {
  public:
@@ -120,6 +124,10 @@ class Ledger {
   // a timestamp out of range or before the last one used.
   [[nodiscard]] absl::StatusOr<uint32_t> ExpirePendingTransfers(uint64_t timestamp);
 
+  // Applies a command (command.h): CreateAccounts, CreateTransfers or ExpirePendingTransfers at
+  // the command's timestamp. Errors: theirs.
+  [[nodiscard]] absl::StatusOr<CommandResult> Execute(const Command& command);
+
   // When the next pending transfer expires, if one has a timeout.
   [[nodiscard]] std::optional<uint64_t> NextExpiry() const;
 
@@ -146,7 +154,23 @@ class Ledger {
 
   [[nodiscard]] LedgerStats stats() const;
 
+  // Snapshots. Save passes the whole state to `write` in pieces, in a format that depends only on
+  // the state (not on the order of hash tables or on what memory was reserved): accounts,
+  // transfers with their pending status and failed ids, balance history, the last timestamp.
+  // It stops at the first error `write` returns. Restore rebuilds a ledger from Save's bytes,
+  // checking them: kDataLoss naming what is inconsistent (a size, a row a link points past, a
+  // duplicate id, unbalanced books), kResourceExhausted when they hold more than `options`
+  // allows. docs/ledger.md has the format.
+  [[nodiscard]] absl::Status Save(absl::FunctionRef<absl::Status(std::string_view)> write) const;
+  [[nodiscard]] static absl::StatusOr<Ledger> Restore(std::string_view bytes,
+                                                      const LedgerOptions& options = {});
+
+  // XXH3-64 of Save's bytes: ledgers with the same state have the same hash, whatever way they
+  // got there (batches, replayed events, a restored snapshot).
+  [[nodiscard]] uint64_t StateHash() const;
+
  private:
+  friend class internal::LedgerAccess;
   std::unique_ptr<internal::LedgerImpl> impl_;
 };
 

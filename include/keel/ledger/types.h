@@ -24,7 +24,9 @@
 #ifndef KEEL_LEDGER_TYPES_H_
 #define KEEL_LEDGER_TYPES_H_
 
+#include <algorithm>
 #include <cstdint>
+#include <string>
 
 #include "absl/numeric/int128.h"
 
@@ -36,6 +38,17 @@ using Uint128 = absl::uint128;
 inline constexpr Uint128 kMaxUint128 = absl::Uint128Max();
 
 // Events per create batch: what fits TigerBeetle's 1 MiB message (8,189 since 0.16.35).
+// `value` in decimal, for messages and text formats.
+[[nodiscard]] inline std::string DecimalString(Uint128 value) {
+  std::string digits;
+  do {
+    digits.push_back(static_cast<char>('0' + static_cast<int>(value % 10)));
+    value /= 10;
+  } while (value != 0);
+  std::reverse(digits.begin(), digits.end());
+  return digits;
+}
+
 inline constexpr uint32_t kBatchMax = 8'189;
 
 // Pending transfers expired per ExpirePendingTransfers call (TigerBeetle's pulse takes 8,190).
