@@ -2,9 +2,10 @@
 //
 // LedgerStore: the ledger that the `digital_wallet ledger` tool drives, behind the four calls the
 // tool makes (create accounts, create transfers, expire pending transfers, sync) and a read-only
-// view of the state. MemoryLedgerStore keeps a keel::ledger::Ledger in memory; a durable store
-// (keel::ledger::DurableLedger, the ledger's batches as events in keel's WAL) fits the same seam,
-// so the tool's batching, clock and output do not depend on where the ledger lives.
+// view of the state. MemoryLedgerStore keeps a keel::ledger::Ledger in memory; the durable store
+// (OpenLedgerStore with a directory) is a keel::ledger::DurableLedger, the ledger's batches as
+// events in keel's WAL with snapshots; the tool's batching, clock and output do not depend on
+// where the ledger lives.
 //
 // The contract the tool relies on: a call applies its batch in memory at once (ledger() shows
 // it), and everything applied before a Sync() that returned OK survives a crash. The tool writes
@@ -47,6 +48,10 @@ class LedgerStore {
   // Makes every call before it durable (nothing to do in memory).
   [[nodiscard]] virtual absl::Status Sync() = 0;
 
+  // The run is over (after its last Sync): a durable store may write a snapshot, so that the
+  // next run replays less of the log.
+  [[nodiscard]] virtual absl::Status Finish() { return absl::OkStatus(); }
+
   // The state, with every call applied.
   [[nodiscard]] virtual const ledger::Ledger& ledger() const = 0;
 };
@@ -79,9 +84,17 @@ class MemoryLedgerStore final : public LedgerStore {
   ledger::Ledger ledger_;
 };
 
-// The store for `--dir DIR`: in memory when `dir` is empty; otherwise durable in `dir`, created
-// if absent, continuing from what an earlier run left there.
-[[nodiscard]] absl::StatusOr<std::unique_ptr<LedgerStore>> OpenLedgerStore(const std::string& dir);
+// A durable store writes a snapshot when a run ends with at least this many accounts and
+// transfers in the log after the last snapshot (replayed at the run's start or created by it):
+// the next run then replays only what follows. Replay is fast (tens of millions of events a
+// second), so snapshots are kept rare; each writes the whole state.
+inline constexpr uint64_t kSnapshotAfterEvents = 1'000'000;
+
+// The store for `--dir DIR`: in memory when `dir` is empty; otherwise a DurableLedger in `dir`,
+// created if absent, continuing from what an earlier run left there (DurableLedger::Open's
+// errors: a damaged log, another process with `dir` open).
+[[nodiscard]] absl::StatusOr<std::unique_ptr<LedgerStore>> OpenLedgerStore(
+    const std::string& dir, uint64_t snapshot_after_events = kSnapshotAfterEvents);
 
 }  // namespace keel::examples::wallet
 

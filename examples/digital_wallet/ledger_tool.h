@@ -18,7 +18,9 @@
 //     when S_p + t <= S, which is the spec's rule (TigerBeetle's expires_at <= now); a batch that
 //     would bring k to 10^9 is an error (a ledger file of a billion events is out of scope).
 //     Every batch and every C leave the ledger's last timestamp at S * 10^9 + k, so a durable
-//     ledger's clock is recovered from it: S = last / 10^9, k = last % 10^9.
+//     ledger's clock is recovered from it: S = last / 10^9, k = last % 10^9. A run that was
+//     killed between the expiry calls of one C (over kExpiryBatchMax transfers expiring at once)
+//     leaves some due transfers unreleased; the next run releases them before its first line.
 //   - Output. A batch's lines are buffered when it is applied, in input order (a malformed line
 //     ends the batch before it, so its own line follows the batch's). Buffered output is written
 //     only after the store's Sync(): on Flush(), after each read of the input, and whenever the
@@ -44,6 +46,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -94,6 +97,7 @@ class LedgerTool {
   [[nodiscard]] uint64_t lines() const { return line_number_; }
 
  private:
+  absl::Status CatchUpExpiry();
   absl::Status EndLine(std::string_view line, bool overlong);
   void Carry(std::string_view piece);
   absl::Status ApplyBatch();
@@ -107,6 +111,7 @@ class LedgerTool {
   uint64_t seconds_ = kClockStartSeconds;
   uint64_t nanos_ = 0;
   uint64_t line_number_ = 0;
+  bool caught_up_ = false;  // CatchUpExpiry has run
 
   // The line being read across chunks, or that it has passed kMaxLineBytes (then not held).
   std::string carry_;
@@ -129,7 +134,8 @@ struct LedgerFileOptions {
 
 // The whole tool on the file at `path`: reads it in chunks (64 KiB first, so that output starts at
 // once, doubling up to 1 MiB), feeds them to a LedgerTool over `store`, flushes after each read,
-// and writes the output to `out_fd`. Errors name the file or what failed.
+// writes the output to `out_fd`, and ends with store.Finish(). On an error, the output of the
+// batches applied before it is still written once durable. Errors name the file or what failed.
 [[nodiscard]] absl::Status RunLedgerFile(const std::string& path, LedgerStore& store,
                                          const LedgerFileOptions& options, int out_fd);
 

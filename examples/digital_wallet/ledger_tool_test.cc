@@ -26,6 +26,7 @@
 
 #include "absl/strings/str_split.h"
 #include "keel/base/random.h"
+#include "keel/base/strings.h"
 #include "keel/ledger/ledger.h"
 #include "keel/ledger/results.h"
 #include "testing/testing.h"
@@ -309,6 +310,28 @@ TEST_CASE("More than 8,190 expiries at one C are all released") {
   CHECK(store.ledger().stats().expired == kPending);
 }
 
+TEST_CASE("A run releases the expiries a killed run left between the calls of one C") {
+  MemoryLedgerStore store;
+  std::string in = kTwoAccounts;
+  for (int i = 1; i <= 9000; ++i) in += "T," + std::to_string(i) + ",1,2,1,0,1,1,1,pending\n";
+  RunOn(store, in);
+  // What a C,1 killed after its first call leaves: 8,190 of the 9,000 released.
+  const uint64_t now = kStart + kNanosPerSecond + 9002;
+  REQUIRE(store.ExpirePendingTransfers(now).value() == ledger::kExpiryBatchMax);
+  CHECK(store.ledger().stats().pending == 9000 - ledger::kExpiryBatchMax);
+  CHECK(RunOn(store, "", true) == "#balances\n1,0,0,0,0\n2,0,0,0,0\n");
+  CHECK(store.ledger().stats().pending == 0);
+  CHECK(store.ledger().stats().last_timestamp == now);
+}
+
+TEST_CASE("A run with nothing due changes nothing before its first line") {
+  MemoryLedgerStore store;
+  RunOn(store, std::string(kTwoAccounts) + "T,1,1,2,1,0,5,1,1,pending\nC,4\n");
+  const uint64_t hash = store.ledger().StateHash();
+  CHECK(RunOn(store, "").empty());
+  CHECK(store.ledger().StateHash() == hash);
+}
+
 TEST_CASE("A C beyond what the clock can hold is malformed and leaves the clock") {
   // The clock holds S * 10^9 + k <= 2^63 - 1: S up to 9,223,372,036 while k <= 854,775,807.
   constexpr uint64_t kMaxSeconds = 9'223'372'036;
@@ -532,6 +555,7 @@ class Reference {
 
   uint64_t seconds() const { return seconds_; }
   uint64_t nanos() const { return nanos_; }
+  const ledger::Ledger& ledger() const { return ledger_; }
 
  private:
   static std::optional<Uint128> Number(const std::string& s, int bits) {
@@ -690,10 +714,11 @@ class FileGenerator {
  public:
   explicit FileGenerator(uint64_t seed) : rng_(seed) {}
 
-  std::string File(bool big) {
+  // `lines`: how many (0: 20,000 for a big file, else up to 400).
+  std::string File(bool big, uint64_t lines = 0) {
     std::string file;
     const bool crlf = rng_.Bernoulli(0.2);
-    const uint64_t lines = big ? 20000 : 1 + rng_.Uniform(400);
+    if (lines == 0) lines = big ? 20000 : 1 + rng_.Uniform(400);
     for (uint64_t i = 0; i < lines; ++i) {
       std::string line;
       if (big) {
@@ -894,9 +919,23 @@ TEST_CASE("Random files give the output of the plain re-implementation, cut and 
     Reference continued;
     const std::string want_first = continued.Run(first, false);
     const std::string want_second = continued.Run(second, true);
-    MemoryLedgerStore shared;
-    CHECK(RunOn(shared, first) == want_first);
-    CHECK(RunOn(shared, second, true) == want_second);
+    if (f % 5 == 0) {
+      // On a durable ledger, opened again for the second run as a second process would.
+      testing::TempDir dir;
+      {
+        auto durable = OpenLedgerStore(dir.path());
+        REQUIRE(durable.ok());
+        CHECK(RunOn(**durable, first) == want_first);
+      }
+      auto durable = OpenLedgerStore(dir.path());
+      REQUIRE(durable.ok());
+      CHECK(RunOn(**durable, second, true) == want_second);
+      CHECK((*durable)->ledger().StateHash() == continued.ledger().StateHash());
+    } else {
+      MemoryLedgerStore shared;
+      CHECK(RunOn(shared, first) == want_first);
+      CHECK(RunOn(shared, second, true) == want_second);
+    }
   }
   // The files reach the corners they are made for (with the default count or more).
   if (files >= 300 && base_seed == 15'000) {
@@ -912,7 +951,196 @@ TEST_CASE("Random files give the output of the plain re-implementation, cut and 
   }
   std::string summary;
   for (const auto& [result, count] : seen) summary += result + "=" + std::to_string(count) + " ";
-  MESSAGE(summary);
+  INFO(summary);
+  CHECK(!seen.empty());
+}
+
+}  // namespace
+}  // namespace keel::examples::wallet
+
+namespace keel::examples::wallet {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// The durable store (--dir).
+
+TEST_CASE("With a directory, a second run continues the first's state and clock") {
+  testing::TempDir dir;
+  const std::string first = std::string(kTwoAccounts) +
+                            "T,10,1,2,100,0,5,1,1,pending\nT,11,1,2,100,0,9,1,1,pending\nC,4\n";
+  const std::string second =
+      "A,1,1,1,0\nC,1\nT,12,0,0,100,10,0,1,1,post_pending_transfer\n"
+      "T,13,0,0,100,11,0,1,1,post_pending_transfer\n";
+  {
+    auto store = OpenLedgerStore(dir.path());
+    REQUIRE(store.ok());
+    CHECK(RunOn(**store, first) == "1,1,ok\n2,2,ok\n3,10,ok\n4,11,ok\n");
+  }
+  {
+    // Only a C: its expiry is an event too, so the clock it moved survives.
+    auto store = OpenLedgerStore(dir.path());
+    REQUIRE(store.ok());
+    CHECK(RunOn(**store, "C,0\n").empty());
+  }
+  auto store = OpenLedgerStore(dir.path());
+  REQUIRE(store.ok());
+  CHECK((*store)->ledger().stats().last_timestamp == kStart + 4 * kNanosPerSecond + 4);
+  CHECK(RunOn(**store, second, true) ==
+        "1,1,exists\n3,12,pending_transfer_expired\n4,13,ok\n#balances\n1,0,100,0,0\n"
+        "2,0,0,0,100\n");
+  // The same two files in memory, one after the other on one ledger.
+  MemoryLedgerStore memory;
+  RunOn(memory, first);
+  RunOn(memory, second);
+  CHECK((*store)->ledger().StateHash() == memory.ledger().StateHash());
+}
+
+TEST_CASE("A run ends with a snapshot past the threshold; the next run starts from it") {
+  testing::TempDir dir;
+  std::string in = kTwoAccounts;
+  for (int i = 1; i <= 50; ++i) in += "T," + std::to_string(i) + ",1,2,1,0,3,1,1,pending\n";
+  in += "C,2\n";
+  {
+    auto store = OpenLedgerStore(dir.path(), /*snapshot_after_events=*/40);
+    REQUIRE(store.ok());
+    std::string out;
+    LedgerTool tool(**store, [&](std::string_view bytes) {
+      out.append(bytes);
+      return absl::OkStatus();
+    });
+    REQUIRE(tool.Feed(in).ok());
+    REQUIRE(tool.Finish().ok());
+    REQUIRE((*store)->Finish().ok());
+  }
+  CHECK(std::ifstream(dir.path() + "/snapshot").good());
+  auto store = OpenLedgerStore(dir.path());
+  REQUIRE(store.ok());
+  CHECK(RunOn(**store, "C,1\nT,51,0,0,0,1,0,1,1,void_pending_transfer\n", true) ==
+        "2,51,pending_transfer_expired\n#balances\n1,0,0,0,0\n2,0,0,0,0\n");
+}
+
+TEST_CASE("A directory another run holds open is an error naming it") {
+  testing::TempDir dir;
+  auto held = OpenLedgerStore(dir.path());
+  REQUIRE(held.ok());
+  const auto second = OpenLedgerStore(dir.path());
+  CHECK_FALSE(second.ok());
+  CHECK(std::string(second.status().message()).find(dir.path()) != std::string::npos);
+}
+
+// The clock (S, k) after each line of `file` with the batch ended there: index j is after line j
+// (0: before the first). It moves only with valid A and T lines (k) and C lines the clock can
+// hold (S).
+std::vector<std::pair<uint64_t, uint64_t>> ClockAfterEachLine(const std::string& file) {
+  std::vector<std::pair<uint64_t, uint64_t>> clock = {{kClockStartSeconds, 0}};
+  std::vector<std::string> lines = absl::StrSplit(file, '\n');
+  if (lines.back().empty()) lines.pop_back();
+  for (std::string& line : lines) {
+    auto [s, k] = clock.back();
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    ParsedLine parsed;
+    const LineKind kind = ParseLine(line, parsed);
+    if (kind == LineKind::kAccount || kind == LineKind::kTransfer) ++k;
+    if (kind == LineKind::kClock &&
+        (Uint128{s} + parsed.seconds) * kNanosPerSecond + k <= ledger::kTimestampMax) {
+      s += parsed.seconds;
+    }
+    clock.emplace_back(s, k);
+  }
+  return clock;
+}
+
+// Lines of `text` whose numbers (the first field) are above `after`, renumbered from 1.
+std::string LinesAfter(const std::string& text, uint64_t after) {
+  std::string out;
+  for (const absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    const size_t comma = line.find(',');
+    uint64_t number = 0;
+    REQUIRE(absl::SimpleAtoi(line.substr(0, comma), &number));
+    if (number > after) {
+      out += std::to_string(number - after);
+      out.append(line.data() + comma, line.size() - comma);
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+TEST_CASE("A run killed with SIGKILL leaves a prefix of batches, and every line it printed") {
+  // Each round: a file run on a durable ledger in a child process killed at a random moment.
+  // What it printed must be a prefix of an uninterrupted run's output; the ledger it left must be
+  // exactly the state after some line j at which a batch ended, at or after every line printed
+  // (found by its clock, confirmed by the state hash); and the lines after j, run on that ledger,
+  // must print what the uninterrupted run printed for them and end in the same state.
+  const uint64_t rounds = testing::TestRounds("KEEL_WALLET_CRASH_ROUNDS", 6);
+  const uint64_t base_seed = testing::TestSeed(1515'000);
+  uint64_t delay_max_us = 100'000;
+  for (uint64_t round = 0; round < rounds; ++round) {
+    const uint64_t seed = base_seed + round;
+    CAPTURE(seed);
+    FileGenerator generator(seed);
+    base::Random rng(seed, /*stream=*/2);
+    const std::string file = generator.File(false, 60000);
+    Reference whole;
+    const std::string want = whole.Run(file, false);
+
+    testing::TempDir dir;
+    const std::string in_path = dir.path() + "/in.txt";
+    const std::string out_path = dir.path() + "/out.txt";
+    const std::string ledger_dir = dir.path() + "/ledger";
+    std::ofstream(in_path) << file;
+    const auto run = [&](int) {
+      const int out_fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      auto store = OpenLedgerStore(ledger_dir);
+      if (out_fd < 0 || !store.ok()) _exit(3);
+      _exit(RunLedgerFile(in_path, **store, {}, out_fd).ok() ? 0 : 4);
+    };
+    const testing::KilledChild child =
+        testing::KillChildAfter(run, static_cast<int64_t>(rng.Uniform(delay_max_us)));
+    CHECK((child.killed || child.exit_code == 0));
+    // Aim the kills inside the run, however fast this build is.
+    delay_max_us = child.killed ? delay_max_us * 5 / 4 : std::max<uint64_t>(delay_max_us / 2, 1000);
+    std::stringstream printed_stream;
+    printed_stream << std::ifstream(out_path).rdbuf();
+    std::string printed = printed_stream.str();
+    printed.erase(printed.find_last_of('\n') + 1);  // a line the kill cut short
+    REQUIRE(want.compare(0, printed.size(), printed) == 0);
+
+    auto store = OpenLedgerStore(ledger_dir);
+    REQUIRE(store.ok());
+    const uint64_t last = (*store)->ledger().stats().last_timestamp;
+    const std::pair<uint64_t, uint64_t> durable =
+        last == 0 ? std::pair<uint64_t, uint64_t>{kClockStartSeconds, 0}
+                  : std::pair<uint64_t, uint64_t>{last / kNanosPerSecond, last % kNanosPerSecond};
+    const auto clock = ClockAfterEachLine(file);
+    // The lines after which the ledger has this clock: a run of lines that change nothing (B,
+    // malformed, C,0) after the batch that set it. The ledger is the state after any of them,
+    // and the last line printed must be one of them or before.
+    const auto first = std::find(clock.begin(), clock.end(), durable);
+    REQUIRE(first != clock.end());
+    const auto lo = static_cast<uint64_t>(first - clock.begin());
+    uint64_t hi = lo;
+    while (hi + 1 < clock.size() && clock[hi + 1] == durable) ++hi;
+    uint64_t printed_through = 0;
+    for (const absl::string_view line : absl::StrSplit(printed, '\n', absl::SkipEmpty())) {
+      REQUIRE(absl::SimpleAtoi(line.substr(0, line.find(',')), &printed_through));
+    }
+    CHECK(printed_through <= hi);  // every printed line is durable
+    const uint64_t j = std::max(lo, printed_through);
+    INFO(base::Cat("killed: ", child.killed, ", printed through line ", printed_through,
+                   ", durable through line ", lo, " of ", clock.size() - 1));
+    // The state is the one after line j.
+    std::vector<std::string> lines = absl::StrSplit(file, '\n');
+    std::string prefix;
+    for (uint64_t i = 0; i < j; ++i) prefix += lines[i] + "\n";
+    Reference upto;
+    upto.Run(prefix, false);
+    REQUIRE((*store)->ledger().StateHash() == upto.ledger().StateHash());
+    // The rest, run on it, continues as the uninterrupted run did.
+    const std::string rest = file.substr(std::min(prefix.size(), file.size()));
+    CHECK(RunOn(**store, rest) == LinesAfter(want, j));
+    CHECK((*store)->ledger().StateHash() == whole.ledger().StateHash());
+  }
 }
 
 }  // namespace
