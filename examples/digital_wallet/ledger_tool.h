@@ -75,7 +75,7 @@ class LedgerTool {
 
   // Reads `bytes`, the next part of the input, cut anywhere. Complete lines are judged; batches
   // that end are applied and their output buffered. Errors (the store's, the sink's, a clock
-  // that runs out) stop the tool: call nothing after one but WriteOutput.
+  // that runs out) stop the tool: call nothing after one but Flush.
   [[nodiscard]] absl::Status Feed(std::string_view bytes);
 
   // Syncs the store and writes the buffered output, if there is any.
