@@ -192,12 +192,11 @@ absl::StatusOr<uint64_t> DurableLedgerImpl::Apply(CommandKind kind, uint64_t tim
     return log_->next_offset();
   }
   BeginEvent(s, &event_, kind, timestamp);
-  absl::StatusOr<uint32_t> expired = run();
-  if (!expired.ok()) {
+  if (absl::Status status = run().status(); !status.ok()) {
     s.event_ = nullptr;
-    return expired.status();
+    return status;
   }
-  FinishEvent(s, *expired);
+  FinishEvent(s);
   absl::StatusOr<uint64_t> offset = log_->Append(event_);
   if (!offset.ok()) {
     failed_ = true;

@@ -172,6 +172,8 @@ class LedgerImpl {
                Create create, Prefetch prefetch);
   // Expires pending transfers by `timestamp` (at most kExpiryBatchMax) and uses it up.
   uint32_t Expire(uint64_t timestamp);
+  // Expires one pending transfer: out of the queue, its status, its amount released.
+  void ExpireOne(const ExpiryKey& key);
   // Asks for what the transfer `t` will read: `stage` 0 its index entries, 1 its rows.
   void PrefetchTransfer(const Transfer& t, int stage) const;
 
