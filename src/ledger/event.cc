@@ -205,8 +205,13 @@ absl::Status ApplyTransfers(LedgerImpl& s, std::string_view event, const EventHe
     s.transfer_index_.Prefetch(id);
     const uint64_t debit_row = base::DecodeFixed64(fact + sizeof(Transfer));
     const uint64_t credit_row = base::DecodeFixed64(fact + sizeof(Transfer) + 8);
-    if (debit_row < s.accounts_.size()) base::internal::Prefetch(&s.accounts_[debit_row]);
-    if (credit_row < s.accounts_.size()) base::internal::Prefetch(&s.accounts_[credit_row]);
+    // Both lines of each account: balances in the first, flags (read for history) in the second.
+    for (const uint64_t row : {debit_row, credit_row}) {
+      if (row >= s.accounts_.size()) continue;
+      const char* account = reinterpret_cast<const char*>(&s.accounts_[row]);
+      base::internal::Prefetch(account);
+      base::internal::Prefetch(account + 64);
+    }
   };
   for (uint32_t i = 0; i < std::min(h.created, kAhead); ++i) prefetch(i);
   uint64_t last = s.last_timestamp_;
