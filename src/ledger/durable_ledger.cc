@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "event.h"
+#include "keel/base/clock.h"
 #include "keel/base/coding.h"
 #include "keel/base/crc32c.h"
 #include "keel/base/status.h"
@@ -130,12 +131,19 @@ absl::Status DurableLedgerImpl::Open(DurableLedgerReport& report) {
     return removed;
   }
 
+  KEEL_RETURN_IF_ERROR(ledger_.Reserve(options_.reserve_accounts, options_.reserve_transfers,
+                                       options_.reserve_history_rows));
+  const base::MonotonicClock clock;
+  const int64_t snapshot_start = clock.NowNanos();
   uint64_t from = 0;
   absl::StatusOr<std::optional<std::pair<uint64_t, std::string>>> snapshot = ReadSnapshot();
   if (snapshot.ok() && snapshot->has_value()) {
     absl::StatusOr<Ledger> restored = Ledger::Restore((*snapshot)->second, options_.ledger);
     if (restored.ok()) {
       ledger_ = std::move(*restored);
+      // Restore reserved what the snapshot holds; the options may ask for more.
+      KEEL_RETURN_IF_ERROR(ledger_.Reserve(options_.reserve_accounts, options_.reserve_transfers,
+                                           options_.reserve_history_rows));
       from = (*snapshot)->first;
       report.snapshot_loaded = true;
     } else {
@@ -157,6 +165,8 @@ absl::Status DurableLedgerImpl::Open(DurableLedgerReport& report) {
                                          "the snapshot at ", from));
   }
 
+  const int64_t replay_start = clock.NowNanos();
+  report.snapshot_nanos = replay_start - snapshot_start;
   LedgerImpl& s = LedgerAccess::Of(ledger_);
   KEEL_ASSIGN_OR_RETURN(std::unique_ptr<wal::LogReader> reader, log_->NewReader(from));
   for (uint64_t expected = from;; ++expected) {
@@ -174,6 +184,7 @@ absl::Status DurableLedgerImpl::Open(DurableLedgerReport& report) {
       report.transfers_replayed += base::DecodeFixed32(record->payload.data() + 4);
     }
   }
+  report.replay_nanos = clock.NowNanos() - replay_start;
   last_snapshot_ = from;
   return absl::OkStatus();
 }
@@ -192,12 +203,11 @@ absl::StatusOr<uint64_t> DurableLedgerImpl::Apply(CommandKind kind, uint64_t tim
     return log_->next_offset();
   }
   BeginEvent(s, &event_, kind, timestamp);
-  absl::StatusOr<uint32_t> expired = run();
-  if (!expired.ok()) {
+  if (absl::Status status = run().status(); !status.ok()) {
     s.event_ = nullptr;
-    return expired.status();
+    return status;
   }
-  FinishEvent(s, *expired);
+  FinishEvent(s);
   absl::StatusOr<uint64_t> offset = log_->Append(event_);
   if (!offset.ok()) {
     failed_ = true;

@@ -49,10 +49,12 @@ absl::StatusOr<EventHeader> DecodeEventHeader(std::string_view event) {
   h.timestamp = base::DecodeFixed64(event.data() + 16);
   const bool expiry = h.kind == CommandKind::kExpirePendingTransfers;
   const bool fits = h.created <= kBatchMax && h.failed <= kBatchMax &&
-                    (!expiry || h.created + h.failed == 0) && (expiry || h.expired == 0) &&
+                    h.expired <= kExpiryBatchMax && (!expiry || h.created + h.failed == 0) &&
+                    (expiry || h.expired == 0) &&
                     (h.kind == CommandKind::kCreateTransfers || h.failed == 0) &&
                     event.size() == kEventHeaderBytes + size_t{h.created} * FactBytes(h.kind) +
-                                        size_t{h.failed} * sizeof(Uint128);
+                                        size_t{h.failed} * sizeof(Uint128) +
+                                        size_t{h.expired} * sizeof(ExpiryFact);
   if (!fits) {
     return absl::DataLossError(base::Cat("a ledger event of ", event.size(), " bytes with ",
                                          h.created, " facts, ", h.failed, " failed ids and ",
@@ -63,6 +65,10 @@ absl::StatusOr<EventHeader> DecodeEventHeader(std::string_view event) {
 
 const char* EventFact(std::string_view event, const EventHeader& header, size_t i) {
   return event.data() + kEventHeaderBytes + i * FactBytes(header.kind);
+}
+
+ExpiryFact EventExpiry(std::string_view event, size_t i) {
+  return GetRow<ExpiryFact>(event.data() + kEventHeaderBytes + i * sizeof(ExpiryFact));
 }
 
 Uint128 EventFailedId(std::string_view event, const EventHeader& header, size_t i) {
@@ -80,10 +86,14 @@ void BeginEvent(LedgerImpl& s, std::string* event, CommandKind kind, uint64_t ti
   s.event_failed_ids_.clear();
 }
 
-void FinishEvent(LedgerImpl& s, uint32_t expired) {
+void FinishEvent(LedgerImpl& s) {
   std::string& event = *s.event_;
   const auto kind = static_cast<CommandKind>(event[0]);
-  const auto created = static_cast<uint32_t>((event.size() - kEventHeaderBytes) / FactBytes(kind));
+  const size_t facts =
+      kind == CommandKind::kExpirePendingTransfers ? sizeof(ExpiryFact) : FactBytes(kind);
+  const auto count = static_cast<uint32_t>((event.size() - kEventHeaderBytes) / facts);
+  const uint32_t created = kind == CommandKind::kExpirePendingTransfers ? 0 : count;
+  const uint32_t expired = kind == CommandKind::kExpirePendingTransfers ? count : 0;
   for (const Uint128& id : s.event_failed_ids_) PutRow(event, id);
   base::EncodeFixed32(event.data() + 4, created);
   base::EncodeFixed32(event.data() + 8, static_cast<uint32_t>(s.event_failed_ids_.size()));
@@ -195,8 +205,13 @@ absl::Status ApplyTransfers(LedgerImpl& s, std::string_view event, const EventHe
     s.transfer_index_.Prefetch(id);
     const uint64_t debit_row = base::DecodeFixed64(fact + sizeof(Transfer));
     const uint64_t credit_row = base::DecodeFixed64(fact + sizeof(Transfer) + 8);
-    if (debit_row < s.accounts_.size()) base::internal::Prefetch(&s.accounts_[debit_row]);
-    if (credit_row < s.accounts_.size()) base::internal::Prefetch(&s.accounts_[credit_row]);
+    // Both lines of each account: balances in the first, flags (read for history) in the second.
+    for (const uint64_t row : {debit_row, credit_row}) {
+      if (row >= s.accounts_.size()) continue;
+      const char* account = reinterpret_cast<const char*>(&s.accounts_[row]);
+      base::internal::Prefetch(account);
+      base::internal::Prefetch(account + 64);
+    }
   };
   for (uint32_t i = 0; i < std::min(h.created, kAhead); ++i) prefetch(i);
   uint64_t last = s.last_timestamp_;
@@ -212,6 +227,26 @@ absl::Status ApplyTransfers(LedgerImpl& s, std::string_view event, const EventHe
     KEEL_RETURN_IF_ERROR(ApplyTransfer(s, f));
   }
   for (uint32_t i = 0; i < h.failed; ++i) s.failed_ids_.insert(EventFailedId(event, h, i));
+  return absl::OkStatus();
+}
+
+absl::Status ApplyExpiries(LedgerImpl& s, std::string_view event, const EventHeader& h) {
+  for (uint32_t i = 0; i < h.expired; ++i) {
+    const ExpiryFact f = EventExpiry(event, i);
+    if (f.row >= s.transfers_.size() || s.transfers_[f.row].id != f.id ||
+        s.statuses_[f.row] != PendingStatus::kPending || s.transfers_[f.row].timeout == 0) {
+      return NotFitting(base::Cat("transfer ", DecimalString(f.id), " at row ", f.row,
+                                  " is not a pending transfer with a timeout"));
+    }
+    const Transfer& p = s.transfers_[f.row];
+    const ExpiryKey key{p.timestamp + uint64_t{p.timeout} * kNanosPerSecond, p.timestamp, f.row};
+    if (key.expires_at > h.timestamp || !s.expiry_.contains(key)) {
+      return NotFitting(base::Cat("transfer ", DecimalString(f.id), " expires at ", key.expires_at,
+                                  ", not by ", h.timestamp));
+    }
+    s.ExpireOne(key);
+  }
+  s.expired_ += h.expired;
   return absl::OkStatus();
 }
 
@@ -231,10 +266,7 @@ absl::Status ApplyEvent(LedgerImpl& s, std::string_view event) {
       KEEL_RETURN_IF_ERROR(ApplyTransfers(s, event, h));
       break;
     case CommandKind::kExpirePendingTransfers:
-      if (const uint32_t expired = s.Expire(h.timestamp); expired != h.expired) {
-        return NotFitting(base::Cat("the expiry at ", h.timestamp, " released ", expired,
-                                    " transfers where the event says ", h.expired));
-      }
+      KEEL_RETURN_IF_ERROR(ApplyExpiries(s, event, h));
       break;
   }
   s.last_timestamp_ = h.timestamp;

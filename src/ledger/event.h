@@ -13,12 +13,13 @@
 //               created * account (128 bytes)          (kind kCreateAccounts)
 //             | created * transfer_fact (160 bytes)    (kind kCreateTransfers)
 //               failed * id (16 bytes)
+//             | expired * expiry_fact (32 bytes)       (kind kExpirePendingTransfers)
 //   transfer_fact := transfer (128 bytes, as stored) debit_row (u64) credit_row (u64)
 //                    pending_row (u64, all ones when none) reserved (u64, 0)
+//   expiry_fact   := transfer_id (16 bytes) transfer_row (u64) reserved (u64, 0)
 //
-// An expiry's event carries no facts, only how many transfers expired: replay runs the expiry
-// again at the same timestamp (it depends on nothing but the state) and checks the count.
-// Integers are little-endian; the kinds are CommandKind's.
+// Integers are little-endian; the kinds are CommandKind's. Readers other than the ledger (the
+// read model) use the ids and ignore the rows.
 #ifndef KEEL_SRC_LEDGER_EVENT_H_
 #define KEEL_SRC_LEDGER_EVENT_H_
 
@@ -45,6 +46,13 @@ struct TransferFact {
 };
 static_assert(sizeof(TransferFact) == 160);
 
+struct ExpiryFact {
+  Uint128 id = 0;
+  uint64_t row = 0;
+  uint64_t reserved = 0;
+};
+static_assert(sizeof(ExpiryFact) == 32);
+
 // The largest event: a batch of kBatchMax transfers, all created.
 inline constexpr size_t kMaxEventBytes =
     kEventHeaderBytes + size_t{kBatchMax} * sizeof(TransferFact);
@@ -60,18 +68,20 @@ struct EventHeader {
 // Checks an event's header against its size. Errors: kDataLoss naming what does not fit.
 [[nodiscard]] absl::StatusOr<EventHeader> DecodeEventHeader(std::string_view event);
 
-// The facts and failed ids of a decoded event, by position.
+// The facts (created accounts or transfers, or expiries) and failed ids of a decoded event, by
+// position.
 [[nodiscard]] const char* EventFact(std::string_view event, const EventHeader& header, size_t i);
+[[nodiscard]] ExpiryFact EventExpiry(std::string_view event, size_t i);
 [[nodiscard]] Uint128 EventFailedId(std::string_view event, const EventHeader& header, size_t i);
 
 // Recording, by the batch frame (ledger.cc): BeginEvent before the batch, FinishEvent after.
 void BeginEvent(LedgerImpl& s, std::string* event, CommandKind kind, uint64_t timestamp);
-void FinishEvent(LedgerImpl& s, uint32_t expired);
+void FinishEvent(LedgerImpl& s);
 
 // Applies an event to the state it was recorded on. Errors: kDataLoss when the event does not
 // fit the state (a row out of range or holding another id, a timestamp before the last one, an
-// expiry that finds another count), with nothing applied from the fact that does not fit on;
-// the state is then part-way through the event and must be dropped.
+// expiry of a transfer that is not pending), with nothing applied from the fact that does not fit
+// on; the state is then part-way through the event and must be dropped.
 [[nodiscard]] absl::Status ApplyEvent(LedgerImpl& s, std::string_view event);
 
 }  // namespace keel::ledger::internal

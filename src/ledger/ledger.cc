@@ -244,18 +244,24 @@ uint32_t LedgerImpl::Expire(uint64_t timestamp) {
   while (expired < kExpiryBatchMax && !expiry_.empty() &&
          expiry_.begin()->expires_at <= timestamp) {
     const ExpiryKey key = *expiry_.begin();
-    expiry_.erase(expiry_.begin());
-    KEEL_ASSERT(statuses_[key.row] == PendingStatus::kPending, "an expiry for a resolved transfer");
-    SetStatus(key.row, PendingStatus::kExpired);
-    const Transfer& p = transfers_[key.row];
-    Account& debit = *FindAccount(p.debit_account_id);
-    Account& credit = *FindAccount(p.credit_account_id);
-    debit.debits_pending -= p.amount;
-    credit.credits_pending -= p.amount;
+    if (event_ != nullptr)
+      PutRow(*event_, ExpiryFact{.id = transfers_[key.row].id, .row = key.row});
+    ExpireOne(key);
     ++expired;
   }
   expired_ += expired;
   return expired;
+}
+
+void LedgerImpl::ExpireOne(const ExpiryKey& key) {
+  expiry_.erase(key);
+  KEEL_ASSERT(statuses_[key.row] == PendingStatus::kPending, "an expiry for a resolved transfer");
+  SetStatus(key.row, PendingStatus::kExpired);
+  const Transfer& p = transfers_[key.row];
+  Account& debit = *FindAccount(p.debit_account_id);
+  Account& credit = *FindAccount(p.credit_account_id);
+  debit.debits_pending -= p.amount;
+  credit.credits_pending -= p.amount;
 }
 
 }  // namespace internal

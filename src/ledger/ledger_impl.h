@@ -18,6 +18,8 @@
 #ifndef KEEL_SRC_LEDGER_LEDGER_IMPL_H_
 #define KEEL_SRC_LEDGER_LEDGER_IMPL_H_
 
+#include <sys/mman.h>
+
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -45,8 +47,8 @@ inline constexpr uint64_t kNanosPerSecond = 1'000'000'000;
 
 // An array that grows by chunks of 2^14 rows: rows never move, and growing copies nothing. With
 // 128-byte rows a chunk is 2 MiB; chunks after the first are mapped as huge pages, so that rows
-// read at random do not each cost a TLB miss (a small ledger keeps to its first chunk, of which
-// only the pages it uses are ever backed).
+// read at random do not each cost a TLB miss. The first is mapped as ordinary pages, of which
+// only those a small ledger uses are ever backed: an empty ledger costs no memory.
 template <typename T>
 class ChunkedRows {
   static_assert(std::is_trivially_destructible_v<T>);
@@ -62,10 +64,16 @@ class ChunkedRows {
   ChunkedRows& operator=(const ChunkedRows&) = delete;
   ~ChunkedRows() {
     for (size_t i = 0; i < chunks_.size(); ++i) {
-      if (Mapped(i)) {
-        base::internal::UnmapHugePages(chunks_[i], kChunkBytes);
-      } else {
-        ::operator delete (static_cast<void*>(chunks_[i]), std::align_val_t{kAlignment});
+      switch (kinds_[i]) {
+        case Kind::kHugePages:
+          base::internal::UnmapHugePages(chunks_[i], kChunkBytes);
+          break;
+        case Kind::kPages:
+          ::munmap(static_cast<void*>(chunks_[i]), kChunkBytes);
+          break;
+        case Kind::kHeap:
+          ::operator delete (static_cast<void*>(chunks_[i]), std::align_val_t{kAlignment});
+          break;
       }
     }
   }
@@ -95,23 +103,30 @@ class ChunkedRows {
   }
 
  private:
-  bool Mapped(size_t chunk) const {
-    return chunk > 0 && kChunkBytes % base::internal::Arena::kHugeChunkBytes == 0 && mapped_[chunk];
-  }
+  enum class Kind : uint8_t { kHeap, kPages, kHugePages };
+
   void AddChunk() {
     void* memory = nullptr;
-    bool mapped = false;
-    if (!chunks_.empty() && kChunkBytes % base::internal::Arena::kHugeChunkBytes == 0) {
+    Kind kind = Kind::kHeap;
+    if (chunks_.empty()) {
+      memory = ::mmap(nullptr, kChunkBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                      -1, 0);
+      if (memory == MAP_FAILED) {
+        memory = nullptr;
+      } else {
+        kind = Kind::kPages;
+      }
+    } else if (kChunkBytes % base::internal::Arena::kHugeChunkBytes == 0) {
       memory = base::internal::MapHugePages(kChunkBytes);
-      mapped = memory != nullptr;
+      if (memory != nullptr) kind = Kind::kHugePages;
     }
     if (memory == nullptr) memory = ::operator new (kChunkBytes, std::align_val_t{kAlignment});
     chunks_.push_back(static_cast<T*>(memory));
-    mapped_.push_back(mapped);
+    kinds_.push_back(kind);
   }
 
   std::vector<T*> chunks_;
-  std::vector<bool> mapped_;
+  std::vector<Kind> kinds_;
   size_t size_ = 0;
 };
 
@@ -172,6 +187,8 @@ class LedgerImpl {
                Create create, Prefetch prefetch);
   // Expires pending transfers by `timestamp` (at most kExpiryBatchMax) and uses it up.
   uint32_t Expire(uint64_t timestamp);
+  // Expires one pending transfer: out of the queue, its status, its amount released.
+  void ExpireOne(const ExpiryKey& key);
   // Asks for what the transfer `t` will read: `stage` 0 its index entries, 1 its rows.
   void PrefetchTransfer(const Transfer& t, int stage) const;
 

@@ -125,7 +125,11 @@ absl::StatusOr<Ledger> Ledger::Restore(std::string_view bytes, const LedgerOptio
 
   Ledger ledger(options);
   internal::LedgerImpl& s = *ledger.impl_;
-  KEEL_RETURN_IF_ERROR(ledger.Reserve(accounts, transfers, history_rows));
+  // Room in the indexes, so that they never grow while loading; the rows are appended.
+  s.account_index_.Reserve(accounts);
+  s.transfer_index_.Reserve(transfers);
+  s.statuses_.reserve(transfers);
+  s.history_head_.reserve(accounts);
   s.last_timestamp_ = last_timestamp;
   s.expired_ = expired;
   p = bytes.data() + kHeaderBytes;

@@ -377,25 +377,36 @@ absl::Status LogImpl::WriteGroup(std::span<Writer* const> group, bool sync, bool
 }
 
 absl::Status LogImpl::SyncActive() {
-  std::lock_guard<std::mutex> write_lock(write_mu_);
+  // The segment and how far it is written are read with the writers held off; the fsync itself
+  // runs without them, so that appends go on while it does (an fdatasync covers at least what was
+  // written before it began). Records written meanwhile are not counted as durable, and their
+  // group is not marked as a sync point: both conservative.
   std::shared_ptr<Segment> active;
   uint64_t target;
+  uint64_t truncations;
   {
+    std::lock_guard<std::mutex> write_lock(write_mu_);
     std::lock_guard<std::mutex> lock(mu_);
     if (!broken_.ok()) {
       return Broken();
     }
     active = segments_.rbegin()->second;
     target = written_offset_;
+    truncations = truncations_;
     if (durable_offset_ >= target) return absl::OkStatus();
   }
+  // Records before `target` are in `active`, or in sealed segments, which were synced when they
+  // were sealed. A roll during the fsync seals `active` too; the shared pointer keeps its file
+  // open until this sync is done.
   const absl::Status status = active->file->Sync();
   std::lock_guard<std::mutex> lock(mu_);
   if (!status.ok()) {
     if (broken_.ok()) broken_ = status;
     return status;
   }
-  durable_offset_ = std::max(durable_offset_, target);
+  // A Truncate or Reset during the fsync may have removed records before `target`; what they
+  // left is as durable as they made it.
+  if (truncations_ == truncations) durable_offset_ = std::max(durable_offset_, target);
   last_sync_ns_ = clock_.NowNanos();
   ++stats_.syncs;
   durable_cv_.notify_all();

@@ -65,6 +65,12 @@ struct DurableLedgerOptions {
   // Write a snapshot once this many events were appended since the last one; 0: only when
   // WriteSnapshot is called.
   uint64_t snapshot_every_events = 0;
+  // Memory to set aside before the state is loaded (Ledger::Reserve), so that a replay writes
+  // into memory that is ready instead of growing as it goes: TigerBeetle allocates everything
+  // at startup for the same reason. 0: grow as needed.
+  uint64_t reserve_accounts = 0;
+  uint64_t reserve_transfers = 0;
+  uint64_t reserve_history_rows = 0;
   // Drop the log's segments before a snapshot once it is written. Off by default: the events
   // are the audit trail, and the read model replays them to reproduce past balances.
   bool compact_log_on_snapshot = false;
@@ -77,6 +83,9 @@ struct DurableLedgerReport {
   uint64_t snapshot_position = 0;  // the events the snapshot held
   uint64_t events_replayed = 0;
   uint64_t transfers_replayed = 0;
+  // Time spent loading the snapshot, and reading and applying the events after it.
+  int64_t snapshot_nanos = 0;
+  int64_t replay_nanos = 0;
   wal::RecoveryReport log;
 };
 
