@@ -15,6 +15,7 @@
 #include "keel/base/clock.h"
 #include "keel/base/coding.h"
 #include "keel/base/crc32c.h"
+#include "keel/base/internal/arena.h"
 #include "keel/base/status.h"
 #include "keel/base/strings.h"
 #include "ledger_impl.h"
@@ -58,6 +59,42 @@ class SnapshotWriter {
   uint64_t length_ = 0;
 };
 
+// A buffer for a whole file, on huge pages when it is large: reading a snapshot of hundreds of
+// megabytes into fresh small pages would cost a page fault per 4 KiB.
+class ReadBuffer {
+ public:
+  explicit ReadBuffer(size_t size) {
+    constexpr size_t kHuge = base::internal::Arena::kHugeChunkBytes;
+    if (size >= kHuge) {
+      mapped_ = (size + kHuge - 1) & ~(kHuge - 1);
+      data_ = base::internal::MapHugePages(mapped_);
+    }
+    if (data_ == nullptr) {
+      mapped_ = 0;
+      heap_.resize(size);
+      data_ = heap_.data();
+    }
+  }
+  ~ReadBuffer() {
+    if (mapped_ != 0) base::internal::UnmapHugePages(data_, mapped_);
+  }
+  ReadBuffer(const ReadBuffer&) = delete;
+  ReadBuffer& operator=(const ReadBuffer&) = delete;
+  char* data() { return data_; }
+
+ private:
+  char* data_ = nullptr;
+  size_t mapped_ = 0;
+  std::string heap_;
+};
+
+// A snapshot file read and checked: the position it covers and Ledger::Save's bytes.
+struct SnapshotFile {
+  uint64_t position = 0;
+  std::unique_ptr<ReadBuffer> buffer;
+  std::string_view body;
+};
+
 }  // namespace
 
 class DurableLedgerImpl {
@@ -81,11 +118,11 @@ class DurableLedgerImpl {
   bool failed_ = false;
 
  private:
-  absl::StatusOr<std::optional<std::pair<uint64_t, std::string>>> ReadSnapshot();
+  absl::StatusOr<std::optional<SnapshotFile>> ReadSnapshot();
   std::string Path(std::string_view name) const { return base::Cat(dir_, "/", name); }
 };
 
-absl::StatusOr<std::optional<std::pair<uint64_t, std::string>>> DurableLedgerImpl::ReadSnapshot() {
+absl::StatusOr<std::optional<SnapshotFile>> DurableLedgerImpl::ReadSnapshot() {
   const std::string path = Path(kSnapshotName);
   absl::StatusOr<std::unique_ptr<wal::File>> file = fs_.Open(path, wal::OpenMode::kExisting);
   if (absl::IsNotFound(file.status())) return std::nullopt;
@@ -94,23 +131,25 @@ absl::StatusOr<std::optional<std::pair<uint64_t, std::string>>> DurableLedgerImp
   if (size < kSnapshotHeaderBytes + 4) {
     return absl::DataLossError(base::Cat(path, ": ", size, " bytes is too short for a snapshot"));
   }
-  std::string bytes(size, '\0');
+  SnapshotFile snapshot;
+  snapshot.buffer = std::make_unique<ReadBuffer>(size);
+  char* bytes = snapshot.buffer->data();
   for (uint64_t done = 0; done < size;) {
-    KEEL_ASSIGN_OR_RETURN(const size_t n, (*file)->ReadAt(done, bytes.data() + done, size - done));
+    KEEL_ASSIGN_OR_RETURN(const size_t n, (*file)->ReadAt(done, bytes + done, size - done));
     if (n == 0) return absl::DataLossError(base::Cat(path, ": ended at byte ", done));
     done += n;
   }
-  const uint64_t length = base::DecodeFixed64(bytes.data() + 16);
-  const uint32_t stored = base::DecodeFixed32(bytes.data() + size - 4);
-  if (std::string_view(bytes).substr(0, kSnapshotMagic.size()) != kSnapshotMagic ||
+  const std::string_view whole(bytes, size);
+  const uint64_t length = base::DecodeFixed64(bytes + 16);
+  const uint32_t stored = base::DecodeFixed32(bytes + size - 4);
+  if (whole.substr(0, kSnapshotMagic.size()) != kSnapshotMagic ||
       length != size - kSnapshotHeaderBytes - 4 ||
-      base::MaskCrc32c(base::Crc32c(std::string_view(bytes).substr(0, size - 4))) != stored) {
+      base::MaskCrc32c(base::Crc32c(whole.substr(0, size - 4))) != stored) {
     return absl::DataLossError(base::Cat(path, ": damaged (magic, length or CRC)"));
   }
-  const uint64_t position = base::DecodeFixed64(bytes.data() + 8);
-  bytes.erase(bytes.size() - 4);
-  bytes.erase(0, kSnapshotHeaderBytes);
-  return std::make_pair(position, std::move(bytes));
+  snapshot.position = base::DecodeFixed64(bytes + 8);
+  snapshot.body = whole.substr(kSnapshotHeaderBytes, length);
+  return snapshot;
 }
 
 absl::Status DurableLedgerImpl::Open(DurableLedgerReport& report) {
@@ -131,25 +170,24 @@ absl::Status DurableLedgerImpl::Open(DurableLedgerReport& report) {
     return removed;
   }
 
-  KEEL_RETURN_IF_ERROR(ledger_.Reserve(options_.reserve_accounts, options_.reserve_transfers,
-                                       options_.reserve_history_rows));
   const base::MonotonicClock clock;
   const int64_t snapshot_start = clock.NowNanos();
   uint64_t from = 0;
-  absl::StatusOr<std::optional<std::pair<uint64_t, std::string>>> snapshot = ReadSnapshot();
+  absl::StatusOr<std::optional<SnapshotFile>> snapshot = ReadSnapshot();
   if (snapshot.ok() && snapshot->has_value()) {
-    absl::StatusOr<Ledger> restored = Ledger::Restore((*snapshot)->second, options_.ledger);
+    absl::StatusOr<Ledger> restored = Ledger::Restore((*snapshot)->body, options_.ledger);
     if (restored.ok()) {
       ledger_ = std::move(*restored);
-      // Restore reserved what the snapshot holds; the options may ask for more.
-      KEEL_RETURN_IF_ERROR(ledger_.Reserve(options_.reserve_accounts, options_.reserve_transfers,
-                                           options_.reserve_history_rows));
-      from = (*snapshot)->first;
+      from = (*snapshot)->position;
       report.snapshot_loaded = true;
     } else {
       snapshot = restored.status();
     }
   }
+  report.snapshot_nanos = clock.NowNanos() - snapshot_start;
+  // The memory asked for, after the snapshot (which brings what it holds).
+  KEEL_RETURN_IF_ERROR(ledger_.Reserve(options_.reserve_accounts, options_.reserve_transfers,
+                                       options_.reserve_history_rows));
   if (!snapshot.ok()) {
     // Damage a crash cannot cause (the rename makes a snapshot whole or absent). The events
     // still hold the state if the log starts at the first one.
@@ -166,7 +204,6 @@ absl::Status DurableLedgerImpl::Open(DurableLedgerReport& report) {
   }
 
   const int64_t replay_start = clock.NowNanos();
-  report.snapshot_nanos = replay_start - snapshot_start;
   LedgerImpl& s = LedgerAccess::Of(ledger_);
   KEEL_ASSIGN_OR_RETURN(std::unique_ptr<wal::LogReader> reader, log_->NewReader(from));
   for (uint64_t expected = from;; ++expected) {

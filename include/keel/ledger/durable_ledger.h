@@ -83,7 +83,8 @@ struct DurableLedgerReport {
   uint64_t snapshot_position = 0;  // the events the snapshot held
   uint64_t events_replayed = 0;
   uint64_t transfers_replayed = 0;
-  // Time spent loading the snapshot, and reading and applying the events after it.
+  // Time spent reading and loading the snapshot, and reading and applying the events after it
+  // (reserving memory, in between, is in neither).
   int64_t snapshot_nanos = 0;
   int64_t replay_nanos = 0;
   wal::RecoveryReport log;
