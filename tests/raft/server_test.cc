@@ -6,6 +6,7 @@
 // member added and one removed.
 #include "keel/raft/server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -146,6 +147,7 @@ absl::StatusOr<std::string> CallRetrying(Cluster& cluster, int i,
 TEST_CASE("three replicas replicate writes from any of them and read them back on each") {
   Cluster cluster(3);
   const int leader = cluster.WaitForLeader();
+  const uint64_t first_term = cluster.server(leader)->status().node.term;
   for (int i = 0; i < 3; ++i) {
     const std::string key = base::Cat("k", i);
     const absl::StatusOr<std::string> reply = CallRetrying(cluster, i, {"SET", key, "v"});
@@ -160,10 +162,15 @@ TEST_CASE("three replicas replicate writes from any of them and read them back o
     CHECK(*GetRetrying(cluster.server(i), "missing") == "(nil)");
   }
   // Writes went through every replica, so followers forwarded some to the leader. Which ones
-  // depends on whether leadership moved meanwhile (it can, on a loaded machine), so count them all.
+  // depends on whether leadership moved meanwhile (it can, on a loaded machine), so count them
+  // all; only if elections moved the leadership to each writer in turn did none forward.
   uint64_t forwarded = 0;
-  for (int i = 0; i < 3; ++i) forwarded += cluster.server(i)->status().forwarded;
-  CHECK(forwarded >= 1);
+  uint64_t term = 0;
+  for (int i = 0; i < 3; ++i) {
+    forwarded += cluster.server(i)->status().forwarded;
+    term = std::max(term, cluster.server(i)->status().node.term);
+  }
+  CHECK((forwarded >= 1 || term > first_term));
 }
 
 TEST_CASE("a replica restarted from its directory keeps every acknowledged write") {
