@@ -146,6 +146,7 @@ void RunOne(benchmark::State& state, DesignKind kind, const Workload& w, const F
   state.counters["aborted"] = static_cast<double>(report.aborted);
   state.counters["faults"] = static_cast<double>(report.faults_injected);
   state.counters["blocked"] = static_cast<double>(report.blocked);
+  state.counters["broken"] = static_cast<double>(report.broken);
 }
 
 void RegisterAll() {

@@ -46,6 +46,7 @@ enum class Outcome : uint8_t {
   kCreditedTwice,  // the plain sharded store only: debited once, credited twice (money created)
 };
 
+// "committed", "refused", "aborted", "pending", "half-applied", ...
 [[nodiscard]] std::string_view OutcomeName(Outcome outcome);
 
 // Execute's `fault` when none is injected.

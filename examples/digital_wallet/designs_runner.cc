@@ -165,6 +165,26 @@ void CheckEnd(Design& design, const Workload& workload, const std::vector<Outcom
 
 }  // namespace
 
+std::string_view OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kUnknown:
+      return "unknown";
+    case Outcome::kCommitted:
+      return "committed";
+    case Outcome::kRefused:
+      return "refused";
+    case Outcome::kAborted:
+      return "aborted";
+    case Outcome::kPending:
+      return "pending";
+    case Outcome::kHalfApplied:
+      return "half-applied";
+    case Outcome::kCreditedTwice:
+      return "credited-twice";
+  }
+  return "invalid";
+}
+
 int PickFault(const Faults& faults, const Transfer& t, bool cross_shard,
               const std::vector<int>& enabled_points) {
   if (!cross_shard || enabled_points.empty() || faults.rate <= 0.0) return kNoFault;

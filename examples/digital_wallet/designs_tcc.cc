@@ -149,7 +149,6 @@ Outcome TccDesign::Crash(const Transfer& /*t*/) {
   // table. The service goes on with a new one.
   crashed_.Add(generation_, due_index());
   ++generation_;
-  ++pending_;
   return Outcome::kPending;
 }
 
@@ -228,7 +227,6 @@ absl::Status TccDesign::RecoverDue(uint64_t index) {
         Resolve(t.id, confirm          ? Outcome::kCommitted
                       : record.refused ? Outcome::kRefused
                                        : Outcome::kAborted);
-        --pending_;
       }
     }
     CountRecovery();

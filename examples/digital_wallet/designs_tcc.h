@@ -174,7 +174,6 @@ class TccDesign final : public Design {
   uint64_t refused_while_held_ = 0;
   uint64_t late_tries_ignored_ = 0;
   uint64_t late_tries_applied_ = 0;  // only without the guard
-  uint64_t pending_ = 0;
 };
 
 }  // namespace keel::examples::wallet::designs

@@ -630,6 +630,7 @@ TEST_CASE("RunAll reports every design, and refuses fault points no design has")
   bad = RunAll(w, {.rate = 1.5}).status();
   CHECK(absl::StrContains(bad.message(), "fault rate is 1.5"));
   CHECK(ParseDesignKind("2pc").value() == DesignKind::kTwoPhaseCommit);
+  CHECK(OutcomeName(Outcome::kHalfApplied) == "half-applied");
   CHECK(absl::StrContains(ParseDesignKind("3pc").status().message(), "\"3pc\""));
 }
 
