@@ -2,6 +2,8 @@
 //
 // digital_wallet: the "digital wallet" case study (keel::ledger).
 //
+//   digital_wallet demo [--short]
+//       The case study narrated (demo.h).
 //   digital_wallet ledger --in FILE [--dir DIR] [--balances]
 //       Applies a file of account and transfer events to a double-entry ledger with TigerBeetle's
 //       semantics and prints one line per event, "<line>,<id>,<result>"; with --dir the ledger
@@ -17,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "digital_wallet/demo.h"
 #include "digital_wallet/ledger_store.h"
 #include "digital_wallet/ledger_tool.h"
 
@@ -47,7 +50,11 @@ constexpr const char* kLedgerUsage =
 void Usage(FILE* out) {
   std::fprintf(out,
                "digital_wallet: the digital wallet case study (keel::ledger)\n\n"
-               "Commands:\n%s\n"
+               "Commands:\n%s"
+               "  demo [--short]\n"
+               "      A narrated run of the case study: the chapter's designs side by side\n"
+               "      (sharded balances, 2PC, TC/C, a saga) with failures injected, then event\n"
+               "      sourcing with snapshots and past balances.\n\n"
                "docs/digital_wallet.md has the rules (batches, the clock, the output).\n",
                kLedgerUsage);
 }
@@ -109,6 +116,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "ledger") return Ledger(argc, argv);
+  if (command == "demo") {
+    const bool short_run = argc > 2 && std::string_view(argv[2]) == "--short";
+    if (argc > 3 || (argc == 3 && !short_run)) {
+      std::fprintf(stderr, "digital_wallet demo: the only option is --short\n");
+      return 1;
+    }
+    return keel::examples::wallet::RunDemo(short_run);
+  }
   std::fprintf(stderr, "digital_wallet: unknown command \"%s\"\n\n", argv[1]);
   Usage(stderr);
   return 1;
