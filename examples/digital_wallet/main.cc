@@ -2,6 +2,8 @@
 //
 // digital_wallet: the "digital wallet" case study (keel::ledger).
 //
+//   digital_wallet replica --id I --cluster HOST:PORT,... --port P --dir DIR
+//       One replica of the Raft-replicated ledger (replica_main.h).
 //   digital_wallet demo [--short]
 //       The case study narrated (demo.h).
 //   digital_wallet ledger --in FILE [--dir DIR] [--balances]
@@ -22,6 +24,7 @@
 #include "digital_wallet/demo.h"
 #include "digital_wallet/ledger_store.h"
 #include "digital_wallet/ledger_tool.h"
+#include "digital_wallet/replica_main.h"
 
 namespace {
 
@@ -51,6 +54,10 @@ void Usage(FILE* out) {
   std::fprintf(out,
                "digital_wallet: the digital wallet case study (keel::ledger)\n\n"
                "Commands:\n%s"
+               "  replica --id I --cluster HOST:PORT,... --port P --dir DIR\n"
+               "      One replica of the wallet's Raft-replicated ledger, serving RESP on loopback\n"
+               "      (LEDGER.EXECUTE, LEDGER.ACCOUNT, LEDGER.TRANSFER, LEDGER.HASH, INFO);\n"
+               "      docs/wallet_replication.md. --help lists its flags.\n\n"
                "  demo [--short]\n"
                "      A narrated run of the case study: the chapter's designs side by side\n"
                "      (sharded balances, 2PC, TC/C, a saga) with failures injected, then event\n"
@@ -116,6 +123,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "ledger") return Ledger(argc, argv);
+  if (command == "replica") return keel::examples::digital_wallet::ReplicaMain(argc - 1, argv + 1);
   if (command == "demo") {
     const bool short_run = argc > 2 && std::string_view(argv[2]) == "--short";
     if (argc > 3 || (argc == 3 && !short_run)) {
