@@ -1,7 +1,8 @@
 // Copyright 2026 The keel Authors. Licensed under the Apache License, Version 2.0.
 //
-// The narrated run (demo.h): the chapter's designs on one transfer workload (designs.h), then
-// event sourcing on keel's ledger (event_sourcing_demo.h).
+// The narrated run (demo.h): the chapter's designs on one transfer workload (designs.h), event
+// sourcing on keel's ledger (event_sourcing_demo.h), and its log replicated by Raft
+// (replication_demo.h).
 #include "digital_wallet/demo.h"
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 
 #include "digital_wallet/designs.h"
 #include "digital_wallet/event_sourcing_demo.h"
+#include "digital_wallet/replication_demo.h"
 
 namespace keel::examples::wallet {
 namespace {
@@ -27,7 +29,7 @@ int Fail(const absl::Status& status) {
 
 }  // namespace
 
-int RunDemo(bool short_run) {
+int RunDemo(const std::string& binary, bool short_run) {
   std::printf(
       "The digital wallet: a million balance transfers a second, no money created or lost, and\n"
       "every balance reproducible at any point in history. The chapter's designs, in order.\n");
@@ -58,6 +60,11 @@ int RunDemo(bool short_run) {
 
   Heading("4. Event sourcing: commands, events, snapshots and reproducibility");
   if (const absl::Status status = RunEventSourcingDemo(short_run); !status.ok()) {
+    return Fail(status);
+  }
+
+  Heading("5. The event log replicated by Raft over three processes");
+  if (const absl::Status status = RunReplicationDemo(binary, short_run); !status.ok()) {
     return Fail(status);
   }
 

@@ -5,11 +5,14 @@
 #ifndef KEEL_EXAMPLES_DIGITAL_WALLET_DEMO_H_
 #define KEEL_EXAMPLES_DIGITAL_WALLET_DEMO_H_
 
+#include <string>
+
 namespace keel::examples::wallet {
 
 // Runs the narrated demo; returns the process's exit code (0 when every design kept the promises
-// it makes, 1 otherwise or on an error). `short_run` keeps it to a few seconds (the smoke test).
-int RunDemo(bool short_run);
+// it makes, 1 otherwise or on an error). `binary` is the digital_wallet program, which the
+// replication part starts as replicas. `short_run` keeps it to a few seconds (the smoke test).
+int RunDemo(const std::string& binary, bool short_run);
 
 }  // namespace keel::examples::wallet
 

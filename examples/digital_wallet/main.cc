@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -51,19 +52,21 @@ constexpr const char* kLedgerUsage =
     "                     <credits_posted>\", in id order\n";
 
 void Usage(FILE* out) {
-  std::fprintf(out,
-               "digital_wallet: the digital wallet case study (keel::ledger)\n\n"
-               "Commands:\n%s"
-               "  replica --id I --cluster HOST:PORT,... --port P --dir DIR\n"
-               "      One replica of the wallet's Raft-replicated ledger, serving RESP on loopback\n"
-               "      (LEDGER.EXECUTE, LEDGER.ACCOUNT, LEDGER.TRANSFER, LEDGER.HASH, INFO);\n"
-               "      docs/wallet_replication.md. --help lists its flags.\n\n"
-               "  demo [--short]\n"
-               "      A narrated run of the case study: the chapter's designs side by side\n"
-               "      (sharded balances, 2PC, TC/C, a saga) with failures injected, then event\n"
-               "      sourcing with snapshots and past balances.\n\n"
-               "docs/digital_wallet.md has the rules (batches, the clock, the output).\n",
-               kLedgerUsage);
+  std::fprintf(
+      out,
+      "digital_wallet: the digital wallet case study (keel::ledger)\n\n"
+      "Commands:\n%s"
+      "\n  replica --id I --cluster HOST:PORT,... --port P --dir DIR\n"
+      "      One replica of the wallet's Raft-replicated ledger, serving RESP on loopback\n"
+      "      (LEDGER.EXECUTE, LEDGER.ACCOUNT, LEDGER.TRANSFER, LEDGER.HASH, INFO);\n"
+      "      docs/wallet_replication.md. --help lists its flags.\n\n"
+      "  demo [--short]\n"
+      "      A narrated run of the case study: the chapter's designs side by side\n"
+      "      (sharded balances, 2PC, TC/C, a saga) with failures injected, then event\n"
+      "      sourcing with snapshots and past balances, then the log replicated by Raft\n"
+      "      over three replica processes with the leader killed.\n\n"
+      "docs/digital_wallet.md has the rules (batches, the clock, the output).\n",
+      kLedgerUsage);
 }
 
 int Fail(const std::string& message) {
@@ -130,7 +133,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "digital_wallet demo: the only option is --short\n");
       return 1;
     }
-    return keel::examples::wallet::RunDemo(short_run);
+    // The replicas are this program: its path, as the kernel knows it.
+    std::error_code error;
+    const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+    return keel::examples::wallet::RunDemo(error ? std::string(argv[0]) : self.string(), short_run);
   }
   std::fprintf(stderr, "digital_wallet: unknown command \"%s\"\n\n", argv[1]);
   Usage(stderr);

@@ -364,7 +364,8 @@ TEST_CASE("A snapshot restores the same state, position and hash, and bad snapsh
   CHECK(absl::IsResourceExhausted(status));
 }
 
-TEST_CASE("Records, positions and numbers round-trip through RESP, and malformed ones are refused") {
+TEST_CASE(
+    "Records, positions and numbers round-trip through RESP, and malformed ones are refused") {
   const Transfer transfer{.id = ledger::kMaxUint128 - 1,
                           .debit_account_id = 2,
                           .credit_account_id = 3,
