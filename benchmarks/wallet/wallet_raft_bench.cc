@@ -39,7 +39,7 @@
 #include "keel/base/strings.h"
 #include "keel/ledger/ledger.h"
 
-namespace keel::examples::digital_wallet {
+namespace keel::examples::wallet {
 namespace {
 
 struct Settings {
@@ -348,6 +348,6 @@ int Main(int argc, char** argv) {
 }
 
 }  // namespace
-}  // namespace keel::examples::digital_wallet
+}  // namespace keel::examples::wallet
 
-int main(int argc, char** argv) { return keel::examples::digital_wallet::Main(argc, argv); }
+int main(int argc, char** argv) { return keel::examples::wallet::Main(argc, argv); }

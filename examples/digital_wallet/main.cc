@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "ledger") return Ledger(argc, argv);
-  if (command == "replica") return keel::examples::digital_wallet::ReplicaMain(argc - 1, argv + 1);
+  if (command == "replica") return keel::examples::wallet::ReplicaMain(argc - 1, argv + 1);
   if (command == "demo") {
     const bool short_run = argc > 2 && std::string_view(argv[2]) == "--short";
     if (argc > 3 || (argc == 3 && !short_run)) {

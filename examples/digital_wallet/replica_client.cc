@@ -13,7 +13,7 @@
 #include "keel/base/strings.h"
 #include "keel/net/resp_writer.h"
 
-namespace keel::examples::digital_wallet {
+namespace keel::examples::wallet {
 
 namespace {
 
@@ -313,4 +313,4 @@ absl::Status WalletClient::Execute(std::span<const std::string> requests, OnOutc
   return absl::OkStatus();
 }
 
-}  // namespace keel::examples::digital_wallet
+}  // namespace keel::examples::wallet

@@ -51,7 +51,7 @@
 #include "keel/ledger/types.h"
 #include "keel/net/resp_client.h"
 
-namespace keel::examples::digital_wallet {
+namespace keel::examples::wallet {
 
 // One replica. Every call waits at most timeout_ms for its answer.
 class ReplicaConnection {
@@ -185,6 +185,6 @@ class WalletClient {
   ClientStats stats_;
 };
 
-}  // namespace keel::examples::digital_wallet
+}  // namespace keel::examples::wallet
 
 #endif  // KEEL_EXAMPLES_DIGITAL_WALLET_REPLICA_CLIENT_H_

@@ -23,7 +23,7 @@
 #include "common/cli.h"
 #include "digital_wallet/replica_service.h"
 
-namespace keel::examples::digital_wallet {
+namespace keel::examples::wallet {
 
 namespace {
 
@@ -152,4 +152,4 @@ int ReplicaMain(int argc, char** argv) {
   return 0;
 }
 
-}  // namespace keel::examples::digital_wallet
+}  // namespace keel::examples::wallet

@@ -20,7 +20,7 @@
 #include "keel/base/strings.h"
 #include "raft_kv/cluster.h"
 
-namespace keel::examples::digital_wallet {
+namespace keel::examples::wallet {
 
 ReplicaProcess::ReplicaProcess(int id, std::string binary, std::string dir,
                                std::string cluster_flag, std::vector<std::string> extra_args)
@@ -196,4 +196,4 @@ absl::Status LocalCluster::CheckProcesses() {
   return absl::InternalError(base::Cat("replicas ended on their own: ", ends));
 }
 
-}  // namespace keel::examples::digital_wallet
+}  // namespace keel::examples::wallet

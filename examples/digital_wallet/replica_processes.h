@@ -37,7 +37,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace keel::examples::digital_wallet {
+namespace keel::examples::wallet {
 
 // One `digital_wallet replica` process.
 class ReplicaProcess {
@@ -117,6 +117,6 @@ class LocalCluster {
   std::vector<std::unique_ptr<ReplicaProcess>> replicas_;
 };
 
-}  // namespace keel::examples::digital_wallet
+}  // namespace keel::examples::wallet
 
 #endif  // KEEL_EXAMPLES_DIGITAL_WALLET_REPLICA_PROCESSES_H_

@@ -38,7 +38,7 @@
 #include "keel/base/strings.h"
 #include "testing/testing.h"
 
-namespace keel::examples::digital_wallet {
+namespace keel::examples::wallet {
 namespace {
 
 using ledger::Transfer;
@@ -249,4 +249,4 @@ TEST_CASE("No acknowledged transfer is lost when the leader is SIGKILLed mid-str
 }
 
 }  // namespace
-}  // namespace keel::examples::digital_wallet
+}  // namespace keel::examples::wallet

@@ -12,7 +12,7 @@
 #include "keel/base/status.h"
 #include "keel/base/strings.h"
 
-namespace keel::examples::digital_wallet {
+namespace keel::examples::wallet {
 
 namespace {
 
@@ -342,4 +342,4 @@ absl::StatusOr<Uint128> ParseUint128(std::string_view text) {
   return value;
 }
 
-}  // namespace keel::examples::digital_wallet
+}  // namespace keel::examples::wallet

@@ -46,7 +46,7 @@
 #include "keel/net/resp_reader.h"
 #include "keel/net/resp_writer.h"
 
-namespace keel::examples::digital_wallet {
+namespace keel::examples::wallet {
 
 // The most ids one LEDGER.ACCOUNT or LEDGER.TRANSFER takes (a batch's worth).
 inline constexpr size_t kLookupMax = ledger::kBatchMax;
@@ -110,6 +110,6 @@ void WritePosition(net::RespWriter& writer, const LedgerPosition& position);
 // A decimal number from 0 to 2^128 - 1 (digits only). Errors: kInvalidArgument naming the text.
 [[nodiscard]] absl::StatusOr<ledger::Uint128> ParseUint128(std::string_view text);
 
-}  // namespace keel::examples::digital_wallet
+}  // namespace keel::examples::wallet
 
 #endif  // KEEL_EXAMPLES_DIGITAL_WALLET_REPLICA_PROTOCOL_H_

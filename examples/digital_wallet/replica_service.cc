@@ -15,7 +15,7 @@
 #include "keel/base/strings.h"
 #include "keel/net/resp_writer.h"
 
-namespace keel::examples::digital_wallet {
+namespace keel::examples::wallet {
 
 namespace {
 
@@ -297,4 +297,4 @@ std::string ReplicaService::Info() const {
   return info;
 }
 
-}  // namespace keel::examples::digital_wallet
+}  // namespace keel::examples::wallet

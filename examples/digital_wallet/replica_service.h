@@ -38,7 +38,7 @@
 #include "keel/net/server.h"
 #include "keel/raft/server.h"
 
-namespace keel::examples::digital_wallet {
+namespace keel::examples::wallet {
 
 struct ReplicaOptions {
   raft::ServerOptions raft = {};
@@ -82,6 +82,6 @@ class ReplicaService {
   std::atomic<uint16_t> client_port_{0};
 };
 
-}  // namespace keel::examples::digital_wallet
+}  // namespace keel::examples::wallet
 
 #endif  // KEEL_EXAMPLES_DIGITAL_WALLET_REPLICA_SERVICE_H_

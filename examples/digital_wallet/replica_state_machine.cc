@@ -10,7 +10,7 @@
 #include "keel/base/strings.h"
 #include "keel/net/resp_writer.h"
 
-namespace keel::examples::digital_wallet {
+namespace keel::examples::wallet {
 
 namespace {
 
@@ -134,4 +134,4 @@ void LedgerStateMachine::Publish() {
   counters_.last_timestamp.store(stats.last_timestamp, std::memory_order_relaxed);
 }
 
-}  // namespace keel::examples::digital_wallet
+}  // namespace keel::examples::wallet

@@ -59,7 +59,7 @@
 #include "keel/ledger/ledger.h"
 #include "keel/raft/server.h"
 
-namespace keel::examples::digital_wallet {
+namespace keel::examples::wallet {
 
 struct MachineOptions {
   // Every replica's must be the same (see above).
@@ -114,6 +114,6 @@ class LedgerStateMachine final : public raft::StateMachine {
   Counters counters_;
 };
 
-}  // namespace keel::examples::digital_wallet
+}  // namespace keel::examples::wallet
 
 #endif  // KEEL_EXAMPLES_DIGITAL_WALLET_REPLICA_STATE_MACHINE_H_

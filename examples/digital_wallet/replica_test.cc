@@ -25,7 +25,7 @@
 #include "keel/net/resp_reader.h"
 #include "testing/testing.h"
 
-namespace keel::examples::digital_wallet {
+namespace keel::examples::wallet {
 namespace {
 
 using ledger::Account;
@@ -588,4 +588,4 @@ TEST_CASE("A replica refuses malformed requests with final errors and keeps serv
 }
 
 }  // namespace
-}  // namespace keel::examples::digital_wallet
+}  // namespace keel::examples::wallet

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-namespace keel::examples::digital_wallet {
+namespace keel::examples::wallet {
 
 WalletWorkload::WalletWorkload(const WorkloadOptions& options)
     : options_(options), random_(options.seed), next_id_(options.first_transfer_id) {
@@ -54,4 +54,4 @@ ledger::Command WalletWorkload::NextTransferBatch() {
   return batch;
 }
 
-}  // namespace keel::examples::digital_wallet
+}  // namespace keel::examples::wallet

@@ -22,7 +22,7 @@
 #include "keel/ledger/command.h"
 #include "keel/ledger/types.h"
 
-namespace keel::examples::digital_wallet {
+namespace keel::examples::wallet {
 
 struct WorkloadOptions {
   uint64_t seed = 1;
@@ -54,6 +54,6 @@ class WalletWorkload {
   uint64_t next_id_;
 };
 
-}  // namespace keel::examples::digital_wallet
+}  // namespace keel::examples::wallet
 
 #endif  // KEEL_EXAMPLES_DIGITAL_WALLET_REPLICA_WORKLOAD_H_

@@ -27,8 +27,6 @@
 namespace keel::examples::wallet {
 namespace {
 
-namespace replicated = keel::examples::digital_wallet;
-
 class ScratchDir {
  public:
   ScratchDir() {
@@ -53,10 +51,10 @@ absl::Status RunReplicationDemo(const std::string& binary, bool short_run) {
   const uint64_t batches = short_run ? 24 : 120;
   ScratchDir scratch;
   if (scratch.path().empty()) return absl::InternalError("cannot create a scratch directory");
-  std::unique_ptr<replicated::LocalCluster> cluster;
+  std::unique_ptr<LocalCluster> cluster;
   {
-    KEEL_ASSIGN_OR_RETURN(cluster, replicated::LocalCluster::Create(
-                                       {.binary = binary, .root = scratch.path(), .size = 3}));
+    KEEL_ASSIGN_OR_RETURN(
+        cluster, LocalCluster::Create({.binary = binary, .root = scratch.path(), .size = 3}));
   }
   cluster->StartAll();
   const std::optional<int> first_leader = cluster->WaitForLeader(30);
@@ -67,42 +65,41 @@ absl::Status RunReplicationDemo(const std::string& binary, bool short_run) {
       "machine: every replica applies the same commands in the same order. Replica %d leads.\n\n",
       *first_leader);
 
-  replicated::WalletWorkload workload({.seed = 2026, .wallets = wallets, .batch_size = batch_size});
+  WalletWorkload workload({.seed = 2026, .wallets = wallets, .batch_size = batch_size});
   std::vector<ledger::Command> commands = workload.AccountBatches();
   const size_t first_transfer_batch = commands.size();
   for (uint64_t i = 0; i < batches; ++i) commands.push_back(workload.NextTransferBatch());
   std::vector<std::string> requests;
   for (const ledger::Command& command : commands) {
-    requests.push_back(replicated::ExecuteRequest(ledger::EncodeCommand(command)));
+    requests.push_back(ExecuteRequest(ledger::EncodeCommand(command)));
   }
   const size_t kill_after = first_transfer_batch + batches / 3;
   const size_t restart_after = first_transfer_batch + 2 * batches / 3;
   std::optional<int> killed;
   size_t answered = 0;
   absl::Status outcome_error;
-  replicated::Acknowledgements book;
-  replicated::WalletClient client({.replicas = cluster->addresses(), .pipeline = 4});
+  Acknowledgements book;
+  WalletClient client({.replicas = cluster->addresses(), .pipeline = 4});
   const auto start = std::chrono::steady_clock::now();
-  KEEL_RETURN_IF_ERROR(
-      client.Execute(requests, [&](size_t index, const replicated::BatchOutcome& outcome) {
-        if (!outcome.reply.ok() && outcome_error.ok()) outcome_error = outcome.reply.status();
-        book.Record(commands[index], outcome);
-        ++answered;
-        if (answered == kill_after && client.leader().has_value()) {
-          killed = static_cast<int>(*client.leader());
-          cluster->replica(*killed).Kill();
-          std::printf("  after %zu batches: replica %d, the leader, killed with SIGKILL\n",
-                      answered, *killed);
-        } else if (answered == restart_after && killed.has_value()) {
-          cluster->Start(*killed);
-          std::printf("  after %zu batches: replica %d restarted from its directory\n", answered,
-                      *killed);
-        }
-      }));
+  KEEL_RETURN_IF_ERROR(client.Execute(requests, [&](size_t index, const BatchOutcome& outcome) {
+    if (!outcome.reply.ok() && outcome_error.ok()) outcome_error = outcome.reply.status();
+    book.Record(commands[index], outcome);
+    ++answered;
+    if (answered == kill_after && client.leader().has_value()) {
+      killed = static_cast<int>(*client.leader());
+      cluster->replica(*killed).Kill();
+      std::printf("  after %zu batches: replica %d, the leader, killed with SIGKILL\n", answered,
+                  *killed);
+    } else if (answered == restart_after && killed.has_value()) {
+      cluster->Start(*killed);
+      std::printf("  after %zu batches: replica %d restarted from its directory\n", answered,
+                  *killed);
+    }
+  }));
   KEEL_RETURN_IF_ERROR(outcome_error);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const replicated::ClientStats& stats = client.stats();
+  const ClientStats& stats = client.stats();
   const uint64_t transfers = batches * batch_size;
   std::printf(
       "\n%llu transfers in %llu batches of %u, 4 in flight, in %.2f s (%.0fk transfers/s,\n"
@@ -118,15 +115,14 @@ absl::Status RunReplicationDemo(const std::string& binary, bool short_run) {
   // Every replica: every acknowledged transfer there, the same position and state hash.
   std::vector<ledger::Uint128> ids;
   for (const auto& [id, transfer] : book.acknowledged()) ids.push_back(id);
-  std::optional<replicated::LedgerPosition> first_position;
+  std::optional<LedgerPosition> first_position;
   for (int id = 0; id < cluster->size(); ++id) {
     if (!cluster->replica(id).WaitUntilServing(30)) {
       return absl::UnavailableError(base::Cat("replica ", id, " does not answer"));
     }
-    KEEL_ASSIGN_OR_RETURN(
-        std::unique_ptr<replicated::ReplicaConnection> connection,
-        replicated::ReplicaConnection::Connect(cluster->replica(id).address(), 30'000));
-    absl::StatusOr<replicated::LedgerPosition> position;
+    KEEL_ASSIGN_OR_RETURN(std::unique_ptr<ReplicaConnection> connection,
+                          ReplicaConnection::Connect(cluster->replica(id).address(), 30'000));
+    absl::StatusOr<LedgerPosition> position;
     for (int attempt = 0; attempt < 300; ++attempt) {  // the restarted one catches up first
       position = connection->Position();
       if (position.ok()) break;
