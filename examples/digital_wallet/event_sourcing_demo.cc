@@ -5,8 +5,6 @@
 // them. Every figure printed is measured in this run.
 #include "digital_wallet/event_sourcing_demo.h"
 
-#include <stdlib.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "common/scratch_dir.h"
 #include "keel/base/random.h"
 #include "keel/base/status.h"
 #include "keel/base/strings.h"
@@ -25,6 +24,8 @@
 
 namespace keel::examples::wallet {
 namespace {
+
+using keel::examples::ScratchDir;
 
 using keel::ledger::Account;
 using keel::ledger::AccountFlags;
@@ -47,23 +48,6 @@ std::string Money(Uint128 cents) {
   return base::Cat(ledger::DecimalString(cents / 100), ".",
                    absl::StrFormat("%02d", static_cast<int>(cents % 100)));
 }
-
-// A directory under $TMPDIR, removed when done.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = base::Cat(tmp != nullptr ? tmp : "/tmp", "/keel-wallet-XXXXXX");
-    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~ScratchDir() {
-    if (!path_.empty()) std::filesystem::remove_all(path_);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // The clock of the demo: nanoseconds, a batch of n events taking n of them.
 struct Clock {
@@ -95,7 +79,7 @@ std::vector<Transfer> RandomTransfers(base::Random& rng, uint64_t wallets, uint6
 absl::Status RunEventSourcingDemo(bool short_run) {
   const uint64_t wallets = short_run ? 20'000 : 1'000'000;
   const size_t batches = short_run ? 8 : 128;
-  ScratchDir scratch;
+  ScratchDir scratch("keel-wallet");
   if (scratch.path().empty()) return absl::InternalError("cannot create a scratch directory");
   const std::string dir = scratch.path() + "/ledger";
 

@@ -7,8 +7,6 @@
 // replica is asked for every acknowledged transfer.
 #include "digital_wallet/replication_demo.h"
 
-#include <stdlib.h>
-
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -17,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/scratch_dir.h"
 #include "digital_wallet/replica_client.h"
 #include "digital_wallet/replica_processes.h"
 #include "digital_wallet/replica_protocol.h"
@@ -27,21 +26,7 @@
 namespace keel::examples::wallet {
 namespace {
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = base::Cat(tmp != nullptr ? tmp : "/tmp", "/keel-wallet-raft-XXXXXX");
-    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~ScratchDir() {
-    if (!path_.empty()) std::filesystem::remove_all(path_);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using keel::examples::ScratchDir;
 
 }  // namespace
 
@@ -49,7 +34,7 @@ absl::Status RunReplicationDemo(const std::string& binary, bool short_run) {
   const uint64_t wallets = short_run ? 1'000 : 100'000;
   const uint32_t batch_size = short_run ? 500 : ledger::kBatchMax;
   const uint64_t batches = short_run ? 24 : 120;
-  ScratchDir scratch;
+  ScratchDir scratch("keel-wallet-raft");
   if (scratch.path().empty()) return absl::InternalError("cannot create a scratch directory");
   std::unique_ptr<LocalCluster> cluster;
   {
