@@ -109,8 +109,8 @@ class ChunkedRows {
     void* memory = nullptr;
     Kind kind = Kind::kHeap;
     if (chunks_.empty()) {
-      memory = ::mmap(nullptr, kChunkBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                      -1, 0);
+      memory =
+          ::mmap(nullptr, kChunkBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (memory == MAP_FAILED) {
         memory = nullptr;
       } else {
