@@ -163,14 +163,21 @@ TEST_CASE("three replicas replicate writes from any of them and read them back o
   }
   // Writes went through every replica, so followers forwarded some to the leader. Which ones
   // depends on whether leadership moved meanwhile (it can, on a loaded machine), so count them
-  // all; only if elections moved the leadership to each writer in turn did none forward.
+  // all; only if elections moved the leadership to each writer in turn did none forward. A
+  // replica publishes its status on its next tick, so the counts are polled for.
   uint64_t forwarded = 0;
   uint64_t term = 0;
-  for (int i = 0; i < 3; ++i) {
-    forwarded += cluster.server(i)->status().forwarded;
-    term = std::max(term, cluster.server(i)->status().node.term);
-  }
-  CHECK((forwarded >= 1 || term > first_term));
+  CHECK(Eventually(
+      [&] {
+        forwarded = 0;
+        term = 0;
+        for (int i = 0; i < 3; ++i) {
+          forwarded += cluster.server(i)->status().forwarded;
+          term = std::max(term, cluster.server(i)->status().node.term);
+        }
+        return forwarded >= 1 || term > first_term;
+      },
+      std::chrono::seconds(5)));
 }
 
 TEST_CASE("a replica restarted from its directory keeps every acknowledged write") {
