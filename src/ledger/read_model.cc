@@ -32,7 +32,7 @@ class ReadModelState {
 
  private:
   absl::Status ApplyTransfer(const Transfer& t);
-  absl::Status Release(Uint128 pending_id, Uint128* amount, Balances** debit, Balances** credit);
+  absl::Status Release(Uint128 pending_id);
 };
 
 namespace {
@@ -44,22 +44,20 @@ absl::Status Unfit(std::string_view what) {
 }  // namespace
 
 // Takes a pending transfer out of the pending set, releasing its amount from both accounts.
-absl::Status ReadModelState::Release(Uint128 pending_id, Uint128* amount, Balances** debit,
-                                     Balances** credit) {
+absl::Status ReadModelState::Release(Uint128 pending_id) {
   const auto found = pending_.find(pending_id);
   if (found == pending_.end()) {
     return Unfit(base::Cat("transfer ", DecimalString(pending_id), " is not pending"));
   }
   const TransferEntry& p = transfers_[found->second];
   pending_.erase(found);
-  *debit = &accounts_[p.debit_account_id].balances;
-  *credit = &accounts_[p.credit_account_id].balances;
-  if ((*debit)->debits_pending < p.amount || (*credit)->credits_pending < p.amount) {
+  Balances& debit = accounts_[p.debit_account_id].balances;
+  Balances& credit = accounts_[p.credit_account_id].balances;
+  if (debit.debits_pending < p.amount || credit.credits_pending < p.amount) {
     return Unfit(base::Cat("transfer ", DecimalString(pending_id), " releases more than held"));
   }
-  (*debit)->debits_pending -= p.amount;
-  (*credit)->credits_pending -= p.amount;
-  *amount = p.amount;
+  debit.debits_pending -= p.amount;
+  credit.credits_pending -= p.amount;
   return absl::OkStatus();
 }
 
@@ -83,10 +81,7 @@ absl::Status ReadModelState::ApplyTransfer(const Transfer& t) {
   Balances& credit = credit_it->second.balances;
   if ((t.flags & (TransferFlags::kPostPendingTransfer | TransferFlags::kVoidPendingTransfer)) !=
       0) {
-    Uint128 held = 0;
-    Balances* d = nullptr;
-    Balances* c = nullptr;
-    KEEL_RETURN_IF_ERROR(Release(t.pending_id, &held, &d, &c));
+    KEEL_RETURN_IF_ERROR(Release(t.pending_id));
     if ((t.flags & TransferFlags::kPostPendingTransfer) != 0) {
       debit.debits_posted += t.amount;
       credit.credits_posted += t.amount;
@@ -120,10 +115,7 @@ absl::Status ReadModelState::Apply(std::string_view event) {
       break;
     case CommandKind::kExpirePendingTransfers:
       for (uint32_t i = 0; i < h.expired; ++i) {
-        Uint128 held = 0;
-        Balances* d = nullptr;
-        Balances* c = nullptr;
-        KEEL_RETURN_IF_ERROR(Release(EventExpiry(event, i).id, &held, &d, &c));
+        KEEL_RETURN_IF_ERROR(Release(EventExpiry(event, i).id));
       }
       break;
   }
